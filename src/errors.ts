@@ -1,0 +1,84 @@
+/**
+ * Every error faceverloss throws on purpose is a {@link FaceVerLossError}. Subclasses say what kind of
+ * problem it is; the message always names the argument (or file) and the expected form, so a user can
+ * fix the call without reading our source.
+ */
+export class FaceVerLossError extends Error {
+  /** Stable machine-readable code, e.g. `INVALID_ARGUMENT`. */
+  readonly code: string;
+  constructor(message: string, code = 'FACEVERLOSS_ERROR') {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An argument has the wrong type, range or value. */
+export class InvalidArgumentError extends FaceVerLossError {
+  readonly argument: string;
+  readonly expected: string;
+  constructor(argument: string, expected: string, got?: unknown) {
+    super(
+      `invalid argument '${argument}': expected ${expected}${got === undefined ? '' : `, got ${describe(got)}`}`,
+      'INVALID_ARGUMENT',
+    );
+    this.argument = argument;
+    this.expected = expected;
+  }
+}
+
+/** Two arguments (or an argument and a layer) disagree about a shape. */
+export class ShapeMismatchError extends FaceVerLossError {
+  readonly argument: string;
+  constructor(argument: string, expected: string, got: string) {
+    super(`shape mismatch for '${argument}': expected ${expected}, got ${got}`, 'SHAPE_MISMATCH');
+    this.argument = argument;
+  }
+}
+
+/** A number that must be finite is NaN or ±Infinity (inputs, or a training step that diverged). */
+export class NonFiniteError extends FaceVerLossError {
+  readonly argument: string;
+  constructor(argument: string, where: string) {
+    super(`'${argument}' must be finite: found a non-finite value at ${where}`, 'NON_FINITE');
+    this.argument = argument;
+  }
+}
+
+/** A head name (or other registry key) is not known. */
+export class UnknownNameError extends FaceVerLossError {
+  constructor(kind: string, name: string, known: readonly string[]) {
+    super(`unknown ${kind} '${name}': expected one of ${known.join(', ')}`, 'UNKNOWN_NAME');
+  }
+}
+
+/** A file is missing, unreadable, truncated or not in the expected format. */
+export class CorruptFileError extends FaceVerLossError {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}`, 'CORRUPT_FILE');
+    this.path = path;
+  }
+}
+
+/** A configuration mixes options that cannot go together (e.g. an anchor branch that raises). */
+export class UnsupportedConfigError extends FaceVerLossError {
+  constructor(message: string) {
+    super(message, 'UNSUPPORTED_CONFIG');
+  }
+}
+
+/** The native engine was asked for but is not built or not loadable on this machine. */
+export class NativeUnavailableError extends FaceVerLossError {
+  constructor(reason: string) {
+    super(`native engine unavailable: ${reason}`, 'NATIVE_UNAVAILABLE');
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name} of length ${(value as Float64Array).length}`;
+  return typeof value;
+}
