@@ -1,0 +1,44 @@
+/** `faceverloss golden [DIR] --impl reference|tfjs|native`: conformance with the reference fixtures. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../errors.js';
+import { formatFailures, type RunOptions, runGoldenDir } from '../golden/runner.js';
+
+/** ../shared/golden next to the package checkout. */
+export function defaultGoldenDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '../../../shared/golden'), resolve(process.cwd(), '../shared/golden')];
+  return candidates.find((c) => existsSync(join(c, 'index.json'))) ?? candidates[1];
+}
+
+function implementation(name: string): RunOptions {
+  if (name === 'reference') return {};
+  if (name === 'tfjs' || name === 'native') {
+    throw new InvalidArgumentError(
+      '--impl',
+      `an available implementation (the ${name} path is not built in this version)`,
+      name,
+    );
+  }
+  throw new InvalidArgumentError('--impl', 'one of reference, tfjs, native', name);
+}
+
+export function registerGolden(program: Command): void {
+  program
+    .command('golden')
+    .description(
+      'check every head against the reference fixtures (logits, loss, gradients, state over SGD steps)',
+    )
+    .argument('[dir]', 'fixture directory', undefined)
+    .option('--impl <impl>', 'implementation to check: reference (fp64), tfjs or native (fp32)', 'reference')
+    .action((dir: string | undefined, opts: { impl: string }) => {
+      const options = implementation(opts.impl);
+      const results = runGoldenDir(dir ?? defaultGoldenDir(), options);
+      for (const line of formatFailures(results)) process.stdout.write(`${line}\n`);
+      const passed = results.filter((r) => r.passed).length;
+      process.stdout.write(`${passed} passed, ${results.length - passed} failed\n`);
+      if (passed !== results.length || results.length === 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,76 @@
+/**
+ * AdaFace (Kim et al., CVPR 2022): the feature norm is a proxy of image quality, so the margin adapts
+ * to it. With the normalised norm ẑ_i = clip(h·(‖x_i‖ − μ)/(σ + ε), −1, 1) (μ, σ EMAs of the batch's
+ * norms), the target is s·(cos(clip(θ − m·ẑ_i, ε, π − ε)) − (m + m·ẑ_i)).
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead, type HeadState } from './define.js';
+
+export const adafaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.4),
+  /** Concentration h of the normalised norm. */
+  h: z.number().positive().max(10).default(0.333),
+  /** EMA weight of the batch statistics. */
+  momentum: z.number().min(0).max(1).default(0.01),
+  eps: z.number().positive().max(0.1).default(1e-3),
+  ...commonOptions,
+  clamp: commonOptions.clamp.default(1 - 1e-3),
+});
+export type AdaFaceParams = z.infer<typeof adafaceParams>;
+
+export interface AdaFaceState extends HeadState {
+  /** EMA of the batch mean and standard deviation of the (clipped) feature norms. */
+  batchMean: number;
+  batchStd: number;
+}
+
+/** Feature norms clipped to [0.001, 100], as used for the statistics (no gradient). */
+function safeNorms(xNorm: Float64Array): Float64Array {
+  return xNorm.map((n) => Math.min(100, Math.max(0.001, n)));
+}
+
+export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
+  name: 'adaface',
+  summary: 'AdaFace: quality-adaptive margin driven by the feature norm.',
+  schema: adafaceParams,
+  geometry: (p) => cosineGeometry(p),
+  initialState: () => ({ batchMean: 20, batchStd: 100 }),
+  update: ({ p, state, geo }) => {
+    const n = safeNorms(geo.xNorm);
+    const mean = n.reduce((a, b) => a + b, 0) / n.length;
+    // Unbiased standard deviation (torch.std); a single sample has none, so keep the EMA.
+    const variance =
+      n.length > 1 ? n.reduce((a, b) => a + (b - mean) ** 2, 0) / (n.length - 1) : state.batchStd ** 2;
+    return {
+      batchMean: p.momentum * mean + (1 - p.momentum) * state.batchMean,
+      batchStd: p.momentum * Math.sqrt(variance) + (1 - p.momentum) * state.batchStd,
+    };
+  },
+  margin: ({ p, state, geo }) => {
+    const n = safeNorms(geo.xNorm);
+    const angular = new Float64Array(geo.B);
+    const additive = new Float64Array(geo.B);
+    for (let i = 0; i < geo.B; i++) {
+      const scaler = Math.min(1, Math.max(-1, (p.h * (n[i] - state.batchMean)) / (state.batchStd + p.eps)));
+      angular[i] = -p.margin * scaler;
+      additive[i] = p.margin + p.margin * scaler;
+    }
+    return {
+      angleMap: 'cos',
+      target: {
+        kind: 'angular',
+        m1: 1,
+        m2: { value: angular },
+        m3: { value: additive },
+        fallback: 'clip',
+        clipEps: p.eps,
+      },
+      negatives: { kind: 'plain' },
+      scale: p.scale,
+      loss: lossSpec(p),
+      gradient: 'full',
+    };
+  },
+});

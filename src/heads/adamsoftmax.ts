@@ -1,0 +1,57 @@
+/**
+ * AdaM-Softmax (Liu et al., CVPR 2019, "AdaptiveFace"): CosFace with a learnable margin per class,
+ * m_c ∈ [0, 1], pushed up by the regulariser λ·(1 − mean_c m_c).
+ */
+import { z } from 'zod';
+import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const adamsoftmaxParams = z.strictObject({
+  scale: scaleValue.default(30),
+  /** Weight λ of the margin regulariser. */
+  lambda: z.number().min(0).default(70),
+  /** Initial margins are drawn uniformly from [initLow, initHigh). */
+  initLow: z.number().min(0).max(1).default(0.3),
+  initHigh: z.number().min(0).max(1).default(0.4),
+  ...commonOptions,
+});
+export type AdamSoftmaxParams = z.infer<typeof adamsoftmaxParams>;
+
+export const adamsoftmax = defineHead<AdamSoftmaxParams>({
+  name: 'adamsoftmax',
+  summary: 'AdaM-Softmax: CosFace with learnable per-class margins and a margin regulariser.',
+  schema: adamsoftmaxParams,
+  geometry: (p) => cosineGeometry(p),
+  learnables: (p, C) => ({
+    margins: {
+      shape: [C],
+      init: (rng) =>
+        Float64Array.from({ length: C }, () => p.initLow + (p.initHigh - p.initLow) * rng.next()),
+    },
+  }),
+  // Margins are kept in [0, 1] by clamping the parameter itself before use.
+  prepareExtras: (_p, extras) => ({ margins: extras.margins.map((m) => Math.min(1, Math.max(0, m))) }),
+  margin: ({ p, extras, labels }) => ({
+    angleMap: 'cos',
+    target: {
+      kind: 'angular',
+      m1: 1,
+      m2: 0,
+      m3: { value: Float64Array.from(labels, (y) => extras.margins[y]) },
+      fallback: 'none',
+    },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+  extraTerms: ({ p, extras, labels, C, training }, out) => {
+    let sum = 0;
+    for (const m of extras.margins) sum += m;
+    const reg = p.lambda * (1 - sum / C);
+    if (!training) return { loss: 0, parts: { marginReg: reg } };
+    const dMargins = new Float64Array(C).fill(-p.lambda / C);
+    for (let i = 0; i < labels.length; i++) dMargins[labels[i]] += out.dM3[i];
+    return { loss: reg, parts: { marginReg: reg }, dExtras: { margins: dMargins } };
+  },
+});

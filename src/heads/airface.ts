@@ -1,0 +1,31 @@
+/**
+ * AirFace (Li et al., 2019): linear angular logits s·(π − 2(θ + m))/π for the target and s·(π − 2θ)/π
+ * for the others, so the logit falls at a constant rate with the angle.
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const airfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.45),
+  ...commonOptions,
+  // acos needs |cos| < 1 for a finite gradient.
+  clamp: commonOptions.clamp.default(1 - 1e-7),
+});
+export type AirFaceParams = z.infer<typeof airfaceParams>;
+
+export const airface = defineHead<AirFaceParams>({
+  name: 'airface',
+  summary: 'AirFace: linear angular logits (π − 2(θ + m))/π.',
+  schema: airfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'linear',
+    target: { kind: 'angular', m1: 1, m2: p.margin, m3: 0, fallback: 'none' },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

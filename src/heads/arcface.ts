@@ -1,0 +1,51 @@
+/**
+ * ArcFace (Deng et al., CVPR 2019): additive angular margin, target logit s·cos(θy + m).
+ * Past θ + m > π the reference implementations disagree; `fallback` selects each behaviour.
+ */
+import { z } from 'zod';
+import {
+  angularMargin,
+  commonOptions,
+  cosineGeometry,
+  gradientOption,
+  lossSpec,
+  scaleValue,
+} from './common.js';
+import { defineHead } from './define.js';
+
+export const arcfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.5),
+  /**
+   * `thmm` (paper code, cavaface): cos θ − m·sin(π − m) once θ + m > π; `easy`: keep cos θ when
+   * cos θ ≤ 0; `am` (FaceX-Zoo): cos θ − fallbackMargin; `none` (insightface): cos(θ + m) as is.
+   */
+  fallback: z.enum(['thmm', 'easy', 'am', 'none']).default('thmm'),
+  /** Subtracted by the `am` fallback (FaceX-Zoo `margin_am`). */
+  fallbackMargin: z.number().min(0).max(2).default(0),
+  gradient: gradientOption,
+  ...commonOptions,
+});
+export type ArcFaceParams = z.infer<typeof arcfaceParams>;
+
+export const arcface = defineHead<ArcFaceParams>({
+  name: 'arcface',
+  summary: 'ArcFace: additive angular margin, target s·cos(θ + m).',
+  schema: arcfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: {
+      kind: 'angular',
+      m1: 1,
+      m2: p.margin,
+      m3: 0,
+      fallback: p.fallback,
+      fallbackMargin: p.fallbackMargin,
+    },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: p.gradient,
+  }),
+});

@@ -1,0 +1,32 @@
+/**
+ * ArcNegFace (Liu et al., 2019, "Towards Flops-constrained Face Recognition"): ArcFace target, and every
+ * negative re-weighted by its closeness to the target: r·cos + r − 1, r = α·exp(−(cos − φ)²/σ).
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const arcnegfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.5),
+  alpha: z.number().positive().max(10).default(1.2),
+  sigma: z.number().positive().max(100).default(2),
+  ...commonOptions,
+  clamp: commonOptions.clamp.default(null),
+});
+export type ArcNegFaceParams = z.infer<typeof arcnegfaceParams>;
+
+export const arcnegface = defineHead<ArcNegFaceParams>({
+  name: 'arcnegface',
+  summary: 'ArcNegFace: ArcFace target; negatives re-weighted by a Gaussian of their distance to it.',
+  schema: arcnegfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: { kind: 'angular', m1: 1, m2: p.margin, m3: 0, fallback: 'thmm' },
+    negatives: { kind: 'arcneg', alpha: p.alpha, sigma: p.sigma },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

@@ -1,0 +1,37 @@
+/**
+ * Circle Loss (Sun et al., CVPR 2020), classification form: self-paced weights αp = [1 + m − sp]₊,
+ * αn = [sn + m]₊ (constants in the gradient), logits γ·αp·(sp − (1 − m)) and γ·αn·(sn − m).
+ */
+import { z } from 'zod';
+import { commonOptions, cosineGeometry } from './common.js';
+import { defineHead } from './define.js';
+
+export const circlelossParams = z.strictObject({
+  /** γ, the scale. */
+  scale: z.number().positive().max(1e4).default(256),
+  margin: z.number().min(0).max(1).default(0.25),
+  /**
+   * `pair`: mean softplus(lse(n) − p) as the paper and CircleLoss_Face (torch Softplus, linear past
+   * `softplusThreshold`); `ce`: the same maths as cross-entropy over all logits (FaceX-Zoo).
+   */
+  form: z.enum(['pair', 'ce']).default('pair'),
+  softplusThreshold: z.number().positive().default(20),
+  ...commonOptions,
+  clamp: commonOptions.clamp.default(null),
+});
+export type CircleLossParams = z.infer<typeof circlelossParams>;
+
+export const circleloss = defineHead<CircleLossParams>({
+  name: 'circleloss',
+  summary: 'Circle Loss: self-paced re-weighting of positive and negative similarities.',
+  schema: circlelossParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: { kind: 'circle', m: p.margin },
+    negatives: { kind: 'circle', m: p.margin },
+    scale: p.scale,
+    loss: p.form === 'pair' ? { kind: 'softplus-pair', threshold: p.softplusThreshold } : { kind: 'ce' },
+    gradient: 'full',
+  }),
+});

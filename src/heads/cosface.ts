@@ -1,0 +1,32 @@
+/**
+ * CosFace / AM-Softmax (Wang et al., CVPR 2018; Wang et al., SPL 2018): additive cosine margin,
+ * target logit s·(cos θy − m).
+ */
+import { z } from 'zod';
+import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const cosfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: cosineMargin.default(0.35),
+  ...commonOptions,
+});
+export type CosFaceParams = z.infer<typeof cosfaceParams>;
+
+export const cosface = defineHead<CosFaceParams>({
+  name: 'cosface',
+  summary: 'CosFace / AM-Softmax: additive cosine margin, target s·(cos θ − m).',
+  schema: cosfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: { kind: 'angular', m1: 1, m2: 0, m3: p.margin, fallback: 'none' },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});
+
+/** AM-Softmax is the same head; the name is kept for users who know it by that paper. */
+export const amsoftmax = { ...cosface, name: 'amsoftmax' };

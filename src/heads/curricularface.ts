@@ -1,0 +1,44 @@
+/**
+ * CurricularFace (Huang et al., CVPR 2020): ArcFace target, and hard negatives (cos > cos(θy + m))
+ * re-weighted to cos·(t + cos) where t is an EMA of the batch's mean target cosine — easy samples first,
+ * hard ones later.
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead, type HeadState } from './define.js';
+
+export const curricularfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.5),
+  /** EMA weight of the new batch: t ← momentum·mean(cos θy) + (1 − momentum)·t. */
+  momentum: z.number().min(0).max(1).default(0.01),
+  fallback: z.enum(['thmm', 'easy', 'none']).default('thmm'),
+  ...commonOptions,
+});
+export type CurricularFaceParams = z.infer<typeof curricularfaceParams>;
+
+export interface CurricularFaceState extends HeadState {
+  t: number;
+}
+
+export const curricularface = defineHead<CurricularFaceParams, CurricularFaceState>({
+  name: 'curricularface',
+  summary: 'CurricularFace: ArcFace target; hard negatives → cos·(t + cos) with t an EMA of mean cos θy.',
+  schema: curricularfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  initialState: () => ({ t: 0 }),
+  // t is updated from the margin-free target cosines, and the new t is used in the same forward.
+  update: ({ p, state, geo, labels }) => {
+    let sum = 0;
+    for (let i = 0; i < geo.B; i++) sum += geo.cos[i * geo.C + labels[i]];
+    return { t: p.momentum * (sum / geo.B) + (1 - p.momentum) * state.t };
+  },
+  margin: ({ p, state }) => ({
+    angleMap: 'cos',
+    target: { kind: 'angular', m1: 1, m2: p.margin, m3: 0, fallback: p.fallback },
+    negatives: { kind: 'curricular', t: state.t, threshold: { m1: 1, m2: p.margin, m3: 0 } },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

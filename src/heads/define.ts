@@ -1,0 +1,244 @@
+/**
+ * `defineHead`: turns a small declarative description (parameters, margin, state update, extra loss
+ * terms) into a runnable head over the fp64 reference operator.
+ */
+import type { z } from 'zod';
+import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
+import { computeGeometry, type Geometry } from '../margin/geometry.js';
+import { type MarginSoftmaxResult, marginSoftmaxOnGeometry } from '../margin/reference.js';
+import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
+import type { Rng } from '../rng.js';
+import { toFiniteFloat64, toLabels } from '../validate.js';
+
+/** JSON-serialisable head state (EMA statistics, counters, adaptive scale). */
+export type HeadState = Record<string, number>;
+
+/** A learnable tensor a head needs besides the class weights W. */
+export interface LearnableSpec {
+  /** Shape, e.g. [C] or [C, D]. */
+  shape: number[];
+  /** Initial values given the shape and a random source. */
+  init: (rng: Rng) => Float64Array;
+}
+
+/** Everything a head definition sees during one forward pass. */
+export interface HeadContext<P, S extends HeadState = HeadState> {
+  p: P;
+  state: S;
+  training: boolean;
+  B: number;
+  D: number;
+  C: number;
+  X: Float64Array;
+  /** Class weights as given (before any normalisation). */
+  W: Float64Array;
+  labels: Int32Array;
+  /** Learnable extras by name (after any in-forward modification such as a clamp). */
+  extras: Record<string, Float64Array>;
+  geo: Geometry;
+  rng: Rng | undefined;
+}
+
+/** Extra loss terms added to the margin loss (CenterLoss-like regularisers, MagFace's g(a)…). */
+export interface ExtraTerms {
+  loss: number;
+  parts?: Record<string, number | Float64Array>;
+  dX?: Float64Array;
+  dW?: Float64Array;
+  dExtras?: Record<string, Float64Array>;
+}
+
+/** The margin a head applies, plus an optional bias for a plain linear classifier. */
+export type HeadMargin = MarginSpec & { bias?: Float64Array };
+
+export interface HeadDefinition<P, S extends HeadState = HeadState> {
+  name: string;
+  /** One line: paper and idea. */
+  summary: string;
+  schema: z.ZodType<P>;
+  /** Rows of W per class (sub-centres). */
+  subCenters?: (p: P) => number;
+  geometry: (p: P) => GeometrySpec;
+  learnables?: (p: P, C: number, D: number) => Record<string, LearnableSpec>;
+  initialState?: (p: P, C: number) => S;
+  /** Learnable extras changed in place during forward (returned as `paramsAfterForward`). */
+  prepareExtras?: (p: P, extras: Record<string, Float64Array>) => Record<string, Float64Array>;
+  /** State update in training mode, from the cosines, before the margin is applied. */
+  update?: (ctx: HeadContext<P, S>) => S;
+  margin: (ctx: HeadContext<P, S>) => HeadMargin;
+  extraTerms?: (ctx: HeadContext<P, S>, out: MarginSoftmaxResult) => ExtraTerms;
+  /** A head whose loss is not a margin softmax (CenterLoss) replaces the whole computation. */
+  compute?: (ctx: Omit<HeadContext<P, S>, 'geo'>) => HeadOutput;
+}
+
+/** Inputs of one forward/backward pass. Extras are the head's learnable tensors beyond W. */
+export interface HeadInputs {
+  /** Embeddings, B×D row-major. */
+  X: ArrayLike<number>;
+  /** Integer class labels, length B. */
+  labels: ArrayLike<number> | ArrayLike<bigint>;
+  /** Class weights, C·K×D row-major (K sub-centres per class, usually 1). */
+  W: ArrayLike<number>;
+  extras?: Record<string, ArrayLike<number>>;
+}
+
+export interface HeadOutput {
+  /** Logits the loss is computed on, B×C (empty for heads without logits). */
+  logits: Float64Array;
+  loss: number;
+  /** Named terms and intermediates (`ce`, `focal`, `disc`, `pair`, …). */
+  parts: Record<string, number | Float64Array>;
+  /** dloss/d input for X, W and every extra. */
+  grads: Record<string, Float64Array>;
+  /**
+   * Parameters the head replaced during forward, as the reference code does in place (normalised W,
+   * clamped AdaM margins). The gradient is w.r.t. these values; an optimiser should start from them.
+   */
+  paramsAfterForward: Record<string, Float64Array>;
+  /** Clamped cosines, B×C (empty for heads without logits). */
+  cos: Float64Array;
+}
+
+export interface ForwardOptions {
+  /** Training mode applies margins and updates state (default true). */
+  training?: boolean;
+}
+
+/** A runnable head: parameters, explicit state, and an fp64 forward/backward. */
+export class Head<P = unknown, S extends HeadState = HeadState> {
+  readonly name: string;
+  readonly params: P;
+  state: S;
+  private readonly def: HeadDefinition<P, S>;
+  private readonly rng: Rng | undefined;
+
+  constructor(def: HeadDefinition<P, S>, params: P, rng?: Rng) {
+    this.def = def;
+    this.name = def.name;
+    this.params = params;
+    this.rng = rng;
+    this.state = {} as S;
+  }
+
+  /** Rows of W per class. */
+  get subCenters(): number {
+    return this.def.subCenters?.(this.params) ?? 1;
+  }
+
+  /** Initialise state for C classes (called by {@link createHead} users that know C, or lazily). */
+  initState(C: number): void {
+    this.state = this.def.initialState?.(this.params, C) ?? ({} as S);
+  }
+
+  /** Learnable tensors besides W, with shapes for C classes of dimension D. */
+  learnables(C: number, D: number): Record<string, LearnableSpec> {
+    return this.def.learnables?.(this.params, C, D) ?? {};
+  }
+
+  /** Serialisable snapshot of the state. */
+  getState(): S {
+    return { ...this.state };
+  }
+
+  setState(state: S): void {
+    for (const [k, v] of Object.entries(state)) {
+      if (typeof v !== 'number' || Number.isNaN(v))
+        throw new InvalidArgumentError(`state.${k}`, 'a number', v);
+    }
+    this.state = { ...state };
+  }
+
+  /** Forward and backward in fp64. Updates state in training mode. */
+  forward(inputs: HeadInputs, options: ForwardOptions = {}): HeadOutput {
+    const training = options.training ?? true;
+    const ctxBase = this.validate(inputs, training);
+    if (Object.keys(this.state).length === 0 && this.def.initialState) this.initState(ctxBase.C);
+    const prepared = this.def.prepareExtras?.(this.params, ctxBase.extras) ?? {};
+    const extras = { ...ctxBase.extras, ...prepared };
+    const base = { ...ctxBase, extras, state: this.state };
+    if (this.def.compute) {
+      const out = this.def.compute(base);
+      return { ...out, paramsAfterForward: { ...prepared, ...out.paramsAfterForward } };
+    }
+    const geo = computeGeometry(base.X, base.W, base.B, base.D, this.def.geometry(this.params));
+    let ctx: HeadContext<P, S> = { ...base, geo };
+    if (training && this.def.update) {
+      this.state = this.def.update(ctx);
+      ctx = { ...ctx, state: this.state };
+    }
+    const spec = this.def.margin(ctx);
+    const margin: HeadMargin = training
+      ? spec
+      : {
+          ...spec,
+          target: { kind: 'angular', m1: 1, m2: 0, m3: 0, fallback: 'none' },
+          negatives: { kind: 'plain' },
+        };
+    const out = marginSoftmaxOnGeometry(geo, base.X, base.labels, margin, margin.bias);
+    const grads: Record<string, Float64Array> = { X: out.dX, W: out.dW };
+    if (out.dBias) grads.bias = out.dBias;
+    let loss = out.loss;
+    const parts = { ...out.parts };
+    if (this.def.extraTerms) {
+      const extra = this.def.extraTerms(ctx, out);
+      loss += extra.loss;
+      Object.assign(parts, extra.parts);
+      if (extra.dX) addInto(grads.X, extra.dX);
+      if (extra.dW) addInto(grads.W, extra.dW);
+      for (const [k, g] of Object.entries(extra.dExtras ?? {})) {
+        if (grads[k]) addInto(grads[k], g);
+        else grads[k] = g;
+      }
+    }
+    const paramsAfterForward: Record<string, Float64Array> = { ...prepared };
+    if (geo.spec.normalizeW === 'overwrite') paramsAfterForward.W = geo.wHat;
+    return { logits: out.logits, loss, parts, grads, paramsAfterForward, cos: geo.cos };
+  }
+
+  private validate(inputs: HeadInputs, training: boolean) {
+    if (typeof inputs !== 'object' || inputs === null) {
+      throw new InvalidArgumentError('inputs', 'an object { X, labels, W, extras? }', inputs);
+    }
+    const labelCount = (inputs.labels as ArrayLike<unknown> | undefined)?.length;
+    if (typeof labelCount !== 'number' || labelCount === 0) {
+      throw new InvalidArgumentError('labels', 'a non-empty array of class indices', inputs.labels);
+    }
+    const B = labelCount;
+    const X = toFiniteFloat64('X', inputs.X);
+    if (X.length === 0 || X.length % B !== 0) {
+      throw new ShapeMismatchError('X', `B×D values with B = ${B} (labels.length)`, `${X.length} values`);
+    }
+    const D = X.length / B;
+    const W = toFiniteFloat64('W', inputs.W);
+    const K = this.subCenters;
+    if (W.length === 0 || W.length % (D * K) !== 0) {
+      throw new ShapeMismatchError(
+        'W',
+        `C·${K}×${D} values (classes × sub-centres × dimension)`,
+        `${W.length} values`,
+      );
+    }
+    const C = W.length / (D * K);
+    const labels = toLabels('labels', inputs.labels, C);
+    const extras: Record<string, Float64Array> = {};
+    for (const [name, spec] of Object.entries(this.learnables(C, D))) {
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      const given = inputs.extras?.[name];
+      if (given === undefined)
+        throw new InvalidArgumentError(`extras.${name}`, `${spec.shape.join('×')} values`, given);
+      extras[name] = toFiniteFloat64(`extras.${name}`, given, size);
+    }
+    return { p: this.params, training, B, D, C, X, W, labels, extras, rng: this.rng };
+  }
+}
+
+function addInto(target: Float64Array, source: Float64Array): void {
+  for (let i = 0; i < target.length; i++) target[i] += source[i];
+}
+
+/** Declare a head. The returned definition is registered in `registry.ts`. */
+export function defineHead<P, S extends HeadState = HeadState>(
+  def: HeadDefinition<P, S>,
+): HeadDefinition<P, S> {
+  return def;
+}

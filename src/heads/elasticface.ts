@@ -1,0 +1,68 @@
+/**
+ * ElasticFace (Boutros et al., CVPRW 2022): the margin of each sample is drawn from N(m, σ) every step
+ * (ArcFace `arc` or CosFace `cos` form). ElasticFace+ (`plus`) gives the smallest drawn margins to the
+ * samples closest to their class centre.
+ */
+import { z } from 'zod';
+import { UnsupportedConfigError } from '../errors.js';
+import type { RowParam } from '../margin/spec.js';
+import {
+  angularMargin,
+  commonOptions,
+  cosineGeometry,
+  gradientOption,
+  lossSpec,
+  scaleValue,
+} from './common.js';
+import { defineHead, type HeadContext } from './define.js';
+
+export const elasticfaceParams = z.strictObject({
+  type: z.enum(['arc', 'cos']).default('arc'),
+  scale: scaleValue.default(64),
+  margin: angularMargin.default(0.5),
+  sigma: z.number().min(0).max(1).default(0.05),
+  plus: z.boolean().default(false),
+  /** The reference code applies the margin under no_grad (`straight-through`); default exact. */
+  gradient: gradientOption,
+  ...commonOptions,
+});
+export type ElasticFaceParams = z.infer<typeof elasticfaceParams>;
+
+function drawMargins(ctx: HeadContext<ElasticFaceParams>): Float64Array {
+  const { p, rng, B, C, geo, labels } = ctx;
+  if (!rng) throw new UnsupportedConfigError('elasticface needs a seeded rng (createHead(..., { rng }))');
+  const m = Float64Array.from({ length: B }, () => p.margin + p.sigma * rng.normal());
+  if (!p.plus) return m;
+  // Sorted margins, smallest first, go to rows in order of decreasing target cosine.
+  const order = Array.from({ length: B }, (_, i) => i).sort(
+    (a, b) => geo.cos[b * C + labels[b]] - geo.cos[a * C + labels[a]],
+  );
+  const sorted = Float64Array.from(m).sort();
+  const out = new Float64Array(B);
+  order.forEach((row, k) => {
+    out[row] = sorted[k];
+  });
+  return out;
+}
+
+export const elasticface = defineHead<ElasticFaceParams>({
+  name: 'elasticface',
+  summary: 'ElasticFace: per-sample margins drawn from a normal distribution.',
+  schema: elasticfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: (ctx) => {
+    const { p } = ctx;
+    const m: RowParam = ctx.training ? { value: drawMargins(ctx) } : 0;
+    return {
+      angleMap: 'cos',
+      target:
+        p.type === 'arc'
+          ? { kind: 'angular', m1: 1, m2: m, m3: 0, fallback: 'none' }
+          : { kind: 'angular', m1: 1, m2: 0, m3: m, fallback: 'none' },
+      negatives: { kind: 'plain' },
+      scale: p.scale,
+      loss: lossSpec(p),
+      gradient: p.gradient,
+    };
+  },
+});

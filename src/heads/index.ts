@@ -1,0 +1,10 @@
+export { paperCenterUpdate } from './centerloss.js';
+export {
+  type ForwardOptions,
+  Head,
+  type HeadInputs,
+  type HeadOutput,
+  type HeadState,
+  type LearnableSpec,
+} from './define.js';
+export { type CreateHeadOptions, createHead, headDefinition, headNames, resolveParams } from './registry.js';

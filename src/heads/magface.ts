@@ -1,0 +1,81 @@
+/**
+ * MagFace (Meng et al., CVPR 2021): an ArcFace margin that grows with the feature magnitude a = ‖x‖,
+ * m(a) = l_m + (u_m − l_m)·(a − l_a)/(u_a − l_a), plus the regulariser λg·g(a), g(a) = a/u_a² + 1/a,
+ * which rewards larger norms for easier samples. Both are differentiated through ‖x‖.
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const magfaceParams = z
+  .strictObject({
+    scale: scaleValue.default(64),
+    lowerNorm: z.number().positive().default(10),
+    upperNorm: z.number().positive().default(110),
+    lowerMargin: angularMargin.default(0.45),
+    upperMargin: angularMargin.default(0.8),
+    /** Weight λg of the magnitude regulariser. */
+    lambda: z.number().min(0).default(20),
+    /** Past θ + m > π: `thmm` (paper code) or `am` (FaceX-Zoo, cos θ − fallbackMargin). */
+    fallback: z.enum(['thmm', 'am', 'easy', 'none']).default('thmm'),
+    fallbackMargin: z.number().min(0).max(2).default(0),
+    ...commonOptions,
+  })
+  .refine((p) => p.upperNorm > p.lowerNorm, {
+    message: 'upperNorm must exceed lowerNorm',
+    path: ['upperNorm'],
+  });
+export type MagFaceParams = z.infer<typeof magfaceParams>;
+
+/** Clamped magnitude a, and whether the clamp is inactive (gradient passes, bounds included). */
+function magnitude(p: MagFaceParams, norm: number): { a: number; live: boolean } {
+  const a = Math.min(p.upperNorm, Math.max(p.lowerNorm, norm));
+  return { a, live: norm >= p.lowerNorm && norm <= p.upperNorm };
+}
+
+export const magface = defineHead<MagFaceParams>({
+  name: 'magface',
+  summary: 'MagFace: magnitude-aware angular margin plus a magnitude regulariser.',
+  schema: magfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p, geo }) => {
+    const slope = (p.upperMargin - p.lowerMargin) / (p.upperNorm - p.lowerNorm);
+    const m = new Float64Array(geo.B);
+    const dm = new Float64Array(geo.B);
+    for (let i = 0; i < geo.B; i++) {
+      const { a, live } = magnitude(p, geo.xNorm[i]);
+      m[i] = slope * (a - p.lowerNorm) + p.lowerMargin;
+      dm[i] = live ? slope : 0;
+    }
+    return {
+      angleMap: 'cos',
+      target: {
+        kind: 'angular',
+        m1: 1,
+        m2: { value: m, dNorm: dm },
+        m3: 0,
+        fallback: p.fallback,
+        fallbackMargin: p.fallbackMargin,
+      },
+      negatives: { kind: 'plain' },
+      scale: p.scale,
+      loss: lossSpec(p),
+      gradient: 'full',
+    };
+  },
+  extraTerms: ({ p, geo, X, training }) => {
+    const { B, D } = geo;
+    const g = new Float64Array(B);
+    const dX = new Float64Array(B * D);
+    let loss = 0;
+    for (let i = 0; i < B; i++) {
+      const { a, live } = magnitude(p, geo.xNorm[i]);
+      g[i] = p.lambda * (a / p.upperNorm ** 2 + 1 / a);
+      loss += g[i] / B;
+      if (!training || !live) continue;
+      const dA = (p.lambda / B) * (1 / p.upperNorm ** 2 - 1 / (a * a));
+      for (let d = 0; d < D; d++) dX[i * D + d] = (dA * X[i * D + d]) / geo.xNorm[i];
+    }
+    return training ? { loss, parts: { magnitude: g }, dX } : { loss: 0, parts: { magnitude: g } };
+  },
+});

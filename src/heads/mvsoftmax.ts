@@ -1,0 +1,42 @@
+/**
+ * MV-Softmax (Wang et al., AAAI 2020): a CosFace (`am`) or ArcFace (`arc`) target, and mis-classified
+ * negatives — cos θj above the margin target — emphasised as (t + 1)·cos θj + t.
+ */
+import { z } from 'zod';
+import type { Fallback } from '../margin/spec.js';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const mvsoftmaxParams = z.strictObject({
+  type: z.enum(['am', 'arc']).default('am'),
+  scale: scaleValue.default(32),
+  margin: angularMargin.default(0.35),
+  /** Hard-negative weight t ≥ 0 (FaceX-Zoo's `mv_weight` is t + 1). */
+  t: z.number().min(0).max(10).default(0.2),
+  /**
+   * When the target gets its margin: `none` always; `easy` only if cos θy > 0 (cavaface easy_margin,
+   * FaceX-Zoo MV-Arc); `above-margin` only if cos θy > m (FaceX-Zoo MV-AM).
+   */
+  fallback: z.enum(['none', 'easy', 'above-margin']).default('none'),
+  ...commonOptions,
+});
+export type MvSoftmaxParams = z.infer<typeof mvsoftmaxParams>;
+
+export const mvsoftmax = defineHead<MvSoftmaxParams>({
+  name: 'mvsoftmax',
+  summary: 'MV-Softmax: CosFace/ArcFace target; mis-classified negatives → (t + 1)·cos + t.',
+  schema: mvsoftmaxParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => {
+    // The raw margin target (no fallback) decides which negatives are mis-classified.
+    const m = p.type === 'am' ? { m1: 1, m2: 0, m3: p.margin } : { m1: 1, m2: p.margin, m3: 0 };
+    return {
+      angleMap: 'cos',
+      target: { kind: 'angular', ...m, fallback: p.fallback as Fallback },
+      negatives: { kind: 'hard-linear', a: p.t + 1, b: p.t, threshold: m },
+      scale: p.scale,
+      loss: lossSpec(p),
+      gradient: 'full',
+    };
+  },
+});

@@ -1,0 +1,25 @@
+/** NormFace (Wang et al., ACM MM 2017): softmax on scaled cosines, logits = s·cos θ. */
+import { z } from 'zod';
+import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const normfaceParams = z.strictObject({
+  scale: scaleValue.default(64),
+  ...commonOptions,
+});
+export type NormFaceParams = z.infer<typeof normfaceParams>;
+
+export const normface = defineHead<NormFaceParams>({
+  name: 'normface',
+  summary: 'NormFace: cross-entropy on s·cos θ between normalised embeddings and class weights.',
+  schema: normfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: { kind: 'angular', m1: 1, m2: 0, m3: 0, fallback: 'none' },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

@@ -1,0 +1,48 @@
+/**
+ * NPCFace (Zeng et al., 2020): hard negatives (cos θj > cos(θy + m0)) emphasised as t·cos θj + α, and
+ * the positive margin of each sample grows with them: m_i = m0 + m1·mean(hard negatives), target
+ * cos(θy + m_i) when cos θy > 0.
+ */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const npcfaceParams = z.strictObject({
+  scale: scaleValue.default(32),
+  /** Base positive margin. */
+  m0: angularMargin.default(0.4),
+  /** Growth of the margin with the mean hard negative. */
+  m1: z.number().min(0).max(2).default(0.2),
+  /** Hard-negative slope and offset: t·cos + α. */
+  t: z.number().min(0).max(10).default(1.1),
+  alpha: z.number().min(-1).max(2).default(0.25),
+  /** Margin defining hard negatives (default: m0; FaceX-Zoo uses its own `margin`). */
+  hardMargin: angularMargin.optional(),
+  /** Average the emphasised hard logits (`modified`, paper) or their raw cosines (`raw`, FaceX-Zoo). */
+  marginSource: z.enum(['modified', 'raw']).default('modified'),
+  /** Whether the adaptive margin is differentiated (FaceVerLoss yes, FaceX-Zoo computes it under no_grad). */
+  marginGradient: z.boolean().default(true),
+  ...commonOptions,
+});
+export type NpcFaceParams = z.infer<typeof npcfaceParams>;
+
+export const npcface = defineHead<NpcFaceParams>({
+  name: 'npcface',
+  summary: 'NPCFace: hard negatives → t·cos + α; positive margin m0 + m1·mean(hard negatives).',
+  schema: npcfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'cos',
+    target: { kind: 'angular', m1: 1, m2: p.m0, m3: 0, fallback: 'easy' },
+    negatives: {
+      kind: 'hard-linear',
+      a: p.t,
+      b: p.alpha,
+      threshold: { m1: 1, m2: p.hardMargin ?? p.m0, m3: 0 },
+      adaptive: { m0: p.m0, m1: p.m1, source: p.marginSource, gradient: p.marginGradient },
+    },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

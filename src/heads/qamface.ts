@@ -1,0 +1,27 @@
+/** QAMFace (Quadratic Additive Angular Margin): logits s·(2π − (θ + m))² for the target, s·(2π − θ)² else. */
+import { z } from 'zod';
+import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
+import { defineHead } from './define.js';
+
+export const qamfaceParams = z.strictObject({
+  scale: scaleValue.default(6),
+  margin: angularMargin.default(0.5),
+  ...commonOptions,
+  clamp: commonOptions.clamp.default(1 - 1e-7),
+});
+export type QamFaceParams = z.infer<typeof qamfaceParams>;
+
+export const qamface = defineHead<QamFaceParams>({
+  name: 'qamface',
+  summary: 'QAMFace: quadratic angular logits (2π − (θ + m))².',
+  schema: qamfaceParams,
+  geometry: (p) => cosineGeometry(p),
+  margin: ({ p }) => ({
+    angleMap: 'quadratic',
+    target: { kind: 'angular', m1: 1, m2: p.margin, m3: 0, fallback: 'none' },
+    negatives: { kind: 'plain' },
+    scale: p.scale,
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});

@@ -1,0 +1,58 @@
+/**
+ * SphereFace (Liu et al., CVPR 2017): multiplicative angular margin ψ(θ) = (−1)^k cos(mθ) − 2k, blended
+ * with cos θ as (ψ + λ·cos θ)/(1 + λ) while λ anneals, logits scaled by the raw feature norm ‖x‖.
+ */
+import { z } from 'zod';
+import { commonOptions, cosineGeometry, lossSpec } from './common.js';
+import { defineHead, type HeadState } from './define.js';
+
+export const spherefaceParams = z.strictObject({
+  /** Integer angular multiplier. */
+  m: z.number().int().min(1).max(5).default(4),
+  /** λ = max(lambdaMin, lambdaBase·(1 + lambdaGamma·iter)^(−lambdaPower)). */
+  lambdaBase: z.number().positive().default(1000),
+  lambdaGamma: z.number().min(0).default(0.12),
+  lambdaPower: z.number().min(0).default(1),
+  lambdaMin: z.number().min(0).default(5),
+  /** π used for k = ⌊mθ/π⌋: the reference code's truncated 3.14159265, or `exact`. */
+  pi: z.enum(['reference', 'exact']).default('reference'),
+  ...commonOptions,
+});
+export type SphereFaceParams = z.infer<typeof spherefaceParams>;
+
+/** The truncated π the reference code divides by when computing k. */
+// biome-ignore lint/suspicious/noApproximativeNumericConstant: the reference's own constant, on purpose.
+const REFERENCE_PI = 3.14159265;
+
+export interface SphereFaceState extends HeadState {
+  /** Training iterations seen (incremented before λ is computed). */
+  iter: number;
+  lambda: number;
+}
+
+export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
+  name: 'sphereface',
+  summary: 'SphereFace: multiplicative angular margin cos(mθ) with λ annealing, scaled by ‖x‖.',
+  schema: spherefaceParams,
+  geometry: (p) => cosineGeometry(p),
+  initialState: (p) => ({ iter: 0, lambda: p.lambdaBase }),
+  update: ({ p, state }) => {
+    const iter = state.iter + 1;
+    const lambda = Math.max(p.lambdaMin, p.lambdaBase * (1 + p.lambdaGamma * iter) ** -p.lambdaPower);
+    return { iter, lambda };
+  },
+  margin: ({ p, state, geo }) => ({
+    angleMap: 'cos',
+    target: {
+      kind: 'sphere',
+      m: p.m,
+      lambda: state.lambda,
+      pi: p.pi === 'reference' ? REFERENCE_PI : Math.PI,
+    },
+    negatives: { kind: 'plain' },
+    // The logit is ‖x‖·(…): the scale is the raw norm, and d scale/d‖x‖ = 1.
+    scale: { value: geo.xNorm, dNorm: new Float64Array(geo.B).fill(1) },
+    loss: lossSpec(p),
+    gradient: 'full',
+  }),
+});
