@@ -5,9 +5,9 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import { computeGeometry, type Geometry } from '../margin/geometry.js';
-import { type MarginSoftmaxResult, marginSoftmaxOnGeometry } from '../margin/reference.js';
+import { applyMargin, type MarginSoftmaxResult, marginSoftmaxOnGeometry } from '../margin/reference.js';
 import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
-import type { Rng } from '../rng.js';
+import { createRng, type Rng } from '../rng.js';
 import { toFiniteFloat64, toLabels } from '../validate.js';
 
 /** JSON-serialisable head state (EMA statistics, counters, adaptive scale). */
@@ -193,6 +193,54 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     const paramsAfterForward: Record<string, Float64Array> = { ...prepared };
     if (geo.spec.normalizeW === 'overwrite') paramsAfterForward.W = geo.wHat;
     return { logits: out.logits, loss, parts, grads, paramsAfterForward, cos: geo.cos };
+  }
+
+  /**
+   * Logits the head's margin produces for given cosines, without touching state: for pictures of
+   * decision boundaries and for tests. `cos` is N×C (row i's target is `labels[i]`); `xNorm` gives
+   * embedding norms for heads whose margin or scale depends on them (default 1).
+   */
+  marginLogits(cos: Float64Array, C: number, labels: Int32Array, xNorm?: Float64Array): Float64Array {
+    const B = labels.length;
+    if (cos.length !== B * C) throw new ShapeMismatchError('cos', `${B}×${C} values`, `${cos.length}`);
+    if (this.def.compute)
+      throw new InvalidArgumentError('head', `a head with a margin (${this.name} has none)`);
+    if (Object.keys(this.state).length === 0 && this.def.initialState) this.initState(C);
+    const norms = xNorm ?? new Float64Array(B).fill(1);
+    const geo: Geometry = {
+      spec: this.def.geometry(this.params),
+      B,
+      D: 0,
+      C,
+      xNorm: norms,
+      xHat: new Float64Array(0),
+      wNorm: new Float64Array(0),
+      wHat: new Float64Array(0),
+      cosRaw: cos,
+      cos,
+      argSub: new Int32Array(B * C),
+    };
+    const extras: Record<string, Float64Array> = {};
+    for (const [name, spec] of Object.entries(this.learnables(C, 1))) {
+      // Learnable margins and displacements at their initial values (deterministic: rng seeded 0).
+      extras[name] = spec.init(createRng(0));
+    }
+    const ctx: HeadContext<P, S> = {
+      p: this.params,
+      state: this.state,
+      training: true,
+      B,
+      D: 0,
+      C,
+      X: new Float64Array(0),
+      W: new Float64Array(0),
+      labels,
+      extras,
+      geo,
+      rng: createRng(0),
+    };
+    const spec = this.def.margin(ctx);
+    return applyMargin(cos, labels, B, C, spec, spec.bias).logits;
   }
 
   private validate(inputs: HeadInputs, training: boolean) {
