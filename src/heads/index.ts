@@ -8,3 +8,4 @@ export {
   type LearnableSpec,
 } from './define.js';
 export { type CreateHeadOptions, createHead, headDefinition, headNames, resolveParams } from './registry.js';
+export { type ClassSample, partialForward, sampleClasses } from './partialfc.js';
