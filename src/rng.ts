@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
+/** A seeded random source; its state round-trips through `getState`/`setState` for checkpoints. */
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -13,6 +14,7 @@ export interface Rng {
   int(n: number): number;
   /** Serialisable state. */
   getState(): number[];
+  /** Restore a state returned by `getState` (four unsigned 32-bit integers). */
   setState(state: number[]): void;
 }
 

@@ -12,6 +12,7 @@ export interface Tensor {
   data: Float64Array;
 }
 
+/** One training step of a fixture: inputs, state, and the anchor's outputs, gradients and state after. */
 export interface FixtureStep {
   inputs: Record<string, Tensor>;
   stateBefore: Record<string, Tensor>;
@@ -28,6 +29,7 @@ export interface FixtureStep {
   >;
 }
 
+/** A parsed golden fixture (`faceverloss-golden/1`): one head, anchor and case. */
 export interface Fixture {
   path: string;
   head: string;

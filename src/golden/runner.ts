@@ -23,6 +23,7 @@ export interface Mismatch {
   expected: number;
 }
 
+/** Outcome of running one fixture: pass/fail, the mismatching tensors and how many were compared. */
 export interface FixtureResult {
   file: string;
   passed: boolean;
@@ -35,12 +36,14 @@ export interface FixtureResult {
 /** Computes one step of a head on the given inputs (the reference oracle, or an fp32 implementation). */
 export type Implementation = (head: Head, inputs: Parameters<Head['forward']>[0]) => HeadOutput;
 
+/** Options of the conformance runner. */
 export interface RunOptions {
   impl?: Implementation;
   /** Relative tolerance: |got − ref| ≤ tol·max(1, max|ref|) per tensor (default 1e-9, fp64). */
   tolerance?: number;
 }
 
+/** The fp64 reference operator as an {@link Implementation}: one training-mode forward/backward. */
 export const referenceImpl: Implementation = (head, inputs) => head.forward(inputs, { training: true });
 
 function compare(

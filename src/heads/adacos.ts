@@ -7,11 +7,14 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 
+/** Parameters of the AdaCos head and their defaults (see docs/losses/adacos.md). */
 export const adacosParams = z.strictObject({
   ...commonOptions,
 });
+/** AdaCos parameters after validation, defaults filled in. */
 export type AdaCosParams = z.infer<typeof adacosParams>;
 
+/** AdaCos state: updated in training mode only, saved with the model. */
 export interface AdaCosState extends HeadState {
   s: number;
 }
@@ -22,10 +25,13 @@ function lowerMedian(values: Float64Array): number {
   return sorted[(sorted.length - 1) >> 1];
 }
 
+/** The AdaCos head, registered as `'adacos'`. */
 export const adacos = defineHead<AdaCosParams, AdaCosState>({
   name: 'adacos',
   summary: 'AdaCos: margin-free cosine softmax with an adaptive scale.',
   schema: adacosParams,
+  // With one class there are no negatives: the initial scale √2·ln(C − 1) and the update ln(B_avg) are ln 0.
+  minClasses: 2,
   geometry: (p) => cosineGeometry(p),
   initialState: (_p, C) => ({ s: Math.SQRT2 * Math.log(C - 1) }),
   update: ({ state, geo, labels }) => {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 
+/** Parameters of the AdaFace head and their defaults (see docs/losses/adaface.md). */
 export const adafaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: angularMargin.default(0.4),
@@ -18,8 +19,10 @@ export const adafaceParams = z.strictObject({
   ...commonOptions,
   clamp: commonOptions.clamp.default(1 - 1e-3),
 });
+/** AdaFace parameters after validation, defaults filled in. */
 export type AdaFaceParams = z.infer<typeof adafaceParams>;
 
+/** AdaFace state: updated in training mode only, saved with the model. */
 export interface AdaFaceState extends HeadState {
   /** EMA of the batch mean and standard deviation of the (clipped) feature norms. */
   batchMean: number;
@@ -31,6 +34,7 @@ function safeNorms(xNorm: Float64Array): Float64Array {
   return xNorm.map((n) => Math.min(100, Math.max(0.001, n)));
 }
 
+/** The AdaFace head, registered as `'adaface'`. */
 export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
   name: 'adaface',
   summary: 'AdaFace: quality-adaptive margin driven by the feature norm.',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the AdaM-Softmax head and their defaults (see docs/losses/adamsoftmax.md). */
 export const adamsoftmaxParams = z.strictObject({
   scale: scaleValue.default(30),
   /** Weight λ of the margin regulariser. */
@@ -15,8 +16,10 @@ export const adamsoftmaxParams = z.strictObject({
   initHigh: z.number().min(0).max(1).default(0.4),
   ...commonOptions,
 });
+/** AdaM-Softmax parameters after validation, defaults filled in. */
 export type AdamSoftmaxParams = z.infer<typeof adamsoftmaxParams>;
 
+/** The AdaM-Softmax head, registered as `'adamsoftmax'`. */
 export const adamsoftmax = defineHead<AdamSoftmaxParams>({
   name: 'adamsoftmax',
   summary: 'AdaM-Softmax: CosFace with learnable per-class margins and a margin regulariser.',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the AirFace head and their defaults (see docs/losses/airface.md). */
 export const airfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: angularMargin.default(0.45),
@@ -13,8 +14,10 @@ export const airfaceParams = z.strictObject({
   // acos needs |cos| < 1 for a finite gradient.
   clamp: commonOptions.clamp.default(1 - 1e-7),
 });
+/** AirFace parameters after validation, defaults filled in. */
 export type AirFaceParams = z.infer<typeof airfaceParams>;
 
+/** The AirFace head, registered as `'airface'`. */
 export const airface = defineHead<AirFaceParams>({
   name: 'airface',
   summary: 'AirFace: linear angular logits (π − 2(θ + m))/π.',

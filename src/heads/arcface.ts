@@ -13,6 +13,7 @@ import {
 } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the ArcFace head and their defaults (see docs/losses/arcface.md). */
 export const arcfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: angularMargin.default(0.5),
@@ -26,8 +27,10 @@ export const arcfaceParams = z.strictObject({
   gradient: gradientOption,
   ...commonOptions,
 });
+/** ArcFace parameters after validation, defaults filled in. */
 export type ArcFaceParams = z.infer<typeof arcfaceParams>;
 
+/** The ArcFace head, registered as `'arcface'`. */
 export const arcface = defineHead<ArcFaceParams>({
   name: 'arcface',
   summary: 'ArcFace: additive angular margin, target s·cos(θ + m).',

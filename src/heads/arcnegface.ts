@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the ArcNegFace head and their defaults (see docs/losses/arcnegface.md). */
 export const arcnegfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: angularMargin.default(0.5),
@@ -14,8 +15,10 @@ export const arcnegfaceParams = z.strictObject({
   ...commonOptions,
   clamp: commonOptions.clamp.default(null),
 });
+/** ArcNegFace parameters after validation, defaults filled in. */
 export type ArcNegFaceParams = z.infer<typeof arcnegfaceParams>;
 
+/** The ArcNegFace head, registered as `'arcnegface'`. */
 export const arcnegface = defineHead<ArcNegFaceParams>({
   name: 'arcnegface',
   summary: 'ArcNegFace: ArcFace target; negatives re-weighted by a Gaussian of their distance to it.',

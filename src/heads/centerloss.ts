@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the Center Loss head and their defaults (see docs/losses/centerloss.md). */
 export const centerlossParams = z.strictObject({
   /**
    * Each distance is clamped to [clampMin, 1e12] after masking, as the widely used PyTorch
@@ -14,10 +15,12 @@ export const centerlossParams = z.strictObject({
    */
   clampMin: z.number().min(0).max(1e-3).default(1e-12),
 });
+/** Center Loss parameters after validation, defaults filled in. */
 export type CenterLossParams = z.infer<typeof centerlossParams>;
 
 const CLAMP_MAX = 1e12;
 
+/** The Center Loss head, registered as `'centerloss'`. */
 export const centerloss = defineHead<CenterLossParams>({
   name: 'centerloss',
   summary: 'Center Loss: mean squared distance of embeddings to their class centres.',

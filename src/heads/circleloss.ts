@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the Circle Loss head and their defaults (see docs/losses/circleloss.md). */
 export const circlelossParams = z.strictObject({
   /** γ, the scale. */
   scale: z.number().positive().max(1e4).default(256),
@@ -19,8 +20,10 @@ export const circlelossParams = z.strictObject({
   ...commonOptions,
   clamp: commonOptions.clamp.default(null),
 });
+/** Circle Loss parameters after validation, defaults filled in. */
 export type CircleLossParams = z.infer<typeof circlelossParams>;
 
+/** The Circle Loss head, registered as `'circleloss'`. */
 export const circleloss = defineHead<CircleLossParams>({
   name: 'circleloss',
   summary: 'Circle Loss: self-paced re-weighting of positive and negative similarities.',

@@ -15,6 +15,7 @@ import {
 } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the combined-margin head and their defaults (see docs/losses/combined.md). */
 export const combinedParams = z
   .strictObject({
     scale: scaleValue.default(64),
@@ -38,6 +39,7 @@ export const combinedParams = z
       ctx.addIssue({ code: 'custom', message: 'insightface branches need m3 > 0 or m1 = 1', path: ['m1'] });
     }
   });
+/** combined-margin parameters after validation, defaults filled in. */
 export type CombinedParams = z.infer<typeof combinedParams>;
 
 function combinedTarget(p: CombinedParams): AngularTarget {
@@ -49,6 +51,7 @@ function combinedTarget(p: CombinedParams): AngularTarget {
   return { kind: 'angular', m1: p.m1, m2: p.m2, m3: p.m3, fallback: p.fallback };
 }
 
+/** The combined-margin head, registered as `'combined'`. */
 export const combined = defineHead<CombinedParams>({
   name: 'combined',
   summary: 'Combined margin: target s·(cos(m1·θ + m2) − m3).',

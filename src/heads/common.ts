@@ -30,6 +30,7 @@ export const commonOptions = {
   normalizeEmbeddings: normalizeEmbeddingsOption,
 };
 
+/** The common options after validation. */
 export interface CommonOptions {
   loss: 'ce' | 'distce' | 'focal';
   focalGamma: number;

@@ -6,13 +6,16 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the CosFace head and their defaults (see docs/losses/cosface.md). */
 export const cosfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: cosineMargin.default(0.35),
   ...commonOptions,
 });
+/** CosFace parameters after validation, defaults filled in. */
 export type CosFaceParams = z.infer<typeof cosfaceParams>;
 
+/** The CosFace head, registered as `'cosface'`. */
 export const cosface = defineHead<CosFaceParams>({
   name: 'cosface',
   summary: 'CosFace / AM-Softmax: additive cosine margin, target s·(cos θ − m).',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 
+/** Parameters of the CurricularFace head and their defaults (see docs/losses/curricularface.md). */
 export const curricularfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   margin: angularMargin.default(0.5),
@@ -15,12 +16,15 @@ export const curricularfaceParams = z.strictObject({
   fallback: z.enum(['thmm', 'easy', 'none']).default('thmm'),
   ...commonOptions,
 });
+/** CurricularFace parameters after validation, defaults filled in. */
 export type CurricularFaceParams = z.infer<typeof curricularfaceParams>;
 
+/** CurricularFace state: updated in training mode only, saved with the model. */
 export interface CurricularFaceState extends HeadState {
   t: number;
 }
 
+/** The CurricularFace head, registered as `'curricularface'`. */
 export const curricularface = defineHead<CurricularFaceParams, CurricularFaceState>({
   name: 'curricularface',
   summary: 'CurricularFace: ArcFace target; hard negatives → cos·(t + cos) with t an EMA of mean cos θy.',

@@ -51,6 +51,10 @@ export interface ExtraTerms {
 /** The margin a head applies, plus an optional bias for a plain linear classifier. */
 export type HeadMargin = MarginSpec & { bias?: Float64Array };
 
+/**
+ * A declarative head: its parameter schema, geometry, margin, optional state update and extra loss terms.
+ * {@link Head} runs it on the fp64 reference operator.
+ */
 export interface HeadDefinition<P, S extends HeadState = HeadState> {
   name: string;
   /** One line: paper and idea. */
@@ -58,6 +62,8 @@ export interface HeadDefinition<P, S extends HeadState = HeadState> {
   schema: z.ZodType<P>;
   /** Rows of W per class (sub-centres). */
   subCenters?: (p: P) => number;
+  /** Fewest classes the head is defined for (default 1); AdaCos needs negatives: ln(0) otherwise. */
+  minClasses?: number;
   geometry: (p: P) => GeometrySpec;
   learnables?: (p: P, C: number, D: number) => Record<string, LearnableSpec>;
   initialState?: (p: P, C: number) => S;
@@ -82,9 +88,11 @@ export interface HeadInputs {
   extras?: Record<string, ArrayLike<number>>;
 }
 
+/** Result of {@link Head.forward}: logits, loss, named parts, gradients and in-forward parameter changes. */
 export interface HeadOutput {
   /** Logits the loss is computed on, B×C (empty for heads without logits). */
   logits: Float64Array;
+  /** The scalar training loss (margin loss plus any extra terms). */
   loss: number;
   /** Named terms and intermediates (`ce`, `focal`, `disc`, `pair`, …). */
   parts: Record<string, number | Float64Array>;
@@ -99,6 +107,7 @@ export interface HeadOutput {
   cos: Float64Array;
 }
 
+/** Options of {@link Head.forward}. */
 export interface ForwardOptions {
   /** Training mode applies margins and updates state (default true). */
   training?: boolean;
@@ -120,6 +129,33 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     this.state = {} as S;
   }
 
+  /** The declarative definition this head runs, for other implementations of the operator (TF.js). */
+  get definition(): HeadDefinition<P, S> {
+    return this.def;
+  }
+
+  /** The random source handed to the definition (ElasticFace draws its margins from it). */
+  get random(): Rng | undefined {
+    return this.rng;
+  }
+
+  /**
+   * Check inputs as {@link forward} does and return them as fp64 arrays with the batch, dimension and
+   * class counts (throws the same typed errors).
+   */
+  checkInputs(inputs: HeadInputs): {
+    B: number;
+    D: number;
+    C: number;
+    X: Float64Array;
+    W: Float64Array;
+    labels: Int32Array;
+    extras: Record<string, Float64Array>;
+  } {
+    const { B, D, C, X, W, labels, extras } = this.validate(inputs, true);
+    return { B, D, C, X, W, labels, extras };
+  }
+
   /** Rows of W per class. */
   get subCenters(): number {
     return this.def.subCenters?.(this.params) ?? 1;
@@ -127,6 +163,7 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
 
   /** Initialise state for C classes (called by {@link createHead} users that know C, or lazily). */
   initState(C: number): void {
+    this.checkClasses('classes', C);
     this.state = this.def.initialState?.(this.params, C) ?? ({} as S);
   }
 
@@ -140,10 +177,11 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     return { ...this.state };
   }
 
+  /** Replace the state (e.g. from a checkpoint); every value must be a number. */
   setState(state: S): void {
     for (const [k, v] of Object.entries(state)) {
-      if (typeof v !== 'number' || Number.isNaN(v))
-        throw new InvalidArgumentError(`state.${k}`, 'a number', v);
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw new InvalidArgumentError(`state.${k}`, 'a finite number', v);
     }
     this.state = { ...state };
   }
@@ -151,6 +189,8 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
   /** Forward and backward in fp64. Updates state in training mode. */
   forward(inputs: HeadInputs, options: ForwardOptions = {}): HeadOutput {
     const training = options.training ?? true;
+    if (typeof training !== 'boolean')
+      throw new InvalidArgumentError('options.training', 'a boolean', training);
     const ctxBase = this.validate(inputs, training);
     if (Object.keys(this.state).length === 0 && this.def.initialState) this.initState(ctxBase.C);
     const prepared = this.def.prepareExtras?.(this.params, ctxBase.extras) ?? {};
@@ -202,11 +242,15 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
    */
   marginLogits(cos: Float64Array, C: number, labels: Int32Array, xNorm?: Float64Array): Float64Array {
     const B = labels.length;
+    this.checkClasses('C', C);
     if (cos.length !== B * C) throw new ShapeMismatchError('cos', `${B}×${C} values`, `${cos.length}`);
     if (this.def.compute)
       throw new InvalidArgumentError('head', `a head with a margin (${this.name} has none)`);
+    // A label out of range would read another row's cosine; a NaN would come back as a NaN logit.
+    labels = toLabels('labels', labels, C);
+    cos = toFiniteFloat64('cos', cos);
     if (Object.keys(this.state).length === 0 && this.def.initialState) this.initState(C);
-    const norms = xNorm ?? new Float64Array(B).fill(1);
+    const norms = xNorm === undefined ? new Float64Array(B).fill(1) : toFiniteFloat64('xNorm', xNorm, B);
     const geo: Geometry = {
       spec: this.def.geometry(this.params),
       B,
@@ -243,6 +287,16 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     return applyMargin(cos, labels, B, C, spec, spec.bias).logits;
   }
 
+  /** A class count the head is defined for (a positive integer, at least `minClasses`). */
+  private checkClasses(argument: string, C: number): void {
+    const min = this.def.minClasses ?? 1;
+    if (!Number.isInteger(C) || C < min) {
+      const rows = argument === 'W' ? ' (rows of W)' : '';
+      const count = min === 1 ? 'at least 1 class' : `at least ${min} classes`;
+      throw new InvalidArgumentError(argument, `${count}${rows} for ${this.name}`, C);
+    }
+  }
+
   private validate(inputs: HeadInputs, training: boolean) {
     if (typeof inputs !== 'object' || inputs === null) {
       throw new InvalidArgumentError('inputs', 'an object { X, labels, W, extras? }', inputs);
@@ -267,6 +321,7 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
       );
     }
     const C = W.length / (D * K);
+    this.checkClasses('W', C);
     const labels = toLabels('labels', inputs.labels, C);
     const extras: Record<string, Float64Array> = {};
     for (const [name, spec] of Object.entries(this.learnables(C, D))) {

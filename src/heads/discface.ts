@@ -10,6 +10,7 @@ import { normalizeBackward } from '../margin/geometry.js';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead, type ExtraTerms, type HeadContext } from './define.js';
 
+/** Parameters of the DiscFace head and their defaults (see docs/losses/discface.md). */
 export const discfaceParams = z.strictObject({
   scale: scaleValue.default(30),
   margin: cosineMargin.default(0.35),
@@ -20,6 +21,7 @@ export const discfaceParams = z.strictObject({
   maxNorm: z.number().positive().nullable().default(null),
   ...commonOptions,
 });
+/** DiscFace parameters after validation, defaults filled in. */
 export type DiscFaceParams = z.infer<typeof discfaceParams>;
 
 function discrepancy(ctx: HeadContext<DiscFaceParams>): ExtraTerms {
@@ -71,6 +73,7 @@ function discrepancy(ctx: HeadContext<DiscFaceParams>): ExtraTerms {
   };
 }
 
+/** The DiscFace head, registered as `'discface'`. */
 export const discface = defineHead<DiscFaceParams>({
   name: 'discface',
   summary: 'DiscFace: CosFace plus a discrepancy term aligning displacements with a learned ξ.',

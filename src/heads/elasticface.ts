@@ -16,6 +16,7 @@ import {
 } from './common.js';
 import { defineHead, type HeadContext } from './define.js';
 
+/** Parameters of the ElasticFace head and their defaults (see docs/losses/elasticface.md). */
 export const elasticfaceParams = z.strictObject({
   type: z.enum(['arc', 'cos']).default('arc'),
   scale: scaleValue.default(64),
@@ -26,6 +27,7 @@ export const elasticfaceParams = z.strictObject({
   gradient: gradientOption,
   ...commonOptions,
 });
+/** ElasticFace parameters after validation, defaults filled in. */
 export type ElasticFaceParams = z.infer<typeof elasticfaceParams>;
 
 function drawMargins(ctx: HeadContext<ElasticFaceParams>): Float64Array {
@@ -45,6 +47,7 @@ function drawMargins(ctx: HeadContext<ElasticFaceParams>): Float64Array {
   return out;
 }
 
+/** The ElasticFace head, registered as `'elasticface'`. */
 export const elasticface = defineHead<ElasticFaceParams>({
   name: 'elasticface',
   summary: 'ElasticFace: per-sample margins drawn from a normal distribution.',

@@ -7,5 +7,5 @@ export {
   type HeadState,
   type LearnableSpec,
 } from './define.js';
-export { type CreateHeadOptions, createHead, headDefinition, headNames, resolveParams } from './registry.js';
 export { type ClassSample, partialForward, sampleClasses } from './partialfc.js';
+export { type CreateHeadOptions, createHead, headDefinition, headNames, resolveParams } from './registry.js';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the MagFace head and their defaults (see docs/losses/magface.md). */
 export const magfaceParams = z
   .strictObject({
     scale: scaleValue.default(64),
@@ -25,6 +26,7 @@ export const magfaceParams = z
     message: 'upperNorm must exceed lowerNorm',
     path: ['upperNorm'],
   });
+/** MagFace parameters after validation, defaults filled in. */
 export type MagFaceParams = z.infer<typeof magfaceParams>;
 
 /** Clamped magnitude a, and whether the clamp is inactive (gradient passes, bounds included). */
@@ -33,6 +35,7 @@ function magnitude(p: MagFaceParams, norm: number): { a: number; live: boolean }
   return { a, live: norm >= p.lowerNorm && norm <= p.upperNorm };
 }
 
+/** The MagFace head, registered as `'magface'`. */
 export const magface = defineHead<MagFaceParams>({
   name: 'magface',
   summary: 'MagFace: magnitude-aware angular margin plus a magnitude regulariser.',

@@ -7,6 +7,7 @@ import type { Fallback } from '../margin/spec.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the MV-Softmax head and their defaults (see docs/losses/mvsoftmax.md). */
 export const mvsoftmaxParams = z.strictObject({
   type: z.enum(['am', 'arc']).default('am'),
   scale: scaleValue.default(32),
@@ -20,8 +21,10 @@ export const mvsoftmaxParams = z.strictObject({
   fallback: z.enum(['none', 'easy', 'above-margin']).default('none'),
   ...commonOptions,
 });
+/** MV-Softmax parameters after validation, defaults filled in. */
 export type MvSoftmaxParams = z.infer<typeof mvsoftmaxParams>;
 
+/** The MV-Softmax head, registered as `'mvsoftmax'`. */
 export const mvsoftmax = defineHead<MvSoftmaxParams>({
   name: 'mvsoftmax',
   summary: 'MV-Softmax: CosFace/ArcFace target; mis-classified negatives → (t + 1)·cos + t.',

@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the NormFace head and their defaults (see docs/losses/normface.md). */
 export const normfaceParams = z.strictObject({
   scale: scaleValue.default(64),
   ...commonOptions,
 });
+/** NormFace parameters after validation, defaults filled in. */
 export type NormFaceParams = z.infer<typeof normfaceParams>;
 
+/** The NormFace head, registered as `'normface'`. */
 export const normface = defineHead<NormFaceParams>({
   name: 'normface',
   summary: 'NormFace: cross-entropy on s·cos θ between normalised embeddings and class weights.',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the NPCFace head and their defaults (see docs/losses/npcface.md). */
 export const npcfaceParams = z.strictObject({
   scale: scaleValue.default(32),
   /** Base positive margin. */
@@ -24,8 +25,10 @@ export const npcfaceParams = z.strictObject({
   marginGradient: z.boolean().default(true),
   ...commonOptions,
 });
+/** NPCFace parameters after validation, defaults filled in. */
 export type NpcFaceParams = z.infer<typeof npcfaceParams>;
 
+/** The NPCFace head, registered as `'npcface'`. */
 export const npcface = defineHead<NpcFaceParams>({
   name: 'npcface',
   summary: 'NPCFace: hard negatives → t·cos + α; positive margin m0 + m1·mean(hard negatives).',

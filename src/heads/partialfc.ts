@@ -96,7 +96,12 @@ export function partialForward(
       extras[name] = gatherRows(value, width);
     } else extras[name] = Float64Array.from(value);
   }
-  const out = head.forward({ X: inputs.X, labels: sample.labels, W: gatherRows(inputs.W, rowsPerClass), extras });
+  const out = head.forward({
+    X: inputs.X,
+    labels: sample.labels,
+    W: gatherRows(inputs.W, rowsPerClass),
+    extras,
+  });
   const grads: Record<string, Float64Array> = { ...out.grads, W: scatterRows(out.grads.W, rowsPerClass) };
   for (const [name, width] of perClass) grads[name] = scatterRows(out.grads[name], width);
   const paramsAfterForward: Record<string, Float64Array> = { ...out.paramsAfterForward };

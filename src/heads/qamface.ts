@@ -3,14 +3,17 @@ import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the QAMFace head and their defaults (see docs/losses/qamface.md). */
 export const qamfaceParams = z.strictObject({
   scale: scaleValue.default(6),
   margin: angularMargin.default(0.5),
   ...commonOptions,
   clamp: commonOptions.clamp.default(1 - 1e-7),
 });
+/** QAMFace parameters after validation, defaults filled in. */
 export type QamFaceParams = z.infer<typeof qamfaceParams>;
 
+/** The QAMFace head, registered as `'qamface'`. */
 export const qamface = defineHead<QamFaceParams>({
   name: 'qamface',
   summary: 'QAMFace: quadratic angular logits (2π − (θ + m))².',

@@ -80,6 +80,7 @@ export function resolveParams(name: string, params: unknown = {}): Record<string
   return parsed.data as Record<string, unknown>;
 }
 
+/** Options of {@link createHead}. */
 export interface CreateHeadOptions {
   /** Random source for heads that sample (ElasticFace); defaults to a generator seeded with 0. */
   rng?: Rng;

@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { lossOption, lossSpec } from './common.js';
 import { defineHead, type LearnableSpec } from './define.js';
 
+/** Parameters of the Softmax head and their defaults (see docs/losses/softmax.md). */
 export const softmaxParams = z.strictObject({
   /** Learn a per-class bias (the usual nn.Linear). */
   bias: z.boolean().default(true),
   loss: lossOption,
 });
+/** Softmax parameters after validation, defaults filled in. */
 export type SoftmaxParams = z.infer<typeof softmaxParams>;
 
+/** The Softmax head, registered as `'softmax'`. */
 export const softmax = defineHead<SoftmaxParams>({
   name: 'softmax',
   summary: 'Softmax cross-entropy on a linear classifier (no normalisation, no margin).',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 
+/** Parameters of the SphereFace head and their defaults (see docs/losses/sphereface.md). */
 export const spherefaceParams = z.strictObject({
   /** Integer angular multiplier. */
   m: z.number().int().min(1).max(5).default(4),
@@ -18,18 +19,21 @@ export const spherefaceParams = z.strictObject({
   pi: z.enum(['reference', 'exact']).default('reference'),
   ...commonOptions,
 });
+/** SphereFace parameters after validation, defaults filled in. */
 export type SphereFaceParams = z.infer<typeof spherefaceParams>;
 
 /** The truncated π the reference code divides by when computing k. */
 // biome-ignore lint/suspicious/noApproximativeNumericConstant: the reference's own constant, on purpose.
 const REFERENCE_PI = 3.14159265;
 
+/** SphereFace state: updated in training mode only, saved with the model. */
 export interface SphereFaceState extends HeadState {
   /** Training iterations seen (incremented before λ is computed). */
   iter: number;
   lambda: number;
 }
 
+/** The SphereFace head, registered as `'sphereface'`. */
 export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
   name: 'sphereface',
   summary: 'SphereFace: multiplicative angular margin cos(mθ) with λ annealing, scaled by ‖x‖.',

@@ -7,11 +7,14 @@ import { arcfaceParams } from './arcface.js';
 import { cosineGeometry, lossSpec } from './common.js';
 import { defineHead } from './define.js';
 
+/** Parameters of the Sub-center ArcFace head and their defaults (see docs/losses/subcenter-arcface.md). */
 export const subcenterParams = arcfaceParams.extend({
   subCenters: z.number().int().min(1).max(64).default(3),
 });
+/** Sub-center ArcFace parameters after validation, defaults filled in. */
 export type SubCenterParams = z.infer<typeof subcenterParams>;
 
+/** The Sub-center ArcFace head, registered as `'subcenter-arcface'`. */
 export const subcenterArcface = defineHead<SubCenterParams>({
   name: 'subcenter-arcface',
   summary: 'Sub-center ArcFace: ArcFace on the max cosine over K sub-centres per class.',

@@ -3,7 +3,9 @@
  */
 import type { LossSpec } from './spec.js';
 
+/** A loss value with its gradient w.r.t. the logits. */
 export interface LossResult {
+  /** The scalar loss. */
   loss: number;
   /** dL/dlogits, B×C. */
   dLogits: Float64Array;

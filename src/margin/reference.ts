@@ -5,6 +5,8 @@
  * It is the oracle the TF.js and native paths are tested against, so it favours plain loops that read
  * like the formulas over speed.
  */
+import { InvalidArgumentError, NonFiniteError, ShapeMismatchError } from '../errors.js';
+import { positiveInt } from '../validate.js';
 import { computeGeometry, type Geometry, geometryBackward } from './geometry.js';
 import { evaluateLoss } from './loss.js';
 import type { GeometrySpec, HardThreshold, MarginSpec, RowParam } from './spec.js';
@@ -256,8 +258,43 @@ export function marginSoftmax(args: {
   margin: MarginSpec;
   bias?: Float64Array;
 }): MarginSoftmaxResult {
+  checkOperatorArgs(args);
   const geo = computeGeometry(args.X, args.W, args.B, args.D, args.geometry);
   return marginSoftmaxOnGeometry(geo, args.X, args.labels, args.margin, args.bias);
+}
+
+/**
+ * Shapes, labels and finiteness of the operator's arguments: a label out of range or a NaN input would
+ * otherwise come back as a NaN loss rather than an error.
+ */
+function checkOperatorArgs(args: Parameters<typeof marginSoftmax>[0]): void {
+  const { X, W, labels, geometry } = args;
+  const B = positiveInt('B', args.B);
+  const D = positiveInt('D', args.D);
+  const K = positiveInt('geometry.subCenters', geometry.subCenters);
+  if (X.length !== B * D) throw new ShapeMismatchError('X', `B·D = ${B * D} values`, `${X.length}`);
+  if (W.length === 0 || W.length % (D * K) !== 0)
+    throw new ShapeMismatchError(
+      'W',
+      `C·${K}×${D} values (classes × sub-centres × dimension)`,
+      `${W.length}`,
+    );
+  const C = W.length / (D * K);
+  if (labels.length !== B) throw new ShapeMismatchError('labels', `B = ${B} labels`, `${labels.length}`);
+  for (let i = 0; i < B; i++) {
+    if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < C))
+      throw new InvalidArgumentError(`labels[${i}]`, `an integer class index in [0, ${C})`, labels[i]);
+  }
+  for (const [name, a] of [
+    ['X', X],
+    ['W', W],
+    ['bias', args.bias ?? new Float64Array(0)],
+  ] as const) {
+    for (let k = 0; k < a.length; k++)
+      if (!Number.isFinite(a[k])) throw new NonFiniteError(name, `index ${k}`);
+  }
+  if (args.bias && args.bias.length !== C)
+    throw new ShapeMismatchError('bias', `C = ${C} values`, `${args.bias.length}`);
 }
 
 /** As {@link marginSoftmax}, for callers that computed the geometry first (AdaCos, CurricularFace). */

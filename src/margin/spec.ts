@@ -58,9 +58,13 @@ export type AngleMap = 'cos' | 'linear' | 'quadratic';
 /** φ(θ) = g(m1·θ + m2) − m3 with g the angle map: covers Softmax, CosFace, ArcFace, Combined, AirFace… */
 export interface AngularTarget {
   kind: 'angular';
+  /** Multiplicative angular margin (SphereFace-like); 1 for none. */
   m1: number;
+  /** Additive angular margin in radians (ArcFace), shared or per row. */
   m2: RowParam;
+  /** Additive cosine margin (CosFace), shared or per row. */
   m3: RowParam;
+  /** Behaviour where the margin target leaves [0, π] or the target is already poor. */
   fallback: Fallback;
   /** Subtracted by the `am` fallback. */
   fallbackMargin?: number;
@@ -74,17 +78,22 @@ export interface AngularTarget {
  */
 export interface SphereTarget {
   kind: 'sphere';
+  /** Integer angular multiplier. */
   m: number;
+  /** Blend weight λ of cos θ (annealed by the head). */
   lambda: number;
+  /** The value of π used for k. */
   pi: number;
 }
 
 /** CircleLoss: φ = αp·(cos − (1 − m)), αp = [1 + m − cos]₊ treated as a constant. */
 export interface CircleTarget {
   kind: 'circle';
+  /** Relaxation margin m: optimum sp = 1 − m, decision boundary at sp − sn = m. */
   m: number;
 }
 
+/** The target transform φ: angular (margin family), SphereFace's ψ, or CircleLoss's re-weighted positive. */
 export type TargetSpec = AngularTarget | SphereTarget | CircleTarget;
 
 /** Negatives are hard when cos_ij > cos(m1·θy + m2) − m3 (the raw margin target, without fallback). */
@@ -99,7 +108,9 @@ export interface HardThreshold {
  * m_i = m0 + m1·mean(hard values) (rows without hard negatives keep m0).
  */
 export interface AdaptiveTargetMargin {
+  /** Base margin (radians). */
   m0: number;
+  /** Growth of the margin per unit of mean hard value. */
   m1: number;
   /** Average the transformed hard logits (`modified`, FaceVerLoss) or their raw cosines (`raw`, FaceX-Zoo). */
   source: 'modified' | 'raw';
@@ -107,6 +118,7 @@ export interface AdaptiveTargetMargin {
   gradient: boolean;
 }
 
+/** How non-target cosines become logits (before the scale). */
 export type NegativeSpec =
   /** Non-target logits are the plain (angle-mapped) cosines. */
   | { kind: 'plain' }
@@ -121,6 +133,7 @@ export type NegativeSpec =
   /** insightface inter-class filtering: negatives with cos > above are zeroed. */
   | { kind: 'filter'; above: number };
 
+/** The loss computed on the scaled logits. */
 export type LossSpec =
   /** Mean cross-entropy over the batch. */
   | { kind: 'ce' }
@@ -133,10 +146,15 @@ export type LossSpec =
 
 /** Everything after the cosines. */
 export interface MarginSpec {
+  /** Map from angle to logit: `cos` for all heads except AirFace (`linear`) and QAMFace (`quadratic`). */
   angleMap: AngleMap;
+  /** Transform of the target cosine. */
   target: TargetSpec;
+  /** Transform of the non-target cosines. */
   negatives: NegativeSpec;
+  /** Logit scale s, shared or per row. */
   scale: RowParam;
+  /** Loss computed on the scaled logits. */
   loss: LossSpec;
   /**
    * `full`: differentiate the margin. `straight-through`: dL/dcos = s·dL/dlogit as if there were no
