@@ -1,0 +1,187 @@
+/**
+ * Read access to a RecordIO file: random access by key through its `.idx`, or a sequential scan
+ * when there is no index. Every read allocates its own buffers, so reads may run concurrently.
+ */
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { CorruptFileError, InvalidArgumentError } from '../../errors.js';
+import { type ByteSource, readFramedRecord } from './framing.js';
+import { parseRecordIndex, type RecordIndex } from './index-file.js';
+
+/** Read-ahead of a random read when the extent of the record is not known from the index. */
+const RANDOM_READ_AHEAD = 16 << 10;
+/** Window of a sequential scan. */
+const SCAN_WINDOW = 4 << 20;
+
+/** A read-ahead window over a file handle; a new window buffer per refill keeps old views valid. */
+class Window implements ByteSource {
+  private start = 0;
+  private data = new Uint8Array(0);
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+    readonly path: string,
+    private readonly readAhead: number,
+  ) {}
+
+  async bytes(offset: number, length: number): Promise<Uint8Array> {
+    if (offset < this.start || offset + length > this.start + this.data.length) {
+      const want = Math.min(Math.max(length, this.readAhead), this.size - offset);
+      const buffer = new Uint8Array(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await this.handle.read(buffer, got, want - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < length) {
+        throw new CorruptFileError(
+          this.path,
+          `short read at byte offset ${offset + got} (the file shrank while open)`,
+        );
+      }
+      this.start = offset;
+      this.data = buffer.subarray(0, got);
+    }
+    return this.data.subarray(offset - this.start, offset - this.start + length);
+  }
+}
+
+/** An open RecordIO file. */
+export class RecordIOFile {
+  private readonly positionOfKey: Map<number, number> | undefined;
+  private readonly extent: Float64Array;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    /** Path of the `.rec` file. */
+    readonly path: string,
+    /** File size in bytes. */
+    readonly size: number,
+    /** Keys and offsets (from the `.idx`, or from a scan: keys 0…n−1). */
+    readonly index: RecordIndex,
+  ) {
+    const { keys, offsets } = index;
+    let dense = true;
+    for (let i = 0; i < keys.length && dense; i++) dense = keys[i] === i;
+    if (!dense) {
+      this.positionOfKey = new Map();
+      for (let i = 0; i < keys.length; i++) this.positionOfKey.set(keys[i], i);
+    }
+    // A record ends where the next one (by offset) begins; reading exactly that much is one syscall.
+    const sorted = Float64Array.from(offsets).sort();
+    this.extent = new Float64Array(offsets.length);
+    for (let i = 0; i < offsets.length; i++) {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid] <= offsets[i]) lo = mid + 1;
+        else hi = mid;
+      }
+      this.extent[i] = (lo < sorted.length ? sorted[lo] : size) - offsets[i];
+    }
+  }
+
+  /**
+   * Opens `recPath` with its index: `idxPath` (default: the same name with `.idx`) when it exists, else
+   * a sequential scan that numbers records 0, 1, … (what MXRecordIO does). An index entry pointing
+   * past the end of the `.rec` raises `CorruptFileError` naming the offset (the file is truncated).
+   */
+  static async open(recPath: string, idxPath?: string): Promise<RecordIOFile> {
+    if (typeof recPath !== 'string' || recPath.length === 0) {
+      throw new InvalidArgumentError('recPath', 'a path to a .rec file', recPath);
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(recPath, 'r');
+    } catch (error) {
+      throw new CorruptFileError(recPath, `cannot open: ${(error as Error).message}`);
+    }
+    try {
+      const size = (await handle.stat()).size;
+      const idx = idxPath ?? `${recPath.replace(/\.rec$/, '')}.idx`;
+      let text: Uint8Array | undefined;
+      try {
+        text = await readFile(idx);
+      } catch (error) {
+        if (idxPath !== undefined)
+          throw new CorruptFileError(idx, `cannot read: ${(error as Error).message}`);
+      }
+      const index = text !== undefined ? parseRecordIndex(text, idx) : await scan(handle, size, recPath);
+      for (let i = 0; i < index.offsets.length; i++) {
+        if (index.offsets[i] + 8 > size) {
+          throw new CorruptFileError(
+            recPath,
+            `truncated: index entry ${index.keys[i]} points at byte offset ${index.offsets[i]} but the file ends at ${size}`,
+          );
+        }
+      }
+      return new RecordIOFile(handle, recPath, size, index);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Number of records in the index. */
+  get count(): number {
+    return this.index.keys.length;
+  }
+
+  /** Whether `key` is in the index. */
+  has(key: number): boolean {
+    return this.positionOf(key) !== undefined;
+  }
+
+  /** Byte offset of the record with `key`. */
+  offsetOf(key: number): number {
+    const position = this.positionOf(key);
+    if (position === undefined)
+      throw new InvalidArgumentError('key', `a key of the index of ${this.path}`, key);
+    return this.index.offsets[position];
+  }
+
+  private positionOf(key: number): number | undefined {
+    if (this.positionOfKey !== undefined) return this.positionOfKey.get(key);
+    return Number.isInteger(key) && key >= 0 && key < this.index.keys.length ? key : undefined;
+  }
+
+  /** Reads the record with `key` (the framed bytes joined; the IR header still in front). */
+  async read(key: number): Promise<Uint8Array> {
+    const position = this.positionOf(key);
+    if (position === undefined)
+      throw new InvalidArgumentError('key', `a key of the index of ${this.path}`, key);
+    const extent = this.extent[position];
+    // A sparse index can leave a large gap after a record; never read ahead more than a scan window.
+    const readAhead = extent >= 8 ? Math.min(extent, SCAN_WINDOW) : RANDOM_READ_AHEAD;
+    const window = new Window(this.handle, this.size, this.path, readAhead);
+    return (await readFramedRecord(window, this.index.offsets[position])).data;
+  }
+
+  /** Every record in file order, read through a large window (for streaming a whole file). */
+  async *records(): AsyncGenerator<{ offset: number; data: Uint8Array }> {
+    const window = new Window(this.handle, this.size, this.path, SCAN_WINDOW);
+    let offset = 0;
+    while (offset < this.size) {
+      const { data, next } = await readFramedRecord(window, offset);
+      yield { offset, data };
+      offset = next;
+    }
+  }
+
+  /** Closes the file. */
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+async function scan(handle: FileHandle, size: number, path: string): Promise<RecordIndex> {
+  const window = new Window(handle, size, path, SCAN_WINDOW);
+  const offsets: number[] = [];
+  let offset = 0;
+  while (offset < size) {
+    offsets.push(offset);
+    offset = (await readFramedRecord(window, offset)).next;
+  }
+  return { keys: Float64Array.from(offsets, (_, i) => i), offsets: Float64Array.from(offsets) };
+}
