@@ -3,8 +3,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { NATIVE_TOLERANCE, nativeImplementation } from '../engine/margin.js';
+import { engineInfo } from '../engine/native.js';
 import { InvalidArgumentError } from '../errors.js';
 import { formatFailures, type RunOptions, runGoldenDir } from '../golden/runner.js';
+import { TFJS_TOLERANCE, tfjsImplementation } from '../tf/implementation.js';
 
 /** ../shared/golden next to the package checkout. */
 export function defaultGoldenDir(): string {
@@ -15,12 +18,12 @@ export function defaultGoldenDir(): string {
 
 function implementation(name: string): RunOptions {
   if (name === 'reference') return {};
-  if (name === 'tfjs' || name === 'native') {
-    throw new InvalidArgumentError(
-      '--impl',
-      `an available implementation (the ${name} path is not built in this version)`,
-      name,
-    );
+  if (name === 'tfjs') return { impl: tfjsImplementation, tolerance: TFJS_TOLERANCE };
+  if (name === 'native') {
+    const info = engineInfo();
+    if (!info.available)
+      throw new InvalidArgumentError('--impl', `an available implementation (native: ${info.reason})`, name);
+    return { impl: nativeImplementation, tolerance: NATIVE_TOLERANCE };
   }
   throw new InvalidArgumentError('--impl', 'one of reference, tfjs, native', name);
 }
