@@ -1,0 +1,168 @@
+/**
+ * SGEMM throughput on the products of one face-head training step (batch B, embedding D, classes C):
+ *
+ *   cos = X·Wᵀ   NT   M=B  N=C  K=D
+ *   dX  = G·W    NN   M=B  N=D  K=C
+ *   dW  = Gᵀ·X   TN   M=C  N=D  K=B
+ *
+ * Prints median and best wall time over the repeats and the GFLOP/s they correspond to (2·M·N·K flops
+ * per product), then a few small square products against the plain-JavaScript fallback. The last
+ * figure divides by CPU time (all threads) instead of wall time: the rate of one core while it is
+ * actually running the product, which stays meaningful when other processes share the cores
+ * (multiply by the thread count for the rate of an otherwise idle machine).
+ *
+ *   npm run bench -- gemm [--batch 256] [--dim 512] [--classes 8192] [--repeats 20] [--threads N]
+ *                         [--dispatch avx512|avx2|scalar] [--no-js]
+ */
+import { parseArgs } from 'node:util';
+import type { DispatchLevel, SgemmArgs } from '../src/engine/index.js';
+import { engineInfo, setDispatch, setThreads, sgemm, sgemmAsync, sgemmJs } from '../src/engine/index.js';
+
+interface Stats {
+  median: number;
+  min: number;
+  /** Mean CPU time (all threads, ms) per run: on a busy machine, wall time ÷ this shows the sharing. */
+  cpu: number;
+}
+
+function random(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2147483648 - 1;
+  }
+  return out;
+}
+
+function stats(times: number[], cpuMicros: number): Stats {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], cpu: cpuMicros / 1000 / times.length };
+}
+
+function cpuMicros(since?: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return u.user + u.system;
+}
+
+function time(fn: () => void, repeats: number, warmup = 2): Stats {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return stats(times, cpuMicros(cpu0));
+}
+
+async function timeAsync(fn: () => Promise<unknown>, repeats: number, warmup = 2): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return stats(times, cpuMicros(cpu0));
+}
+
+const gflops = (flops: number, ms: number) => flops / ms / 1e6;
+
+function line(label: string, shape: string, flops: number, s: Stats): string {
+  const ms = (x: number) => x.toFixed(2).padStart(8);
+  return (
+    `${label.padEnd(16)} ${shape.padEnd(18)} median ${ms(s.median)} ms  min ${ms(s.min)} ms  ` +
+    `${gflops(flops, s.median).toFixed(1).padStart(6)} GFLOP/s (best ${gflops(flops, s.min).toFixed(1)}; ` +
+    `${gflops(flops, s.cpu).toFixed(1)} per CPU-second)`
+  );
+}
+
+function problem(transA: boolean, transB: boolean, M: number, N: number, K: number, seed: number): SgemmArgs {
+  return {
+    transA,
+    transB,
+    M,
+    N,
+    K,
+    A: random(M * K, seed),
+    B: random(K * N, seed + 1),
+    C: new Float32Array(M * N),
+  };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      batch: { type: 'string', default: '256' },
+      dim: { type: 'string', default: '512' },
+      classes: { type: 'string', default: '8192' },
+      repeats: { type: 'string', default: '20' },
+      threads: { type: 'string' },
+      dispatch: { type: 'string' },
+      'no-js': { type: 'boolean', default: false },
+    },
+  });
+  const B = Number(values.batch);
+  const D = Number(values.dim);
+  const C = Number(values.classes);
+  const repeats = Number(values.repeats);
+
+  const info = engineInfo();
+  if (!info.available) {
+    console.log(`native engine unavailable: ${info.reason}`);
+    return;
+  }
+  if (values.threads !== undefined) setThreads(Number(values.threads));
+  if (values.dispatch !== undefined) setDispatch(values.dispatch as DispatchLevel);
+  const now = engineInfo();
+  if (!now.available) return;
+  const t = now.sgemmTile;
+  console.log(
+    `engine: dispatch ${now.dispatch} (cpu supports ${now.detected}), ${now.threads} thread(s), ` +
+      `tile ${t.mr}x${t.nr}, blocks kc=${t.kc} mc=${t.mc} nc=${t.nc}`,
+  );
+  console.log(`face-head step B=${B} D=${D} C=${C}, ${repeats} repeats after 2 warm-up runs`);
+
+  const cases: [string, boolean, boolean, number, number, number][] = [
+    ['cos = X·Wᵀ (NT)', false, true, B, C, D],
+    ['dX = G·W (NN)', false, false, B, D, C],
+    ['dW = Gᵀ·X (TN)', true, false, C, D, B],
+  ];
+  let total = 0;
+  let totalFlops = 0;
+  for (const [label, ta, tb, M, N, K] of cases) {
+    const p = problem(ta, tb, M, N, K, 7);
+    const flops = 2 * M * N * K;
+    const s = time(() => sgemm(p), repeats);
+    total += s.median;
+    totalFlops += flops;
+    console.log(line(label, `${M}x${N}x${K}`, flops, s));
+  }
+  console.log(
+    `${'step (3 products)'.padEnd(35)} median ${total.toFixed(2).padStart(8)} ms (sum)  ${gflops(totalFlops, total).toFixed(1).padStart(7)} GFLOP/s effective`,
+  );
+
+  const nt = problem(false, true, B, C, D, 11);
+  const flopsNt = 2 * B * C * D;
+  const sa = await timeAsync(() => sgemmAsync(nt), repeats);
+  console.log(line('NT async', `${B}x${C}x${D}`, flopsNt, sa));
+
+  if (values['no-js']) return;
+  console.log('small square products, native vs plain JavaScript (sgemmJs):');
+  for (const n of [64, 128, 256]) {
+    const p = problem(false, false, n, n, n, 13);
+    const flops = 2 * n * n * n;
+    const sn = time(() => sgemm(p), Math.max(repeats, 20));
+    const sj = time(() => sgemmJs(p), 5, 1);
+    console.log(line('native NN', `${n}x${n}x${n}`, flops, sn));
+    console.log(line('js NN', `${n}x${n}x${n}`, flops, sj));
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * One training step of a face head (forward + backward of the margin softmax, with the SGD update of
+ * the class weights) on the native engine, and side by side in the same run the TF.js cpu path (or,
+ * without src/tf, the fp64 reference at a small size).
+ *
+ * Prints median and best wall time over the repeats, effective GFLOP/s (6·B·D·C flops: the three
+ * products of the step), the native/comparison ratio and the peak resident memory. With `--json` the
+ * last line is a JSON object (median_ms, min_ms, gflops, peak_rss_mb, …).
+ *
+ *   npm run bench -- head [--head arcface] [--batch 256] [--dim 512] [--classes 8192] [--partial R]
+ *                         [--repeats 10] [--lr 0.1] [--momentum 0.9] [--no-sgd] [--threads N]
+ *                         [--no-compare] [--json]
+ *
+ * `--partial R` samples ⌈R·C⌉ classes per step (Partial FC); C then counts the sampled classes in the
+ * flop rate. With SGD (the default) dW is never stored: the update is applied inside the backward, and
+ * the memory is W, its momentum buffer and one B×C scratch.
+ */
+import { parseArgs } from 'node:util';
+import { engineInfo, setThreads } from '../src/engine/index.js';
+import { marginSoftmaxNative } from '../src/engine/margin.js';
+import { partialStepNative } from '../src/engine/partialfc.js';
+import type { Head, HeadContext, HeadState } from '../src/heads/define.js';
+import { createHead } from '../src/heads/registry.js';
+import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
+import { createRng } from '../src/rng.js';
+
+interface Stats {
+  median: number;
+  min: number;
+  runs: number;
+  /** Mean CPU time (all threads, ms) per run: on a shared machine, what the step itself consumed. */
+  cpu: number;
+}
+
+function random(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2147483648 - 1;
+  }
+  return out;
+}
+
+function stats(times: number[], cpuMicros: number): Stats {
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median, min: sorted[0], runs: sorted.length, cpu: cpuMicros / 1000 / sorted.length };
+}
+
+async function time(fn: () => unknown, repeats: number, warmup: number): Promise<Stats> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return stats(times, cpu.user + cpu.system);
+}
+
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
+
+/**
+ * The head's geometry and margin at its initial state, for a batch whose embedding norms are given
+ * (heads with per-row margins read them). Heads whose margin needs the cosines are not benchmarked here.
+ */
+function headSpec(
+  head: Head,
+  B: number,
+  D: number,
+  C: number,
+  X: Float32Array,
+): { geometry: GeometrySpec; margin: MarginSpec } {
+  const def = head.definition;
+  if (def.compute) throw new Error(`${head.name} has no margin softmax to benchmark`);
+  head.initState(C);
+  const xNorm = new Float64Array(B);
+  for (let i = 0; i < B; i++) {
+    let s = 0;
+    for (let d = 0; d < D; d++) s += X[i * D + d] ** 2;
+    xNorm[i] = Math.sqrt(s);
+  }
+  const needsCosines = () => {
+    throw new Error(`${head.name}'s margin reads the cosines; benchmark it through nativeHeadForward`);
+  };
+  const geometry = def.geometry(head.params);
+  const ctx = {
+    p: head.params,
+    state: head.state,
+    training: true,
+    B,
+    D,
+    C,
+    X: new Float64Array(0),
+    W: new Float64Array(0),
+    labels: new Int32Array(B),
+    extras: {},
+    geo: {
+      spec: geometry,
+      B,
+      D,
+      C,
+      xNorm,
+      get xHat() {
+        return needsCosines();
+      },
+      get wNorm() {
+        return needsCosines();
+      },
+      get wHat() {
+        return needsCosines();
+      },
+      get cosRaw() {
+        return needsCosines();
+      },
+      get cos() {
+        return needsCosines();
+      },
+      get argSub() {
+        return needsCosines();
+      },
+    },
+    rng: createRng(0),
+  } as unknown as HeadContext<unknown, HeadState>;
+  const { bias: _bias, ...margin } = def.margin(ctx as never);
+  return { geometry, margin };
+}
+
+/** TF.js cpu step (variableGrads over the head's TF.js ops), when src/tf is present. */
+async function tfjsStep(
+  head: Head,
+  X: Float32Array,
+  W: Float32Array,
+  labels: Int32Array,
+  B: number,
+  D: number,
+): Promise<(() => void) | null> {
+  let tfMod: typeof import('@tensorflow/tfjs');
+  let step: typeof import('../src/tf/head-step.js');
+  try {
+    tfMod = await import('@tensorflow/tfjs');
+    step = await import('../src/tf/head-step.js');
+  } catch {
+    return null;
+  }
+  const tf = tfMod;
+  await tf.setBackend('cpu');
+  await tf.ready();
+  const K = head.subCenters;
+  const xv = tf.variable(tf.tensor2d(X, [B, D]));
+  const wv = tf.variable(tf.tensor2d(W, [W.length / D, D]));
+  void K;
+  return () => {
+    tf.tidy(() => {
+      const { grads } = tf.variableGrads(
+        () =>
+          step.tfHeadStep(
+            head,
+            {
+              X: xv as unknown as import('@tensorflow/tfjs').Tensor2D,
+              W: wv as unknown as import('@tensorflow/tfjs').Tensor2D,
+              labels,
+              extras: {},
+            },
+            true,
+          ).loss,
+        [xv, wv],
+      );
+      // Plain SGD on W, as the native step does.
+      wv.assign(tf.sub(wv, tf.mul(0.1, grads[wv.name])));
+      grads[xv.name].dataSync();
+    });
+  };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      head: { type: 'string', default: 'arcface' },
+      batch: { type: 'string', default: '256' },
+      dim: { type: 'string', default: '512' },
+      classes: { type: 'string', default: '8192' },
+      partial: { type: 'string' },
+      repeats: { type: 'string', default: '10' },
+      lr: { type: 'string', default: '0.1' },
+      momentum: { type: 'string', default: '0.9' },
+      'no-sgd': { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      'no-compare': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  const info = engineInfo();
+  if (!info.available) {
+    console.log(`native engine unavailable: ${info.reason}`);
+    if (values.json) console.log(JSON.stringify({ available: false, reason: info.reason }));
+    return;
+  }
+  if (values.threads !== undefined) setThreads(Number(values.threads));
+  const B = Number(values.batch);
+  const D = Number(values.dim);
+  const C = Number(values.classes);
+  const repeats = Math.max(1, Number(values.repeats));
+  const rate = values.partial === undefined ? 1 : Number(values.partial);
+  const lr = Number(values.lr);
+  const momentum = Number(values.momentum);
+  const sgd = !values['no-sgd'];
+  const head = createHead(values.head as string);
+  const K = head.subCenters;
+
+  const X = random(B * D, 1);
+  const W = random(C * K * D, 2);
+  for (let k = 0; k < W.length; k++) W[k] *= 0.05;
+  const labels = Int32Array.from({ length: B }, (_, i) => (i * 7919) % C);
+  const velocity = sgd && momentum !== 0 ? new Float32Array(W.length) : undefined;
+  // Touch every page now, as a long training run would have: first-touch page faults are not the step's cost.
+  velocity?.fill(0);
+  const { geometry, margin } = headSpec(head, B, D, C, X);
+  const dX = new Float32Array(B * D);
+  const dW = sgd ? undefined : new Float32Array(W.length);
+  const rng = createRng(7);
+  const sampled = Math.min(C, Math.max(new Set(labels).size, Math.ceil(rate * C)));
+
+  const nativeStep = () =>
+    rate < 1
+      ? partialStepNative({
+          X,
+          W,
+          labels,
+          B,
+          D,
+          geometry,
+          margin,
+          rate,
+          rng,
+          sgd: sgd ? { lr, momentum, velocity } : undefined,
+        })
+      : marginSoftmaxNative({
+          X,
+          W,
+          labels,
+          B,
+          D,
+          geometry,
+          margin,
+          sgd: sgd ? { lr, momentum, velocity } : undefined,
+          out: { dX, dW },
+        });
+
+  console.log(
+    `engine: dispatch ${info.dispatch}, ${info.threads} thread(s); head ${head.name}, B=${B} D=${D} C=${C}` +
+      `${K > 1 ? ` K=${K}` : ''}${rate < 1 ? ` partial ${rate} (${sampled} classes/step)` : ''}` +
+      `${sgd ? `, SGD lr ${lr} momentum ${momentum} inside the backward` : ', dW returned'}`,
+  );
+  const warm = C * D > 64e6 ? 1 : 2;
+  const s = await time(nativeStep, repeats, warm);
+  const flops = 6 * B * D * sampled * K;
+  const gflops = flops / s.median / 1e6;
+  const ms = (x: number) => x.toFixed(2).padStart(9);
+  console.log(
+    `native step    median ${ms(s.median)} ms  min ${ms(s.min)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s effective (${s.runs} runs)`,
+  );
+  // On a machine shared with other work, CPU time ÷ threads estimates the wall time of an idle machine.
+  const idle = s.cpu / info.threads;
+  console.log(
+    `native CPU     ${ms(s.cpu)} ms per step over ${info.threads} thread(s): ≈ ${idle.toFixed(2)} ms on idle cores (${(flops / idle / 1e6).toFixed(1)} GFLOP/s)`,
+  );
+  const rssNative = peakRssMb();
+  const weightsMb = ((W.length + (velocity?.length ?? 0)) * 4) / 2 ** 20;
+  console.log(
+    `peak RSS ${rssNative.toFixed(0)} MB; W${velocity ? ' + momentum' : ''} ${weightsMb.toFixed(0)} MB (ratio ${(rssNative / weightsMb).toFixed(2)})`,
+  );
+
+  const result: Record<string, unknown> = {
+    head: head.name,
+    B,
+    D,
+    C,
+    K,
+    partial: rate < 1 ? rate : null,
+    sampled_classes: sampled,
+    sgd,
+    dispatch: info.dispatch,
+    threads: info.threads,
+    median_ms: s.median,
+    min_ms: s.min,
+    gflops,
+    cpu_ms: s.cpu,
+    idle_estimate_ms: idle,
+    peak_rss_mb: rssNative,
+    weights_mb: weightsMb,
+  };
+
+  if (!values['no-compare']) {
+    // Plain JavaScript runs ~0.1 GFLOP/s: compare on the same B and D with as many classes as keep one
+    // comparison step near a few seconds (all of them when that is affordable), native timed there too.
+    const cmpC = Math.max(1, Math.min(sampled, Math.floor(4e8 / (6 * B * D * K))));
+    const Wc = W.slice(0, cmpC * K * D);
+    const lc = Int32Array.from(labels, (y) => y % cmpC);
+    const nc = await time(
+      () => marginSoftmaxNative({ X, W: Wc.slice(), labels: lc, B, D, geometry, margin }),
+      repeats,
+      2,
+    );
+    const tfStep = await tfjsStep(createHead(head.name), X, Wc.slice(), lc, B, D);
+    let other: Stats;
+    let name: string;
+    if (tfStep) {
+      name = 'tfjs-cpu';
+      other = await time(tfStep, 3, 1);
+    } else {
+      // Without src/tf: the fp64 reference, on at most 32 rows.
+      name = 'fp64-reference';
+      const b = Math.min(B, 32);
+      const ref = createHead(head.name);
+      ref.initState(cmpC);
+      const Xs = X.subarray(0, b * D);
+      const ls = lc.subarray(0, b);
+      other = await time(() => ref.forward({ X: Xs, W: Wc, labels: ls }), 3, 1);
+      other = { ...other, median: (other.median * B) / b, min: (other.min * B) / b };
+    }
+    const f = 6 * B * D * cmpC * K;
+    console.log(
+      `comparison at C=${cmpC}${name === 'fp64-reference' ? ' (fp64 time scaled from 32 rows)' : ''}:`,
+    );
+    console.log(
+      `  native        median ${ms(nc.median)} ms  min ${ms(nc.min)} ms  ${(f / nc.median / 1e6).toFixed(1).padStart(6)} GFLOP/s`,
+    );
+    console.log(
+      `  ${name.padEnd(13)} median ${ms(other.median)} ms  min ${ms(other.min)} ms  ${(f / other.median / 1e6).toFixed(2).padStart(6)} GFLOP/s`,
+    );
+    console.log(`  native is ${(other.median / nc.median).toFixed(0)}× faster (median)`);
+    Object.assign(result, {
+      compare: name,
+      compare_classes: cmpC,
+      compare_native_median_ms: nc.median,
+      compare_median_ms: other.median,
+      speedup: other.median / nc.median,
+    });
+  }
+  result.peak_rss_mb = peakRssMb();
+  if (values.json) console.log(JSON.stringify(result));
+}

@@ -1,0 +1,63 @@
+# Native engine for faceverloss. Built by `npm install` (scripts/build-native.mjs runs node-gyp).
+#
+# The shipped build targets the baseline of each architecture and picks a micro-kernel at run time, so
+# one binary runs on any x86-64 CPU. The AVX2 and AVX-512 kernels live in their own translation units,
+# compiled as small static libraries with per-target ISA flags; nothing else is compiled with them.
+{
+  'target_defaults': {
+    'cflags_cc': ['-O3', '-fno-math-errno', '-fPIC'],
+    'cflags': ['-O3', '-fPIC'],
+    'xcode_settings': {
+      'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
+      'GCC_OPTIMIZATION_LEVEL': '3',
+    },
+    'msvs_settings': {
+      'VCCLCompilerTool': {'AdditionalOptions': ['/std:c++17', '/O2']},
+    },
+  },
+  'targets': [
+    {
+      'target_name': 'faceverloss',
+      'sources': [
+        'native/src/addon.cc',
+        'native/src/cpu.cc',
+        'native/src/gemm.cc',
+        'native/src/kernels_scalar.cc',
+        'native/src/margin.cc',
+        'native/src/margin_binding.cc',
+        'native/src/margin_simd.cc',
+        'native/src/threadpool.cc',
+      ],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      'conditions': [
+        ['target_arch=="x64"', {'dependencies': ['fvl_kernels_avx2', 'fvl_kernels_avx512']}],
+        ['OS=="linux"', {'libraries': ['-lpthread']}],
+      ],
+    },
+  ],
+  'conditions': [
+    ['target_arch=="x64"', {
+      'targets': [
+        {
+          'target_name': 'fvl_kernels_avx2',
+          'type': 'static_library',
+          'sources': ['native/src/kernels_avx2.cc'],
+          'cflags_cc': ['-mavx2', '-mfma'],
+          'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx2', '-mfma']},
+          'msvs_settings': {'VCCLCompilerTool': {'EnableEnhancedInstructionSet': '5'}},  # /arch:AVX2
+        },
+        {
+          'target_name': 'fvl_kernels_avx512',
+          'type': 'static_library',
+          'sources': ['native/src/kernels_avx512.cc'],
+          'cflags_cc': ['-mavx512f', '-mfma'],
+          'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-mfma']},
+          'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},
+        },
+      ],
+    }],
+  ],
+}

@@ -1,0 +1,17 @@
+// faceverloss native engine: which instruction sets this machine can run.
+#pragma once
+
+#include "common.h"
+
+namespace fvl {
+
+// Highest level supported by both the CPU and the OS (checked once, then cached).
+Isa detect_isa();
+
+// "scalar", "avx2", "avx512".
+const char* isa_name(Isa isa);
+
+// Parses a level name; returns false when the name is unknown.
+bool parse_isa(const char* name, Isa* out);
+
+}  // namespace fvl

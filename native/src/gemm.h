@@ -1,0 +1,63 @@
+// faceverloss native engine: single-precision GEMM, row-major.
+//
+//   C = alpha · op(A) · op(B) + beta · C,   op(A): M×K,  op(B): K×N,  C: M×N
+//
+// The driver follows the GotoBLAS/BLIS structure: C is split between threads; each thread packs a
+// kc×nc block of op(B) and mc×kc blocks of op(A) into its own aligned scratch buffers (kept across
+// calls) and sweeps them with the micro-kernel. The pieces are exported so that fused operators
+// (the margin-softmax kernel computes cosine tiles, transforms them and feeds them back into two more
+// products) can reuse the same packing, micro-kernels and pool instead of materialising full matrices.
+#pragma once
+
+#include "common.h"
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace fvl {
+
+struct SgemmArgs {
+  bool trans_a = false, trans_b = false;
+  int64_t m = 0, n = 0, k = 0;
+  float alpha = 1.0f;
+  const float* a = nullptr;
+  int64_t lda = 0;  // row stride of A as stored: ≥ K when !trans_a (A is M×K), ≥ M when trans_a (K×M)
+  const float* b = nullptr;
+  int64_t ldb = 0;  // ≥ N when !trans_b (B is K×N), ≥ K when trans_b (N×K)
+  float beta = 0.0f;
+  float* c = nullptr;
+  int64_t ldc = 0;  // ≥ N
+};
+
+// The kernel chosen for this process: the best level the CPU supports, capped by the environment
+// variable FACEVERLOSS_DISPATCH (scalar|avx2|avx512) and by set_dispatch().
+const SgemmKernel& active_kernel();
+Isa active_isa();
+// Selects a level; fails (returns false) when the CPU cannot run it. Not thread-safe against running
+// products: call it between them.
+bool set_dispatch(Isa isa);
+
+// The product on the process-wide pool with the active kernel. Arguments are trusted (the binding
+// validates them); C must not overlap A or B.
+void sgemm(const SgemmArgs& args);
+
+// --- Building blocks ----------------------------------------------------------------------------
+
+// Packs rows [i0, i0+mc) × depth [k0, k0+kc) of op(A) into MR-row micro-panels: panel p occupies
+// dst[p*MR*kc, (p+1)*MR*kc) with layout a[k*MR + i]. Rows past mc are zero.
+void pack_a(const SgemmKernel& ker, const float* a, int64_t lda, bool trans_a, int64_t i0, int64_t mc,
+            int64_t k0, int64_t kc, float* dst);
+
+// Packs depth [k0, k0+kc) × columns [j0, j0+nc) of op(B) into NR-column micro-panels: panel p
+// occupies dst[p*NR*kc, (p+1)*NR*kc) with layout b[k*NR + j]. Columns past nc are zero.
+void pack_b(const SgemmKernel& ker, const float* b, int64_t ldb, bool trans_b, int64_t k0, int64_t kc,
+            int64_t j0, int64_t nc, float* dst);
+
+// C[0:mc, 0:nc] = alpha · Ã · B̃ + beta · C for packed blocks from pack_a/pack_b. `tile` is an
+// MR×NR scratch (aligned) used for the ragged right and bottom edges.
+void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa,
+                  const float* pb, float alpha, float beta, float* c, int64_t ldc, float* tile);
+
+inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+}  // namespace fvl

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Builds the optional native engine (binding.gyp → build/Release/faceverloss.node) during `npm install`.
+//
+// node-gyp is the copy bundled with npm (npm passes its path in npm_config_node_gyp and its settings,
+// such as nodedir, in npm_config_* variables), so this must run as an npm script: `npm install`,
+// `npm ci` or `npm run build:native`. A failed build never fails the install: the library then runs on
+// its JavaScript paths, and says so once if someone asks for the native engine. The compiler output is
+// kept in build/native-build.log.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const logPath = join(root, 'build', 'native-build.log');
+
+if (process.env.FACEVERLOSS_SKIP_NATIVE === '1') {
+  console.log('faceverloss: FACEVERLOSS_SKIP_NATIVE=1, not building the native engine');
+  process.exit(0);
+}
+
+const gyp = process.env.npm_config_node_gyp;
+const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
+const started = Date.now();
+const result = spawnSync(cmd, args, {
+  cwd: root,
+  encoding: 'utf8',
+  maxBuffer: 64 * 1024 * 1024,
+  shell: !gyp && process.platform === 'win32',
+});
+const log = `${cmd} ${args.join(' ')}\n${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
+try {
+  mkdirSync(dirname(logPath), { recursive: true });
+  writeFileSync(logPath, log);
+} catch {
+  // The log is a convenience; a read-only tree must not turn a good build into a failed install.
+}
+
+if (result.status === 0) {
+  console.log(`faceverloss: native engine built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+} else {
+  console.warn(
+    `faceverloss: native engine not built (${result.error ? result.error.message : `node-gyp exited with ${result.status}`}); ` +
+      `using the JavaScript implementation. Details: ${logPath}`,
+  );
+  if (process.env.FACEVERLOSS_REQUIRE_NATIVE === '1') process.stderr.write(log);
+}
+process.exit(0);

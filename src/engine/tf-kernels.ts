@@ -1,0 +1,518 @@
+/**
+ * TF.js `cpu` kernels backed by the native engine's SGEMM.
+ *
+ * {@link registerNativeKernels} replaces the cpu backend's `BatchMatMul`, `_FusedMatMul`, `Conv2D`,
+ * `FusedConv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` with versions that run their products
+ * through {@link sgemm} directly on the backend's Float32Arrays (no copies of the operands; convolutions
+ * gather patches with `im2col`). Cases they do not cover — other dtypes, NCHW, empty tensors, bias or PReLU
+ * weights that are not per-column — go to the kernel that was registered before, which is kept so
+ * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
+ * kernel name and they call these same kernels.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { InvalidArgumentError } from '../errors.js';
+import { sgemm } from './gemm.js';
+import { type ConvGeometry, col2im, im2col, isPointwise, patchRows, patchSize } from './im2col.js';
+import { loadEngine } from './native.js';
+
+type Tf = typeof TF;
+type TensorInfo = TF.TensorInfo;
+type KernelConfig = TF.KernelConfig;
+type KernelArgs = Parameters<TF.KernelFunc>[0];
+
+/** The parts of the cpu backend these kernels use. */
+interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: TF.DataType, values?: Float32Array): TensorInfo;
+}
+
+/** Kernels {@link registerNativeKernels} replaces on the cpu backend. */
+export const NATIVE_KERNEL_NAMES = [
+  'BatchMatMul',
+  '_FusedMatMul',
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+] as const;
+
+/** One of {@link NATIVE_KERNEL_NAMES}. */
+export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
+
+/**
+ * Floats of scratch for one block of patch rows (default 2²² = 16 MiB); convolutions over larger inputs
+ * gather and multiply block by block so memory stays bounded.
+ */
+let patchBlock = 1 << 22;
+
+/**
+ * Patch scratch shared by the convolution kernels, grown on demand up to the scratch bound and dropped when the bound changes. Kernels run
+ * one at a time on the JS thread, so one buffer serves them all; reusing it avoids paying for fresh
+ * zeroed pages and their collection on every call, which costs more than the gathering itself.
+ */
+let scratch = new Float32Array(0);
+
+function patchScratch(floats: number): Float32Array {
+  if (scratch.length < floats) scratch = new Float32Array(floats);
+  return scratch;
+}
+
+/**
+ * Bound the scratch memory of the native convolutions to about `floats` single-precision values per
+ * block of patch rows (at least one row is always gathered). Returns the previous bound.
+ */
+export function setConvScratchLimit(floats: number): number {
+  if (!Number.isSafeInteger(floats) || floats < 1) {
+    throw new InvalidArgumentError('floats', 'a positive integer', floats);
+  }
+  const before = patchBlock;
+  patchBlock = floats;
+  scratch = new Float32Array(0);
+  return before;
+}
+
+/** Kernel functions installed here, to recognise them (idempotence) whatever tfjs namespace is passed. */
+const ours = new WeakSet<object>();
+/** The kernels that were registered before ours, by name. */
+const previous = new Map<NativeKernelName, KernelConfig>();
+
+/** Values of a float32 tensor on the cpu backend, or null when they are not a Float32Array. */
+function floats(backend: CpuBackend, info: TensorInfo | undefined): Float32Array | null {
+  if (info?.dtype !== 'float32') return null;
+  const values = backend.data.get(info.dataId)?.values;
+  return values instanceof Float32Array ? values : null;
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Broadcast of two batch shapes (numpy rules), or null when they do not broadcast. */
+function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = a[a.length - rank + i] ?? 1;
+    const y = b[b.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return null;
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
+/** For each output batch index, the matching batch index of an operand with `shape` (broadcast). */
+function batchIndices(shape: readonly number[], out: readonly number[]): Int32Array {
+  const count = size(out);
+  const idx = new Int32Array(count);
+  const rank = out.length;
+  // Row-major strides of the operand, zero on the axes it broadcasts along.
+  const strides = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    const d = shape[shape.length - rank + i] ?? 1;
+    strides[i] = d === 1 ? 0 : s;
+    s *= d;
+  }
+  for (let n = 0; n < count; n++) {
+    let rest = n;
+    let at = 0;
+    for (let i = rank - 1; i >= 0; i--) {
+      const coord = rest % out[i];
+      rest = (rest - coord) / out[i];
+      at += coord * strides[i];
+    }
+    idx[n] = at;
+  }
+  return idx;
+}
+
+interface Product {
+  shape: number[];
+  values: Float32Array;
+  /** Columns of one output matrix, which bias and PReLU weights run along. */
+  N: number;
+}
+
+/** Batched product with broadcasting, or null when the native path does not cover it. */
+function product(
+  backend: CpuBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  transA: boolean,
+  transB: boolean,
+): Product | null {
+  const A = floats(backend, a);
+  const B = floats(backend, b);
+  if (!A || !B || a.shape.length < 2 || b.shape.length < 2) return null;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const Kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const batch = broadcastShape(batchA, batchB);
+  if (K !== Kb || batch === null) return null;
+  const count = size(batch);
+  if (M === 0 || N === 0 || K === 0 || count === 0) return null;
+  const shape = [...batch, M, N];
+  const C = new Float32Array(count * M * N);
+  const strideA = M * K;
+  const strideB = K * N;
+  if (size(batchB) === 1 && !transA) {
+    // One right-hand matrix and a row-major left side: all batches are one tall product.
+    sgemm({ transB, M: size(batchA) * M, N, K, A, B, C });
+    return { shape, values: C, N };
+  }
+  const ia = batchIndices(batchA, batch);
+  const ib = batchIndices(batchB, batch);
+  for (let n = 0; n < count; n++) {
+    sgemm({
+      transA,
+      transB,
+      M,
+      N,
+      K,
+      A: A.subarray(ia[n] * strideA, (ia[n] + 1) * strideA),
+      B: B.subarray(ib[n] * strideB, (ib[n] + 1) * strideB),
+      C: C.subarray(n * M * N, (n + 1) * M * N),
+    });
+  }
+  return { shape, values: C, N };
+}
+
+/**
+ * Values of a tensor that broadcasts along the last axis of a `rank`-dimensional result with `N`
+ * columns (shape `[]`, `[1]`, `[N]`, `[1, …, 1, N]`), or null otherwise.
+ */
+function perColumn(backend: CpuBackend, info: TensorInfo, N: number, rank: number): Float32Array | null {
+  const values = floats(backend, info);
+  if (!values || info.shape.length > rank) return null;
+  const last = info.shape.length === 0 ? 1 : info.shape[info.shape.length - 1];
+  if (last !== 1 && last !== N) return null;
+  if (size(info.shape.slice(0, -1)) !== 1) return null;
+  return values;
+}
+
+type Activation = (x: number, column: number) => number;
+
+/** Element-wise activations of `_FusedMatMul`, with the cpu backend's formulas (NaN passes through). */
+function activationFor(
+  name: string | undefined,
+  leakyAlpha: number,
+  prelu: Float32Array | null,
+): Activation | null | undefined {
+  switch (name ?? 'linear') {
+    case 'linear':
+      return undefined;
+    case 'relu':
+      return (x) => Math.max(x, 0);
+    case 'relu6':
+      return (x) => Math.min(Math.max(x, 0), 6);
+    case 'elu':
+      return (x) => (x >= 0 ? x : Math.exp(x) - 1);
+    case 'sigmoid':
+      return (x) => 1 / (1 + Math.exp(-x));
+    case 'leakyrelu':
+      return (x) => (x < 0 ? leakyAlpha * x : x);
+    case 'prelu': {
+      if (!prelu) return null;
+      const w = prelu;
+      return w.length === 1 ? (x) => (x < 0 ? w[0] * x : x) : (x, j) => (x < 0 ? w[j] * x : x);
+    }
+    default:
+      return null;
+  }
+}
+
+function fallback(name: NativeKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const original = previous.get(name);
+  if (!original) throw new Error(`no ${name} kernel to fall back on for the cpu backend`);
+  return original.kernelFunc(args);
+}
+
+function batchMatMul(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { a, b } = args.inputs;
+  const { transposeA, transposeB } = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+  const out = a && b ? product(backend, a, b, !!transposeA, !!transposeB) : null;
+  if (!out) return fallback('BatchMatMul', args);
+  return backend.makeTensorInfo(out.shape, 'float32', out.values);
+}
+
+/** Bias and activation applied to each row of `N` columns after a product. */
+interface Epilogue {
+  bias: Float32Array | null;
+  act: Activation | undefined;
+}
+
+interface EpilogueAttrs {
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+/**
+ * The bias/activation step of a fused kernel whose result has `rank` axes and `N` entries on the last,
+ * or null when it is not per-column (then the original kernel must run).
+ */
+function epilogueFor(
+  backend: CpuBackend,
+  inputs: KernelArgs['inputs'],
+  attrs: EpilogueAttrs,
+  N: number,
+  rank: number,
+): Epilogue | null {
+  const { bias, preluActivationWeights } = inputs;
+  const biasValues = bias ? perColumn(backend, bias, N, rank) : null;
+  const preluValues = preluActivationWeights ? perColumn(backend, preluActivationWeights, N, rank) : null;
+  const act = activationFor(attrs.activation, attrs.leakyreluAlpha ?? 0.2, preluValues);
+  if ((bias && !biasValues) || act === null) return null;
+  return { bias: biasValues, act };
+}
+
+function applyEpilogue(C: Float32Array, N: number, { bias, act }: Epilogue): void {
+  if (!bias && !act) return;
+  const one = bias !== null && bias.length === 1;
+  for (let i = 0; i < C.length; i += N) {
+    for (let j = 0; j < N; j++) {
+      let v = C[i + j];
+      if (bias) v += bias[one ? 0 : j];
+      C[i + j] = act ? act(v, j) : v;
+    }
+  }
+}
+
+function fusedMatMul(args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { a, b } = args.inputs;
+  const attrs = args.attrs as EpilogueAttrs & { transposeA?: boolean; transposeB?: boolean };
+  if (!a || !b) return fallback('_FusedMatMul', args);
+  // Check everything that could send this call to the fallback before the product is paid for.
+  const N = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const epilogue = epilogueFor(backend, args.inputs, attrs, N, Math.max(a.shape.length, b.shape.length));
+  const out = epilogue ? product(backend, a, b, !!attrs.transposeA, !!attrs.transposeB) : null;
+  if (!epilogue || !out) return fallback('_FusedMatMul', args);
+  applyEpilogue(out.values, N, epilogue);
+  return backend.makeTensorInfo(out.shape, 'float32', out.values);
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | TF.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** Geometry of an NHWC convolution, or null for other layouts. */
+function geometry(
+  tf: Tf,
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+  dilations: number | [number, number],
+): ConvGeometry | null {
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || xShape.length !== 4 || filterShape.length !== 4) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const g: ConvGeometry = {
+    batch: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    inC: info.inChannels,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    outC: info.outChannels,
+    fH: info.filterHeight,
+    fW: info.filterWidth,
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    dilH: info.dilationHeight,
+    dilW: info.dilationWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+  return patchRows(g) === 0 || patchSize(g) === 0 || g.outC === 0 ? null : g;
+}
+
+/** Rows per block of patches so one block stays within the scratch bound. */
+function blockRows(g: ConvGeometry): number {
+  return Math.max(1, Math.min(patchRows(g), Math.floor(patchBlock / patchSize(g))));
+}
+
+/** NHWC convolution output for the given geometry. */
+function convForward(g: ConvGeometry, X: Float32Array, W: Float32Array): Float32Array {
+  const R = patchRows(g);
+  const K = patchSize(g);
+  const Y = new Float32Array(R * g.outC);
+  if (isPointwise(g)) {
+    sgemm({ M: R, N: g.outC, K, A: X, B: W, C: Y });
+    return Y;
+  }
+  const rows = blockRows(g);
+  const P = patchScratch(rows * K);
+  for (let r0 = 0; r0 < R; r0 += rows) {
+    const n = Math.min(rows, R - r0);
+    im2col(g, X, r0, n, P);
+    sgemm({ M: n, N: g.outC, K, A: P, B: W, C: Y.subarray(r0 * g.outC, (r0 + n) * g.outC) });
+  }
+  return Y;
+}
+
+function conv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const X = floats(backend, x);
+  const W = floats(backend, filter);
+  const g = X && W && x && filter ? geometry(tf, x.shape, filter.shape, attrs, attrs.dilations ?? 1) : null;
+  if (!X || !W || !g) return fallback('Conv2D', args);
+  return backend.makeTensorInfo([g.batch, g.outH, g.outW, g.outC], 'float32', convForward(g, X, W));
+}
+
+function fusedConv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & EpilogueAttrs;
+  const X = floats(backend, x);
+  const W = floats(backend, filter);
+  const g = X && W && x && filter ? geometry(tf, x.shape, filter.shape, attrs, attrs.dilations ?? 1) : null;
+  // NHWC only (geometry), so bias and PReLU weights run along the channels, the last axis.
+  const epilogue = g ? epilogueFor(backend, args.inputs, attrs, g.outC, 4) : null;
+  if (!X || !W || !g || !epilogue) return fallback('FusedConv2D', args);
+  const Y = convForward(g, X, W);
+  applyEpilogue(Y, g.outC, epilogue);
+  return backend.makeTensorInfo([g.batch, g.outH, g.outW, g.outC], 'float32', Y);
+}
+
+function conv2DBackpropInput(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: number[] };
+  const D = floats(backend, dy);
+  const W = floats(backend, filter);
+  // The gradient op has no dilation attribute: TF.js computes it for unit dilation only.
+  const g = D && W && filter ? geometry(tf, [...attrs.inputShape], filter.shape, attrs, 1) : null;
+  if (!D || !W || !g || size(dy!.shape) !== patchRows(g) * g.outC)
+    return fallback('Conv2DBackpropInput', args);
+  const R = patchRows(g);
+  const K = patchSize(g);
+  const dX = new Float32Array(g.batch * g.inH * g.inW * g.inC);
+  if (isPointwise(g)) {
+    sgemm({ transB: true, M: R, N: K, K: g.outC, A: D, B: W, C: dX });
+  } else {
+    const rows = blockRows(g);
+    const P = patchScratch(rows * K);
+    for (let r0 = 0; r0 < R; r0 += rows) {
+      const n = Math.min(rows, R - r0);
+      const dP = P.subarray(0, n * K);
+      sgemm({
+        transB: true,
+        M: n,
+        N: K,
+        K: g.outC,
+        A: D.subarray(r0 * g.outC, (r0 + n) * g.outC),
+        B: W,
+        C: dP,
+      });
+      col2im(g, dP, r0, n, dX);
+    }
+  }
+  return backend.makeTensorInfo([g.batch, g.inH, g.inW, g.inC], 'float32', dX);
+}
+
+function conv2DBackpropFilter(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
+  const backend = args.backend as unknown as CpuBackend;
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as unknown as ConvAttrs & { filterShape: number[] };
+  const X = floats(backend, x);
+  const D = floats(backend, dy);
+  const g = X && D && x ? geometry(tf, x.shape, [...attrs.filterShape], attrs, 1) : null;
+  if (!X || !D || !g || size(dy!.shape) !== patchRows(g) * g.outC)
+    return fallback('Conv2DBackpropFilter', args);
+  const R = patchRows(g);
+  const K = patchSize(g);
+  const dW = new Float32Array(K * g.outC);
+  if (isPointwise(g)) {
+    sgemm({ transA: true, M: K, N: g.outC, K: R, A: X, B: D, C: dW });
+  } else {
+    const rows = blockRows(g);
+    const P = patchScratch(rows * K);
+    for (let r0 = 0; r0 < R; r0 += rows) {
+      const n = Math.min(rows, R - r0);
+      im2col(g, X, r0, n, P);
+      sgemm({
+        transA: true,
+        M: K,
+        N: g.outC,
+        K: n,
+        A: P,
+        B: D.subarray(r0 * g.outC, (r0 + n) * g.outC),
+        beta: r0 === 0 ? 0 : 1,
+        C: dW,
+      });
+    }
+  }
+  return backend.makeTensorInfo([...attrs.filterShape], 'float32', dW);
+}
+
+function kernelFor(tf: Tf, name: NativeKernelName): TF.KernelFunc {
+  const kernels: Record<NativeKernelName, (args: KernelArgs) => TensorInfo | TensorInfo[]> = {
+    BatchMatMul: batchMatMul,
+    _FusedMatMul: fusedMatMul,
+    Conv2D: (args) => conv2D(tf, args),
+    FusedConv2D: (args) => fusedConv2D(tf, args),
+    Conv2DBackpropInput: (args) => conv2DBackpropInput(tf, args),
+    Conv2DBackpropFilter: (args) => conv2DBackpropFilter(tf, args),
+  };
+  return kernels[name] as TF.KernelFunc;
+}
+
+/**
+ * Replace the cpu backend's matrix-product and convolution kernels with native ones. Idempotent; the
+ * replaced kernels are kept for {@link unregisterNativeKernels} and for the cases the native ones do not
+ * cover. Returns false (and changes nothing) when the native engine is not available.
+ */
+export function registerNativeKernels(tf: Tf): boolean {
+  if (!loadEngine()) return false;
+  for (const name of NATIVE_KERNEL_NAMES) {
+    const current = tf.getKernel(name, 'cpu');
+    if (current && ours.has(current.kernelFunc)) continue;
+    if (!current) continue; // Nothing to fall back on: leave this kernel to TF.js.
+    previous.set(name, current);
+    const kernelFunc = kernelFor(tf, name);
+    ours.add(kernelFunc);
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
+  }
+  return true;
+}
+
+/** Put back the kernels {@link registerNativeKernels} replaced. Idempotent. */
+export function unregisterNativeKernels(tf: Tf): void {
+  for (const name of NATIVE_KERNEL_NAMES) {
+    const current = tf.getKernel(name, 'cpu');
+    const original = previous.get(name);
+    if (!current || !original || !ours.has(current.kernelFunc)) continue;
+    tf.unregisterKernel(name, 'cpu');
+    tf.registerKernel(original);
+    previous.delete(name);
+  }
+}
+
+/** Whether the native kernel for `name` is the one the cpu backend runs now. */
+export function nativeKernelActive(tf: Tf, name: NativeKernelName): boolean {
+  const current = tf.getKernel(name, 'cpu');
+  return !!current && ours.has(current.kernelFunc);
+}
