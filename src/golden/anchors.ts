@@ -19,7 +19,8 @@ export interface AnchorMapping {
   state: Record<string, string>;
 }
 
-type Params = Record<string, unknown>;
+/** Constructor arguments of a reference class, by their own names. */
+export type Params = Record<string, unknown>;
 
 const num = (p: Params, key: string, fallback?: number): number => {
   const v = p[key];

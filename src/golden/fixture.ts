@@ -86,12 +86,25 @@ function decodeMap(raw: unknown): Record<string, Tensor> {
 
 /** Load and decode one fixture file. */
 export function loadFixture(path: string): Fixture {
-  let json: Record<string, unknown>;
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new CorruptFileError(path, `cannot read fixture JSON (${(err as Error).message})`);
   }
+  return parseFixture(text, path);
+}
+
+/** Decode the text of a fixture file; `path` names it in errors. */
+export function parseFixture(text: string, path: string): Fixture {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CorruptFileError(path, `cannot read fixture JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new CorruptFileError(path, 'expected a JSON object with "format": "faceverloss-golden/1"');
   if (json.format !== 'faceverloss-golden/1')
     throw new CorruptFileError(path, `unknown format ${JSON.stringify(json.format)}`);
   try {

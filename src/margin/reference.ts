@@ -295,6 +295,21 @@ function checkOperatorArgs(args: Parameters<typeof marginSoftmax>[0]): void {
   }
   if (args.bias && args.bias.length !== C)
     throw new ShapeMismatchError('bias', `C = ${C} values`, `${args.bias.length}`);
+  // A NaN scale or margin would come back as NaN logits and loss rather than an error.
+  checkSpecFinite(args.margin, 'margin');
+  checkSpecFinite(geometry.clamp, 'geometry.clamp');
+}
+
+/** Every number in a spec (scale, margins, thresholds, per-row values) must be finite. */
+function checkSpecFinite(value: unknown, path: string): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidArgumentError(path, 'a finite number', value);
+  } else if (value instanceof Float64Array) {
+    for (let k = 0; k < value.length; k++)
+      if (!Number.isFinite(value[k])) throw new NonFiniteError(path, `index ${k}`);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) checkSpecFinite(v, `${path}.${key}`);
+  }
 }
 
 /** As {@link marginSoftmax}, for callers that computed the geometry first (AdaCos, CurricularFace). */

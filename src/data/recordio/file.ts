@@ -98,7 +98,10 @@ export class RecordIOFile {
       throw new CorruptFileError(recPath, `cannot open: ${(error as Error).message}`);
     }
     try {
-      const size = (await handle.stat()).size;
+      const stat = await handle.stat();
+      // open() succeeds on a folder on Linux; reading it would fail later with an untyped EISDIR.
+      if (!stat.isFile()) throw new CorruptFileError(recPath, 'not a regular file');
+      const size = stat.size;
       const idx = idxPath ?? `${recPath.replace(/\.rec$/, '')}.idx`;
       let text: Uint8Array | undefined;
       try {
