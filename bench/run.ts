@@ -6,7 +6,10 @@ type Bench = { run(argv: string[]): Promise<void> };
 
 const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   gemm: { about: 'native SGEMM on the three products of a face-head step', load: () => import('./gemm.js') },
-  train: { about: 'LeNet++ training images/s: plain tfjs cpu vs the best backend', load: () => import('./train.js') },
+  train: {
+    about: 'LeNet++ training images/s: plain tfjs cpu vs the best backend',
+    load: () => import('./train.js'),
+  },
   head: {
     about: 'one face-head training step: native fused margin softmax vs TF.js cpu',
     load: () => import('./head.js'),

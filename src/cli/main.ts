@@ -4,8 +4,12 @@
  */
 import { Command } from 'commander';
 import { FaceVerLossError } from '../errors.js';
+import { registerCompare } from './compare.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { registerGolden } from './golden.js';
+import { registerPlot } from './plot.js';
+import { registerTrain } from './train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -14,7 +18,11 @@ export function buildProgram(): Command {
     .description('Margin-based face-verification losses: train, evaluate, compare, plot, benchmark.')
     .showHelpAfterError();
   registerDemo(program);
+  registerEval(program);
   registerGolden(program);
+  registerPlot(program);
+  registerTrain(program);
+  registerCompare(program);
   return program;
 }
 

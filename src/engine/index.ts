@@ -19,6 +19,7 @@ export {
   engineInfo,
   loadEngine,
   type NativeBinding,
+  type NativeInfo,
   requireEngine,
 } from './native.js';
 export { type NativePartialArgs, type NativePartialResult, partialStepNative } from './partialfc.js';

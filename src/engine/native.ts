@@ -17,10 +17,18 @@ export type DispatchLevel = 'scalar' | 'avx2' | 'avx512';
 
 /** The raw binding. Prefer the validated wrappers in `./gemm.ts`; these functions trust shapes less. */
 export interface NativeBinding {
+  /** Version of the calling convention the addon was built with; a mismatch means a stale build. */
   readonly abiVersion: number;
+  /** The active dispatch level, what the CPU supports, the thread pool's size and the GEMM tile. */
   info(): NativeInfo;
+  /** Resizes the thread pool (`0`: the default size); returns the new size. Checked wrapper: `threads.ts`. */
   setThreads(n: number): number;
+  /** Selects the micro-kernel family and returns the active one. Checked wrapper: `threads.ts`. */
   setDispatch(level: DispatchLevel): DispatchLevel;
+  /**
+   * `C = alpha · op(A) · op(B) + beta · C` in place in `C`, on the calling thread; `op(X)` is `Xᵀ` when
+   * its `trans` flag is set, `lda`/`ldb`/`ldc` are row strides. Checked wrapper: `sgemm` in `gemm.ts`.
+   */
   sgemm(
     transA: boolean,
     transB: boolean,
@@ -36,6 +44,7 @@ export interface NativeBinding {
     C: Float32Array,
     ldc: number,
   ): void;
+  /** The same product on a worker thread; resolves to `C`. Checked wrapper: `sgemmAsync` in `gemm.ts`. */
   sgemmAsync(
     transA: boolean,
     transB: boolean,
@@ -53,13 +62,24 @@ export interface NativeBinding {
   ): Promise<Float32Array>;
 }
 
-interface NativeInfo {
+/** What the loaded engine reports about itself ({@link NativeBinding.info}). */
+export interface NativeInfo {
+  /** The micro-kernel family in use. */
   dispatch: DispatchLevel;
+  /** The fastest family this CPU supports (the default for `dispatch`). */
   detected: DispatchLevel;
+  /** Every family this CPU can run, slowest first. */
   levels: DispatchLevel[];
+  /** Current size of the thread pool. */
   threads: number;
+  /** Pool size that `setThreads(0)` restores: `FACEVERLOSS_THREADS` when set, else the usable cores. */
   defaultThreads: number;
+  /**
+   * Blocking of the active GEMM kernel: an `mr`×`nr` register tile, `kc`-deep panels, `mc`-row blocks of
+   * `op(A)` and `nc`-column blocks of `op(B)`.
+   */
   sgemmTile: { mr: number; nr: number; kc: number; mc: number; nc: number };
+  /** CPU architecture the addon was compiled for: `x64`, `arm64` or `other`. */
   arch: string;
 }
 

@@ -21,7 +21,8 @@ export {
   saveModel,
   WEIGHTS_FILE,
 } from './io.js';
-export { HeadLayer, type HeadLayerArgs, labelsFrom, marginLoss } from './layer.js';
+export { HeadLayer, type HeadLayerArgs, type LayerVariable, labelsFrom, marginLoss } from './layer.js';
 export { type TfLoss, tfLoss } from './loss.js';
 export { type TfMarginInputs, tfMarginLogits } from './margin.js';
+export type { Trig } from './target.js';
 export { BORROWED_KERNELS, registerWasmTrainingKernels } from './wasm-kernels.js';

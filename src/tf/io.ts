@@ -12,8 +12,9 @@ import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 // Registers HeadLayer for deserialisation.
 import './layer.js';
 
-/** File names inside a saved model directory. */
+/** Name of the topology + weights-manifest file inside a saved model directory. */
 export const MODEL_FILE = 'model.json';
+/** Name of the file holding all weights (one binary shard) inside a saved model directory. */
 export const WEIGHTS_FILE = 'weights.bin';
 
 function writeAtomic(path: string, data: string | Uint8Array): void {

@@ -40,7 +40,8 @@ interface CallRecord {
   training: boolean;
 }
 
-type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
+/** A weight created with `Layer.addWeight` (TF.js does not export the class under a public name). */
+export type LayerVariable = ReturnType<tf.layers.Layer['addWeight']>;
 
 /** How many calls' tensors a layer keeps for its loss (two covers a call for metrics in between). */
 const RECORDS_KEPT = 2;

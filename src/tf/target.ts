@@ -32,7 +32,9 @@ function angleOf(c: tf.Tensor): tf.Tensor {
  * cosine itself (near |cos| = 1, 1 − cos² keeps few correct digits in fp32).
  */
 export interface Trig {
+  /** The angle θ ∈ [0, π], in radians. */
   theta: tf.Tensor;
+  /** sin θ (never negative). */
   sin: tf.Tensor;
 }
 

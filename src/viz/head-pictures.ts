@@ -14,8 +14,11 @@ export interface BoundaryVariant {
   xNorm?: number;
 }
 
-/** Resolved parameters (defaults filled in) and the keys the user set explicitly. */
-type VariantsOf = (p: Record<string, unknown>, given: ReadonlySet<string>) => BoundaryVariant[];
+/**
+ * The curves to draw for a head, given its resolved parameters (defaults filled in) and the keys the user
+ * set explicitly (a parameter the user fixed is not swept).
+ */
+export type VariantsOf = (p: Record<string, unknown>, given: ReadonlySet<string>) => BoundaryVariant[];
 
 /** How a head is pictured. */
 export interface HeadPicture {

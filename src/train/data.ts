@@ -1,0 +1,100 @@
+/**
+ * The two datasets of a run: training images and held-out images (never seen in training) for the
+ * verification pairs. MNIST / Fashion-MNIST use the packages' documented per-class split; folders and
+ * `.rec` files are split per class by {@link splitPerClass} (the first `trainPerClass` images of each
+ * identity train, the rest are held out).
+ */
+import { existsSync, statSync } from 'node:fs';
+import {
+  type Dataset,
+  loadMnistVariant,
+  openImageFolder,
+  openInsightfaceRecordIO,
+  splitPerClass,
+  subsetDataset,
+} from '../data/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { TrainConfig } from './config.js';
+
+/** Training and held-out data plus a sentence describing the split (printed and stored in config.json). */
+export interface RunData {
+  train: Dataset;
+  heldout: Dataset;
+  split: string;
+  close(): Promise<void>;
+}
+
+/** Default images per identity used for training when a folder or `.rec` is split. */
+const DEFAULT_FOLDER_TRAIN_PER_CLASS = 20;
+
+function capPerClass(ds: Dataset, perClass: number | undefined): Dataset {
+  if (perClass === undefined || ds.labels === undefined) return ds;
+  const seen = new Map<number, number>();
+  const keep: number[] = [];
+  ds.labels.forEach((label, i) => {
+    const n = seen.get(label) ?? 0;
+    seen.set(label, n + 1);
+    if (n < perClass) keep.push(i);
+  });
+  return keep.length === ds.size ? ds : subsetDataset(ds, keep, ds.name);
+}
+
+/** Open the configured data and split it. */
+export async function openRunData(
+  config: Pick<TrainConfig, 'data' | 'trainPerClass' | 'perClass' | 'heldoutPerClass' | 'imageSize'>,
+): Promise<RunData> {
+  const { data } = config;
+  if (data === 'mnist' || data === 'fashion-mnist') {
+    const base = { trainPerClass: config.trainPerClass };
+    const train = await loadMnistVariant(data, { ...base, split: 'train', perClass: config.perClass });
+    const heldout = await loadMnistVariant(data, {
+      ...base,
+      split: 'heldout',
+      perClass: config.heldoutPerClass,
+    });
+    const per = config.trainPerClass ?? (data === 'mnist' ? 700 : 6000);
+    return {
+      train,
+      heldout,
+      split:
+        `${data}: training uses images 0…${Math.min(per, config.perClass ?? per) - 1} of each class file of the ` +
+        `npm package; verification pairs come only from images ${per} onwards (never seen in training)`,
+      close: async () => {},
+    };
+  }
+  if (!existsSync(data)) {
+    throw new InvalidArgumentError(
+      '--data',
+      "'mnist', 'fashion-mnist', an image folder or a .rec file",
+      data,
+    );
+  }
+  const size = config.imageSize;
+  const shape = { height: size, width: size, channels: 3 as const };
+  const parent = statSync(data).isDirectory()
+    ? await openImageFolder(data, { shape })
+    : data.endsWith('.rec')
+      ? await openInsightfaceRecordIO(data, { shape })
+      : undefined;
+  if (parent === undefined) {
+    throw new InvalidArgumentError(
+      '--data',
+      "'mnist', 'fashion-mnist', an image folder or a .rec file",
+      data,
+    );
+  }
+  if (parent.labels === undefined) {
+    await parent.close();
+    throw new InvalidArgumentError('--data', 'a dataset whose labels are known without decoding', data);
+  }
+  const per = config.trainPerClass ?? DEFAULT_FOLDER_TRAIN_PER_CLASS;
+  const { train, heldout } = splitPerClass(parent, per);
+  return {
+    train: capPerClass(train, config.perClass),
+    heldout: capPerClass(heldout, config.heldoutPerClass),
+    split:
+      `${data}: the first ${per} images of each identity (file order) train; the rest are held out ` +
+      'for verification pairs',
+    close: () => parent.close(),
+  };
+}

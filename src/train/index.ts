@@ -1,0 +1,24 @@
+/**
+ * Training: backbones (LeNet++, MobileFaceNet, resnet-lite), the configuration schema, optimisers and
+ * schedules, atomic checkpoints, the custom training loop and the run folder it writes.
+ */
+export * from './backbones/index.js';
+export { type CheckpointState, checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+export {
+  BACKBONE_NAMES,
+  flagName,
+  mergeTrainConfig,
+  parseTrainConfig,
+  readConfigFile,
+  type TrainConfig,
+  type TrainConfigInput,
+  trainConfigSchema,
+} from './config.js';
+export { openRunData, type RunData } from './data.js';
+export { TrainingDivergedError } from './errors.js';
+export { type Embedded, embedDataset, type HeldOutVerification, verifyHeldOut } from './evaluate.js';
+export { createOptimizer, optimizerState, setOptimizerState, type TrainOptimizer } from './optimizer.js';
+export { createProgress, type ProgressReporter, type ProgressUpdate, silentProgress } from './progress.js';
+export { RunFolder } from './run-dir.js';
+export { learningRate } from './schedule.js';
+export { buildModel, type EpochResult, type TrainOptions, type TrainResult, train } from './trainer.js';

@@ -1,0 +1,84 @@
+/**
+ * The run folder:
+ *
+ * ```
+ * RUN/config.json            the effective configuration and the data split, as used
+ * RUN/metrics.jsonl          one JSON object per line: step metrics (loss, acc, lr, images_per_s)
+ *                            and per-epoch held-out verification (train_acc, val_acc, val_auc, val_eer)
+ * RUN/embeddings/epoch-NNNN.json  held-out embeddings after each epoch (src/viz format)
+ * RUN/scores.csv             latest held-out pair scores (score,label) — the report's ROC
+ * RUN/checkpoint/            model.json + weights.bin, optimizer.bin, state.json (see checkpoint.ts)
+ * RUN/features.png, features.gif, curves.svg, report.html   pictures (2-D / 3-D features only for the first two)
+ * ```
+ */
+import { appendFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  curvesChart,
+  featuresChart,
+  featuresGif,
+  listEmbeddingSnapshots,
+  readEmbeddingSnapshot,
+  readMetrics,
+  writeChart,
+  writeEmbeddingSnapshot,
+  writeFileAtomic,
+  writeRunReport,
+} from '../viz/index.js';
+import type { TrainConfig } from './config.js';
+import type { Embedded } from './evaluate.js';
+
+/** Writes the files of one run folder. */
+export class RunFolder {
+  constructor(readonly dir: string) {}
+
+  /** Remove the files of an earlier run in the same folder (a fresh run must not mix with it). */
+  reset(): void {
+    for (const name of ['metrics.jsonl', 'embeddings', 'scores.csv', 'checkpoint', 'report.html']) {
+      rmSync(join(this.dir, name), { recursive: true, force: true });
+    }
+  }
+
+  writeConfig(config: TrainConfig, split: string): void {
+    writeFileAtomic(
+      join(this.dir, 'config.json'),
+      `${JSON.stringify({ config, split, verification: 'balanced same/different pairs of held-out images, cosine similarity, 10-fold accuracy, AUC, EER' }, null, 2)}\n`,
+      '--out',
+    );
+  }
+
+  appendMetrics(record: Record<string, number>): void {
+    appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
+  }
+
+  writeEmbeddings(epoch: number, e: Embedded, classWeights: number[][] | undefined): void {
+    const rows = Array.from({ length: e.labels.length }, (_, i) =>
+      e.embeddings.subarray(i * e.dim, (i + 1) * e.dim),
+    );
+    writeEmbeddingSnapshot(this.dir, { epoch, labels: e.labels, embeddings: rows, classWeights });
+  }
+
+  writeScores(scores: Float64Array, same: Uint8Array): void {
+    const lines = ['score,label'];
+    for (let i = 0; i < scores.length; i++) lines.push(`${scores[i]},${same[i]}`);
+    writeFileAtomic(join(this.dir, 'scores.csv'), `${lines.join('\n')}\n`, '--out');
+  }
+
+  /** Features picture and animation (2-D / 3-D), training curves, report.html. */
+  async writePictures(dim: number): Promise<void> {
+    const hasEmbeddings = existsSync(join(this.dir, 'embeddings'));
+    if (hasEmbeddings && (dim === 2 || dim === 3)) {
+      const files = listEmbeddingSnapshots(this.dir, '--out');
+      await writeChart(
+        featuresChart(readEmbeddingSnapshot(files[files.length - 1])),
+        join(this.dir, 'features.png'),
+      );
+      if (files.length > 1)
+        writeFileAtomic(join(this.dir, 'features.gif'), await featuresGif(files), '--out');
+    }
+    const metrics = join(this.dir, 'metrics.jsonl');
+    if (existsSync(metrics))
+      await writeChart(curvesChart(readMetrics(metrics)), join(this.dir, 'curves.svg'));
+    await writeRunReport(this.dir);
+  }
+}

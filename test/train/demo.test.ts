@@ -1,0 +1,86 @@
+/**
+ * The CLI end to end: `demo --quick` (shrunk further by flags so it runs in seconds on the cpu backend)
+ * and `train --config` write run folders; bad flags exit with a message naming the flag.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+let dir: string;
+let output = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'faceverloss-cli-'));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const SMALL = [
+  '--per-class',
+  '3',
+  '--heldout-per-class',
+  '5',
+  '--width',
+  '0.125',
+  '--pairs',
+  '40',
+  '--backend',
+  'cpu',
+];
+
+describe('CLI', () => {
+  it('demo --quick trains, evaluates on held-out digits and writes the run folder', async () => {
+    output = '';
+    const out = join(dir, 'demo');
+    await main(['node', 'faceverloss', 'demo', '--quick', '--epochs', '1', ...SMALL, '--out', out]);
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'checkpoint/model.json',
+      'features.png',
+      'report.html',
+    ]) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    expect(output).toMatch(/held-out verification accuracy \d+\.\d+%/);
+    expect(output).toMatch(/never seen in training/);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
+    expect(config.head).toBe('arcface');
+    expect(config.params).toEqual({ scale: 16, margin: 0.3 });
+  }, 120_000);
+
+  it('train --config with a flag override', async () => {
+    const path = join(dir, 'cfg.json');
+    writeFileSync(path, JSON.stringify({ head: 'softmax', epochs: 3, batch: 10, maxSteps: 2 }));
+    const out = join(dir, 'train');
+    await main(['node', 'faceverloss', 'train', '--config', path, '--epochs', '1', ...SMALL, '--out', out]);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
+    expect(config.head).toBe('softmax');
+    expect(config.epochs).toBe(1);
+    expect(config.batch).toBe(10);
+  }, 120_000);
+
+  it('a bad flag exits with code 2 and a message naming it', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      errors.push(String(chunk));
+      return true;
+    });
+    process.exitCode = 0;
+    await main(['node', 'faceverloss', 'train', '--lr', 'fast', '--out', join(dir, 'x')]);
+    expect(process.exitCode).toBe(2);
+    expect(errors.join('')).toMatch(/--lr/);
+    process.exitCode = 0;
+    await main(['node', 'faceverloss', 'train', '--optimizer', 'rmsprop', '--out', join(dir, 'x')]);
+    expect(errors.join('')).toMatch(/--optimizer/);
+    process.exitCode = 0;
+    spy.mockRestore();
+  });
+});
