@@ -5,7 +5,7 @@
  * and renamed into place, so a reader — or a resumed run after a crash — sees either the previous
  * complete checkpoint or the new complete one.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { IterationState } from '../data/index.js';
@@ -40,6 +40,26 @@ export function checkpointDir(runDir: string): string {
   return join(runDir, CHECKPOINT_DIR);
 }
 
+/**
+ * Finish or undo a swap a crash interrupted. A kill between the two renames of
+ * {@link writeCheckpoint} leaves no `checkpoint/` but a complete `.checkpoint.<pid>.old`: it is moved
+ * back. Temporary folders of earlier processes (a kill while writing) are removed. Only one process
+ * trains in a run folder at a time, so anything not ours is stale.
+ */
+export function recoverCheckpoint(runDir: string): void {
+  if (!existsSync(runDir)) return;
+  const target = checkpointDir(runDir);
+  for (const name of readdirSync(runDir)) {
+    const path = join(runDir, name);
+    if (/^\.checkpoint\.\d+\.old$/.test(name)) {
+      if (!existsSync(target) && existsSync(join(path, 'state.json'))) renameSync(path, target);
+      else rmSync(path, { recursive: true, force: true });
+    } else if (/^\.checkpoint\.\d+\.tmp$/.test(name) && name !== `.checkpoint.${process.pid}.tmp`) {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+}
+
 /** Write a checkpoint atomically (see the module doc). */
 export async function writeCheckpoint(
   runDir: string,
@@ -50,6 +70,7 @@ export async function writeCheckpoint(
   const target = checkpointDir(runDir);
   const tmp = join(runDir, `.checkpoint.${process.pid}.tmp`);
   const old = join(runDir, `.checkpoint.${process.pid}.old`);
+  recoverCheckpoint(runDir);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await saveModel(model, tmp);
@@ -72,6 +93,7 @@ export interface LoadedCheckpoint {
 
 /** Read a run's checkpoint; throws `CorruptFileError` when it is missing or damaged. */
 export function readCheckpoint(runDir: string): LoadedCheckpoint {
+  recoverCheckpoint(runDir);
   const dir = checkpointDir(runDir);
   const statePath = join(dir, 'state.json');
   if (!existsSync(statePath))

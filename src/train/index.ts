@@ -3,7 +3,13 @@
  * schedules, atomic checkpoints, the custom training loop and the run folder it writes.
  */
 export * from './backbones/index.js';
-export { type CheckpointState, checkpointDir, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+export {
+  type CheckpointState,
+  checkpointDir,
+  readCheckpoint,
+  recoverCheckpoint,
+  writeCheckpoint,
+} from './checkpoint.js';
 export {
   BACKBONE_NAMES,
   flagName,
