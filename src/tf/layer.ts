@@ -107,7 +107,8 @@ export class HeadLayer extends tf.layers.Layer {
       'kernel',
       [this.classes * K, D],
       'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
+      // TF.js treats seed 0 as "no seed" (random): shift by one so every seed, 0 included, is reproducible.
+      tf.initializers.glorotUniform({ seed: this.seed + 1 }),
     );
     for (const [name, spec] of Object.entries(this.head.learnables(this.classes, D))) {
       const w = this.addWeight(name, spec.shape, 'float32', tf.initializers.zeros());

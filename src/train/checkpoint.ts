@@ -86,8 +86,11 @@ export async function writeCheckpoint(
 
 /** A checkpoint read back: weights in model-weight order, optimiser slots, state. */
 export interface LoadedCheckpoint {
+  /** The model's weights, in the order of `model.weights` when it was saved. */
   weights: tf.Tensor[];
+  /** The optimiser slots, to restore with `setOptimizerState`. */
   optimizer: OptimizerState;
+  /** Epoch, step, data position, random-generator and head state (`state.json`). */
   state: CheckpointState;
 }
 

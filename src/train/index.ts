@@ -6,6 +6,7 @@ export * from './backbones/index.js';
 export {
   type CheckpointState,
   checkpointDir,
+  type LoadedCheckpoint,
   readCheckpoint,
   recoverCheckpoint,
   writeCheckpoint,
@@ -23,7 +24,13 @@ export {
 export { openRunData, type RunData } from './data.js';
 export { TrainingDivergedError } from './errors.js';
 export { type Embedded, embedDataset, type HeldOutVerification, verifyHeldOut } from './evaluate.js';
-export { createOptimizer, optimizerState, setOptimizerState, type TrainOptimizer } from './optimizer.js';
+export {
+  createOptimizer,
+  type OptimizerState,
+  optimizerState,
+  setOptimizerState,
+  type TrainOptimizer,
+} from './optimizer.js';
 export { createProgress, type ProgressReporter, type ProgressUpdate, silentProgress } from './progress.js';
 export { RunFolder } from './run-dir.js';
 export { learningRate } from './schedule.js';

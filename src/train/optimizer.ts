@@ -9,7 +9,9 @@ import type { TrainConfig } from './config.js';
 
 /** An optimiser with a learning rate the loop can change every step. */
 export interface TrainOptimizer {
+  /** The TF.js optimiser that applies the gradients. */
   readonly optimizer: tf.Optimizer;
+  /** Sets the learning rate used from the next step on (the schedule calls it every step). */
   setLearningRate(lr: number): void;
 }
 
@@ -32,7 +34,9 @@ export function createOptimizer(config: Pick<TrainConfig, 'optimizer' | 'lr' | '
 
 /** Optimiser state as shapes and one float32 buffer (slot order). */
 export interface OptimizerState {
+  /** Shape of each slot, in slot order. */
   shapes: number[][];
+  /** All slots' values concatenated in slot order, each flattened row-major. */
   values: Float32Array;
 }
 

@@ -16,8 +16,11 @@ export interface ProgressUpdate {
 
 /** Receives progress updates. */
 export interface ProgressReporter {
+  /** Begins a run of `total` steps, of which `step` are already done (resumed runs). */
   start(total: number, step: number): void;
+  /** Shows the latest step; plain-line reporters print only every few steps and at the end. */
   update(p: ProgressUpdate): void;
+  /** Ends the display (a live bar releases the terminal line). */
   stop(): void;
 }
 

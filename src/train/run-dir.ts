@@ -39,6 +39,7 @@ export class RunFolder {
     }
   }
 
+  /** Write `config.json`: the effective configuration, the data split and how verification is scored. */
   writeConfig(config: TrainConfig, split: string): void {
     writeFileAtomic(
       join(this.dir, 'config.json'),
@@ -47,10 +48,12 @@ export class RunFolder {
     );
   }
 
+  /** Append one record (a step's or an epoch's numbers) as a line of `metrics.jsonl`. */
   appendMetrics(record: Record<string, number>): void {
     appendFileSync(join(this.dir, 'metrics.jsonl'), `${JSON.stringify(record)}\n`);
   }
 
+  /** Write the held-out embeddings (and class weights, when given) after `epoch` to `embeddings/`. */
   writeEmbeddings(epoch: number, e: Embedded, classWeights: number[][] | undefined): void {
     const rows = Array.from({ length: e.labels.length }, (_, i) =>
       e.embeddings.subarray(i * e.dim, (i + 1) * e.dim),
@@ -58,6 +61,7 @@ export class RunFolder {
     writeEmbeddingSnapshot(this.dir, { epoch, labels: e.labels, embeddings: rows, classWeights });
   }
 
+  /** Write `scores.csv`: one `score,label` line per held-out pair (label 1: same identity). */
   writeScores(scores: Float64Array, same: Uint8Array): void {
     const lines = ['score,label'];
     for (let i = 0; i < scores.length; i++) lines.push(`${scores[i]},${same[i]}`);
