@@ -3,8 +3,8 @@
  * the closest one (max cosine), so noisy samples can gather around a non-dominant sub-centre.
  */
 import { z } from 'zod';
-import { arcfaceParams } from './arcface.js';
-import { cosineGeometry, lossSpec } from './common.js';
+import { arcface, arcfaceParams } from './arcface.js';
+import { cosineGeometry } from './common.js';
 import { defineHead } from './define.js';
 
 /** Parameters of the Sub-center ArcFace head and their defaults (see docs/losses/subcenter-arcface.md). */
@@ -21,19 +21,6 @@ export const subcenterArcface = defineHead<SubCenterParams>({
   schema: subcenterParams,
   subCenters: (p) => p.subCenters,
   geometry: (p) => cosineGeometry(p, p.subCenters),
-  margin: ({ p }) => ({
-    angleMap: 'cos',
-    target: {
-      kind: 'angular',
-      m1: 1,
-      m2: p.margin,
-      m3: 0,
-      fallback: p.fallback,
-      fallbackMargin: p.fallbackMargin,
-    },
-    negatives: { kind: 'plain' },
-    scale: p.scale,
-    loss: lossSpec(p),
-    gradient: p.gradient,
-  }),
+  // The margin is ArcFace's; only the geometry (max over sub-centres) differs.
+  margin: arcface.margin,
 });
