@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { FaceVerLossError } from '../errors.js';
+import { loadRunEmbedder } from '../train/embedder.js';
 import { registerCompare } from './compare.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .description('Margin-based face-verification losses: train, evaluate, compare, plot, benchmark.')
     .showHelpAfterError();
   registerDemo(program);
-  registerEval(program);
+  registerEval(program, { loadModel: loadRunEmbedder });
   registerGolden(program);
   registerPlot(program);
   registerTrain(program);

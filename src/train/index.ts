@@ -22,6 +22,7 @@ export {
   trainConfigSchema,
 } from './config.js';
 export { openRunData, type RunData } from './data.js';
+export { loadRunEmbedder } from './embedder.js';
 export { TrainingDivergedError } from './errors.js';
 export { type Embedded, embedDataset, type HeldOutVerification, verifyHeldOut } from './evaluate.js';
 export {
