@@ -17,37 +17,7 @@
 import { parseArgs } from 'node:util';
 import type { DispatchLevel, SgemmArgs } from '../src/engine/index.js';
 import { engineInfo, setDispatch, setThreads, sgemm, sgemmAsync, sgemmJs } from '../src/engine/index.js';
-
-interface Stats {
-  median: number;
-  min: number;
-  /** Mean CPU time (all threads, ms) per run: on a busy machine, wall time ÷ this shows the sharing. */
-  cpu: number;
-}
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2147483648 - 1;
-  }
-  return out;
-}
-
-function stats(times: number[], cpuMicros: number): Stats {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], cpu: cpuMicros / 1000 / times.length };
-}
-
-function cpuMicros(since?: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(since);
-  return u.user + u.system;
-}
+import { cpuMicros, random, type Stats, stats } from './measure.js';
 
 function time(fn: () => void, repeats: number, warmup = 2): Stats {
   for (let i = 0; i < warmup; i++) fn();

@@ -23,33 +23,7 @@ import type { Head, HeadContext, HeadState } from '../src/heads/define.js';
 import { createHead } from '../src/heads/registry.js';
 import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
 import { createRng } from '../src/rng.js';
-
-interface Stats {
-  median: number;
-  min: number;
-  runs: number;
-  /** Mean CPU time (all threads, ms) per run: on a shared machine, what the step itself consumed. */
-  cpu: number;
-}
-
-function random(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2147483648 - 1;
-  }
-  return out;
-}
-
-function stats(times: number[], cpuMicros: number): Stats {
-  const sorted = [...times].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], runs: sorted.length, cpu: cpuMicros / 1000 / sorted.length };
-}
+import { random, type Stats, stats } from './measure.js';
 
 async function time(fn: () => unknown, repeats: number, warmup: number): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await fn();
