@@ -21,6 +21,7 @@ export {
   type NativeBinding,
   type NativeInfo,
   requireEngine,
+  type SgemmParams,
 } from './native.js';
 export { type NativePartialArgs, type NativePartialResult, partialStepNative } from './partialfc.js';
 export {

@@ -15,6 +15,23 @@ import { NativeUnavailableError } from '../errors.js';
 /** Micro-kernel families, slowest to fastest. `scalar` is portable C++ vectorised by the compiler. */
 export type DispatchLevel = 'scalar' | 'avx2' | 'avx512';
 
+/** Positional arguments of the addon's GEMM entry points, in the order the C++ side reads them. */
+export type SgemmParams = [
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+];
+
 /** The raw binding. Prefer the validated wrappers in `./gemm.ts`; these functions trust shapes less. */
 export interface NativeBinding {
   /** Version of the calling convention the addon was built with; a mismatch means a stale build. */
@@ -29,37 +46,9 @@ export interface NativeBinding {
    * `C = alpha · op(A) · op(B) + beta · C` in place in `C`, on the calling thread; `op(X)` is `Xᵀ` when
    * its `trans` flag is set, `lda`/`ldb`/`ldc` are row strides. Checked wrapper: `sgemm` in `gemm.ts`.
    */
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    lda: number,
-    B: Float32Array,
-    ldb: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): void;
+  sgemm(...args: SgemmParams): void;
   /** The same product on a worker thread; resolves to `C`. Checked wrapper: `sgemmAsync` in `gemm.ts`. */
-  sgemmAsync(
-    transA: boolean,
-    transB: boolean,
-    M: number,
-    N: number,
-    K: number,
-    alpha: number,
-    A: Float32Array,
-    lda: number,
-    B: Float32Array,
-    ldb: number,
-    beta: number,
-    C: Float32Array,
-    ldc: number,
-  ): Promise<Float32Array>;
+  sgemmAsync(...args: SgemmParams): Promise<Float32Array>;
 }
 
 /** What the loaded engine reports about itself ({@link NativeBinding.info}). */
