@@ -3,8 +3,7 @@
  * many images per second the batch stream delivers from memory, from an image folder (sharp decode)
  * and from an insightface RecordIO file. Prints the median and best over the repeats.
  *
- *   npx tsx bench/data.ts [--repeats 5] [--images 512] [--size 112] [--batch 64] [--concurrency 4]
- *   (or `npm run bench -- data …` once registered in bench/run.ts)
+ *   npm run bench -- data [--repeats 5] [--images 512] [--size 112] [--batch 64] [--concurrency 4]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';

@@ -1,8 +1,8 @@
 /**
  * Evaluation speed: prints median wall times over repeats.
  *
- *   npx tsx bench/eval.ts            # 10 M scores, 6,000 pairs of 512-d embeddings, file readers
- *   npx tsx bench/eval.ts --quick    # smaller sizes, for a smoke run
+ *   npm run bench -- eval            # 10 M scores, 6,000 pairs of 512-d embeddings, file readers
+ *   npm run bench -- eval --quick    # smaller sizes, for a smoke run
  *
  * Scores are synthetic (same pairs ~ N(0.5, 0.15), different pairs ~ N(0.1, 0.15), from a seeded
  * generator), so runs are comparable between machines and commits.
@@ -17,8 +17,6 @@ import {
   rankScores,
 } from '../src/eval/index.js';
 import { verificationBinPickle } from '../test/eval/pickle-bytes.js';
-
-const quick = process.argv.includes('--quick');
 
 /** mulberry32: a small seeded generator, good enough for benchmark data. */
 function rng(seed: number): () => number {
@@ -72,47 +70,51 @@ function time(name: string, repeats: number, fn: () => unknown): void {
   );
 }
 
-const big = quick ? 1_000_000 : 10_000_000;
-const data = syntheticScores(big, 1);
-console.log(`node ${process.version}`);
-time(`rankScores (validate + sort), ${big.toLocaleString('en')} scores`, 5, () =>
-  rankScores(data.scores, data.labels),
-);
-const ranked = rankScores(data.scores, data.labels);
-time(`kFoldAccuracy on ranked, ${big.toLocaleString('en')} scores`, 5, () => kFoldAccuracy(ranked));
-time(`evaluateVerification (all metrics), ${big.toLocaleString('en')} scores`, 5, () =>
-  evaluateVerification(data),
-);
+export async function run(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const big = quick ? 1_000_000 : 10_000_000;
+  const data = syntheticScores(big, 1);
+  console.log(`node ${process.version}`);
+  time(`rankScores (validate + sort), ${big.toLocaleString('en')} scores`, 5, () =>
+    rankScores(data.scores, data.labels),
+  );
+  const ranked = rankScores(data.scores, data.labels);
+  time(`kFoldAccuracy on ranked, ${big.toLocaleString('en')} scores`, 5, () => kFoldAccuracy(ranked));
+  time(`evaluateVerification (all metrics), ${big.toLocaleString('en')} scores`, 5, () =>
+    evaluateVerification(data),
+  );
 
-// 6,000 LFW-like pairs of 512-d embeddings: cosine similarities + every metric.
-const pairs = 6000;
-const dim = 512;
-const random = rng(2);
-const embeddings: Float32Array[] = [];
-for (let i = 0; i < 2 * pairs; i++) embeddings.push(Float32Array.from({ length: dim }, () => normal(random)));
-const first = Uint32Array.from({ length: pairs }, (_, p) => 2 * p);
-const second = Uint32Array.from({ length: pairs }, (_, p) => 2 * p + 1);
-const labels = Uint8Array.from({ length: pairs }, (_, p) => p % 2);
-time(`6,000 pairs × ${dim}-d: cosines + all metrics`, 50, () => {
-  const scores = pairSimilarities(embeddings, first, second);
-  return evaluateVerification({ scores, labels });
-});
+  // 6,000 LFW-like pairs of 512-d embeddings: cosine similarities + every metric.
+  const pairs = 6000;
+  const dim = 512;
+  const random = rng(2);
+  const embeddings: Float32Array[] = [];
+  for (let i = 0; i < 2 * pairs; i++)
+    embeddings.push(Float32Array.from({ length: dim }, () => normal(random)));
+  const first = Uint32Array.from({ length: pairs }, (_, p) => 2 * p);
+  const second = Uint32Array.from({ length: pairs }, (_, p) => 2 * p + 1);
+  const labels = Uint8Array.from({ length: pairs }, (_, p) => p % 2);
+  time(`6,000 pairs × ${dim}-d: cosines + all metrics`, 50, () => {
+    const scores = pairSimilarities(embeddings, first, second);
+    return evaluateVerification({ scores, labels });
+  });
 
-// File readers.
-const csvRows = quick ? 100_000 : 1_000_000;
-const csvParts = ['score,label'];
-for (let i = 0; i < csvRows; i++) csvParts.push(`${data.scores[i]},${data.labels[i]}`);
-const csv = `${csvParts.join('\n')}\n`;
-time(`parseScoresCsv, ${csvRows.toLocaleString('en')} rows (${(csv.length / 1e6).toFixed(0)} MB)`, 5, () =>
-  parseScoresCsv(csv, 'bench.csv'),
-);
+  // File readers.
+  const csvRows = quick ? 100_000 : 1_000_000;
+  const csvParts = ['score,label'];
+  for (let i = 0; i < csvRows; i++) csvParts.push(`${data.scores[i]},${data.labels[i]}`);
+  const csv = `${csvParts.join('\n')}\n`;
+  time(`parseScoresCsv, ${csvRows.toLocaleString('en')} rows (${(csv.length / 1e6).toFixed(0)} MB)`, 5, () =>
+    parseScoresCsv(csv, 'bench.csv'),
+  );
 
-const binImages = Array.from({ length: 12_000 }, (_, i) => new Uint8Array(5000).fill(i & 0xff));
-const binBytes = verificationBinPickle(
-  binImages,
-  Array.from({ length: 6000 }, (_, i) => i % 2 === 0),
-  'protocol4',
-);
-time(`parseVerificationBin, 12,000 images (${(binBytes.length / 1e6).toFixed(0)} MB)`, 5, () =>
-  parseVerificationBin(binBytes, 'bench.bin'),
-);
+  const binImages = Array.from({ length: 12_000 }, (_, i) => new Uint8Array(5000).fill(i & 0xff));
+  const binBytes = verificationBinPickle(
+    binImages,
+    Array.from({ length: 6000 }, (_, i) => i % 2 === 0),
+    'protocol4',
+  );
+  time(`parseVerificationBin, 12,000 images (${(binBytes.length / 1e6).toFixed(0)} MB)`, 5, () =>
+    parseVerificationBin(binBytes, 'bench.bin'),
+  );
+}

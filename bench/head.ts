@@ -9,11 +9,14 @@
  *
  *   npm run bench -- head [--head arcface] [--batch 256] [--dim 512] [--classes 8192] [--partial R]
  *                         [--repeats 10] [--lr 0.1] [--momentum 0.9] [--no-sgd] [--threads N]
- *                         [--no-compare] [--json]
+ *                         [--no-compare] [--torch [--python PATH]] [--json]
  *
  * `--partial R` samples ⌈R·C⌉ classes per step (Partial FC); C then counts the sampled classes in the
  * flop rate. With SGD (the default) dW is never stored: the update is applied inside the backward, and
  * the memory is W, its momentum buffer and one B×C scratch.
+ *
+ * `--torch` also times the same step in PyTorch on this CPU (bench/torch_head.py; ArcFace only, full
+ * softmax) and prints native ÷ PyTorch: the engine's targets are stated against that ratio.
  */
 import { parseArgs } from 'node:util';
 import { engineInfo, setThreads } from '../src/engine/index.js';
@@ -24,6 +27,7 @@ import { createHead } from '../src/heads/registry.js';
 import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
 import { createRng } from '../src/rng.js';
 import { random, type Stats, stats } from './measure.js';
+import { findTorchPython, torchHeadTiming } from './torch.js';
 
 async function time(fn: () => unknown, repeats: number, warmup: number): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -168,6 +172,8 @@ export async function run(argv: string[]): Promise<void> {
       'no-sgd': { type: 'boolean', default: false },
       threads: { type: 'string' },
       'no-compare': { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      python: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -320,6 +326,51 @@ export async function run(argv: string[]): Promise<void> {
       speedup: other.median / nc.median,
     });
   }
+  if (values.torch)
+    compareWithTorch(values.python, { head: head.name, B, D, C, K, rate, sgd, lr, momentum }, s, result);
   result.peak_rss_mb = peakRssMb();
   if (values.json) console.log(JSON.stringify(result));
+}
+
+/** Times the same step in PyTorch (when available) and records native ÷ PyTorch in `result`. */
+function compareWithTorch(
+  python: string | undefined,
+  run: {
+    head: string;
+    B: number;
+    D: number;
+    C: number;
+    K: number;
+    rate: number;
+    sgd: boolean;
+    lr: number;
+    momentum: number;
+  },
+  native: Stats,
+  result: Record<string, unknown>,
+): void {
+  if (run.head !== 'arcface' || run.K !== 1 || run.rate < 1 || !run.sgd) {
+    console.log(
+      'pytorch comparison: only for --head arcface with the full softmax and SGD (the script times that step)',
+    );
+    return;
+  }
+  const found = findTorchPython(python);
+  if ('reason' in found) {
+    console.log(`pytorch comparison skipped: ${found.reason}`);
+    return;
+  }
+  console.log(`pytorch (${found.python}, same B, D, C; SGD with momentum):`);
+  const t = torchHeadTiming(found.python, { ...run, repeats: Math.max(3, native.runs) });
+  if (t === null) return;
+  const ratio = native.median / t.median_ms;
+  console.log(
+    `  native ${native.median.toFixed(2)} ms vs pytorch best ${t.median_ms.toFixed(2)} ms (${t.threads} thread(s)): ratio ${ratio.toFixed(2)}`,
+  );
+  Object.assign(result, {
+    torch_median_ms: t.median_ms,
+    torch_threads: t.threads,
+    torch_version: t.torch,
+    torch_ratio: ratio,
+  });
 }

@@ -14,6 +14,14 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
     about: 'one face-head training step: native fused margin softmax vs TF.js cpu',
     load: () => import('./head.js'),
   },
+  eval: {
+    about: 'verification metrics on 10 M scores, pair cosines, file readers',
+    load: () => import('./eval.js'),
+  },
+  data: {
+    about: 'data pipeline: decoding, batching and prefetch throughput',
+    load: () => import('./data.js'),
+  },
 };
 
 async function main(argv: string[]): Promise<void> {

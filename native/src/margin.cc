@@ -718,6 +718,8 @@ void margin_softmax(MarginProblem& p) {
         float* pr = P + rr * D;
         float* wr = p.W + r * D;
         const double iv = inv[r];
+        // With the SGD step in SIMD and dW not returned, the projection rides along with the update.
+        float proj = 0.0f;
         if (c.normalize_w == WeightNorm::Functional) {
           double dot = 0, ww = 0;
 #if FVL_MARGIN_AVX512
@@ -727,7 +729,9 @@ void margin_softmax(MarginProblem& p) {
             for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
           if (std::sqrt(ww) > kNormalizeEps) {
             const float k = static_cast<float>(dot * iv * iv);
-            for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
+            if (simd && p.sgd.enabled && !p.dW) proj = k;
+            else
+              for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
           }
         } else if (c.normalize_w == WeightNorm::Overwrite) {
           const float k = static_cast<float>(1.0 / iv);
@@ -745,7 +749,7 @@ void margin_softmax(MarginProblem& p) {
         float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
 #if FVL_MARGIN_AVX512
         if (simd) {
-          sgd_row_avx512(pr, wr, v, D, pk, lr, mu, wd);
+          sgd_row_avx512(pr, wr, v, D, pk, lr, mu, wd, proj);
           continue;
         }
 #endif

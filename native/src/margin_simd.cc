@@ -140,13 +140,15 @@ FVL_AVX512 void dot_pair_avx512(const float* w, const float* p, int64_t n, doubl
 }
 
 FVL_AVX512 void sgd_row_avx512(const float* g, float* w, float* v, int64_t n, float pk, float lr, float mu,
-                               float wd) {
+                               float wd, float proj) {
   const __m512 vpk = _mm512_set1_ps(pk), vlr = _mm512_set1_ps(lr), vmu = _mm512_set1_ps(mu),
-               vwd = _mm512_set1_ps(wd);
+               vwd = _mm512_set1_ps(wd), vproj = _mm512_set1_ps(proj);
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 m = tail_mask(n - j);
-    const __m512 param = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, w + j), vpk);
-    __m512 gd = _mm512_fmadd_ps(vwd, param, _mm512_maskz_loadu_ps(m, g + j));
+    const __m512 wj = _mm512_maskz_loadu_ps(m, w + j);
+    const __m512 param = _mm512_mul_ps(wj, vpk);
+    __m512 gd = _mm512_fnmadd_ps(vproj, wj, _mm512_maskz_loadu_ps(m, g + j));
+    gd = _mm512_fmadd_ps(vwd, param, gd);
     if (v) {
       gd = _mm512_fmadd_ps(vmu, _mm512_maskz_loadu_ps(m, v + j), gd);
       _mm512_mask_storeu_ps(v + j, m, gd);

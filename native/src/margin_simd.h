@@ -30,8 +30,10 @@ double plain_backward_avx512(float* srow, const float* cs, const float* bias, in
 double sum_squares_avx512(const float* v, int64_t n);
 // w·p and w·w (fp32 lanes, summed in double).
 void dot_pair_avx512(const float* w, const float* p, int64_t n, double* wp, double* ww);
-// One SGD row: param = w·pk; g' = g + wd·param; v = μ·v + g' (when v is given); w = param − lr·v.
-void sgd_row_avx512(const float* g, float* w, float* v, int64_t n, float pk, float lr, float mu, float wd);
+// One SGD row: param = w·pk; g' = g − proj·w + wd·param; v = μ·v + g' (when v is given); w = param − lr·v.
+// `proj` folds in the projection of the weight-normalisation Jacobian, so the gradient row is read once.
+void sgd_row_avx512(const float* g, float* w, float* v, int64_t n, float pk, float lr, float mu, float wd,
+                    float proj);
 
 }  // namespace fvl
 #endif
