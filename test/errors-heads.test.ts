@@ -186,6 +186,24 @@ describe('Head.forward', () => {
     );
   });
 
+  it('refuses extras the head does not have (a misspelt name is not ignored)', () => {
+    const disc = createHead('discface');
+    const displacement = new Float64Array(X.length / 2);
+    expectError(
+      () => disc.forward({ X, labels: [0, 1], W, extras: { displacement, displacment: displacement } }),
+      InvalidArgumentError,
+      'extras.displacment',
+      'displacement',
+    );
+    const arc = createHead('arcface');
+    expectError(
+      () => arc.forward({ X, labels: [0, 1], W, extras: { bias: [0, 0] } }),
+      InvalidArgumentError,
+      'extras.bias',
+      'has none',
+    );
+  });
+
   it('AdaCos refuses one class (ln 0) with a typed error instead of NaN', () => {
     const ada = createHead('adacos');
     expectError(

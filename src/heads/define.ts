@@ -324,7 +324,21 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     this.checkClasses('W', C);
     const labels = toLabels('labels', inputs.labels, C);
     const extras: Record<string, Float64Array> = {};
-    for (const [name, spec] of Object.entries(this.learnables(C, D))) {
+    const learnables = this.learnables(C, D);
+    // A misspelt or foreign extra would otherwise be ignored silently and the default used instead.
+    for (const name of Object.keys(inputs.extras ?? {})) {
+      if (!(name in learnables)) {
+        const known = Object.keys(learnables);
+        throw new InvalidArgumentError(
+          `extras.${name}`,
+          known.length > 0
+            ? `one of ${this.name}'s extras (${known.join(', ')})`
+            : `no extras (${this.name} has none)`,
+          name,
+        );
+      }
+    }
+    for (const [name, spec] of Object.entries(learnables)) {
       const size = spec.shape.reduce((a, b) => a * b, 1);
       const given = inputs.extras?.[name];
       if (given === undefined)
