@@ -26,6 +26,7 @@
         'native/src/margin.cc',
         'native/src/margin_binding.cc',
         'native/src/margin_simd.cc',
+        'native/src/margin_simd_avx2.cc',
         'native/src/threadpool.cc',
       ],
       'dependencies': [

@@ -90,13 +90,20 @@ void parallel_for(int64_t n, int64_t grain, F&& fn) {
 
 double row_value(const double* row, double shared, int64_t i) { return row ? row[i] : shared; }
 
-// Whether the AVX-512 row sweeps may run: compiled in and chosen by the GEMM dispatch level (so
-// FACEVERLOSS_DISPATCH and setDispatch() steer both).
-bool use_avx512() {
-#if FVL_MARGIN_AVX512
-  return active_isa() == Isa::Avx512;
+// The vectorised row sweeps for the GEMM's dispatch level (so FACEVERLOSS_DISPATCH and setDispatch()
+// steer both), or null for the portable loops.
+const RowSweeps* row_sweeps() {
+#if FVL_MARGIN_SIMD
+  switch (active_isa()) {
+    case Isa::Avx512:
+      return &kRowSweepsAvx512;
+    case Isa::Avx2:
+      return &kRowSweepsAvx2;
+    default:
+      return nullptr;
+  }
 #else
-  return false;
+  return nullptr;
 #endif
 }
 
@@ -204,8 +211,7 @@ void prepare(MarginProblem& p, Workspace& ws) {
     for (int64_t d = 0; d < D; ++d) xhat[i * D + d] = static_cast<float>(x[d] * k);
   }
   const bool norm_w = cfg.normalize_w != WeightNorm::None;
-  const bool simd = use_avx512();
-  (void)simd;
+  const RowSweeps* sweeps = row_sweeps();
   parallel_for(N, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
     for (int64_t r = b; r < e; ++r) {
       if (!norm_w) {
@@ -214,10 +220,8 @@ void prepare(MarginProblem& p, Workspace& ws) {
       }
       const float* w = p.W + r * D;
       double s = 0;
-#if FVL_MARGIN_AVX512
-      if (simd) s = sum_squares_avx512(w, D);
+      if (sweeps) s = sweeps->sum_squares(w, D);
       else
-#endif
         for (int64_t d = 0; d < D; ++d) s += double(w[d]) * w[d];
       inv[r] = static_cast<float>(1.0 / std::max(std::sqrt(s), kNormalizeEps));
     }
@@ -346,18 +350,16 @@ void row_forward(const MarginProblem& p, const Workspace& ws, const uint8_t* arg
   const NegativeFn neg{c, rs.tau, rs.tv.value, &p, &ws, argsub, i};
   const float s = static_cast<float>(rs.s);
   const float* bias = p.bias;
-  const bool simd = use_avx512();
+  const RowSweeps* sweeps = row_sweeps();
   if (c.negatives == NegativeKind::Plain && c.angle_map == AngleMapKind::Cos) {
     // The common case (Softmax, NormFace, CosFace, ArcFace…).
     const float b = c.has_clamp ? static_cast<float>(c.clamp) : INFINITY;
-#if FVL_MARGIN_AVX512
-    if (simd) plain_logits_avx512(srow, cs, bias, C, s, b, buf);
+    if (sweeps) sweeps->plain_logits(srow, cs, bias, C, s, b, buf);
     else
-#endif
-    for (int64_t j = 0; j < C; ++j) {
-      const float x = cs ? srow[j] * cs[j] : srow[j];
-      buf[j] = s * std::min(b, std::max(-b, x)) + (bias ? bias[j] : 0.0f);
-    }
+      for (int64_t j = 0; j < C; ++j) {
+        const float x = cs ? srow[j] * cs[j] : srow[j];
+        buf[j] = s * std::min(b, std::max(-b, x)) + (bias ? bias[j] : 0.0f);
+      }
   } else {
     for (int64_t j = 0; j < C; ++j) {
       const float x = clamp_cos(c, cs ? srow[j] * cs[j] : srow[j]);
@@ -370,19 +372,15 @@ void row_forward(const MarginProblem& p, const Workspace& ws, const uint8_t* arg
   // Negatives only first (softplus-pair needs their log-sum-exp alone), then the target in double.
   buf[y] = -INFINITY;
   float mx = -INFINITY;
-#if FVL_MARGIN_AVX512
-  if (simd) mx = max_avx512(buf, C);
+  if (sweeps) mx = sweeps->max(buf, C);
   else
-#endif
     for (int64_t j = 0; j < C; ++j) mx = std::max(mx, buf[j]);
   const bool pair = c.loss == LossKind::SoftplusPair;
   double m = pair ? double(mx) : std::max(double(mx), rs.logit_y);
   double sum = 0;
   if (mx > -INFINITY) {
-#if FVL_MARGIN_AVX512
-    if (simd) sum = sum_exp_avx512(buf, C, static_cast<float>(m));
+    if (sweeps) sum = sweeps->sum_exp(buf, C, static_cast<float>(m));
     else
-#endif
       sum = sum_exp_shifted(buf, C, static_cast<float>(m));
   }
   if (!pair) sum += std::exp(rs.logit_y - m);
@@ -409,15 +407,9 @@ void row_backward(MarginProblem& p, const Workspace& ws, const uint8_t* argsub, 
   // The target column is handled in double after the sweep; keep the sweep away from it.
   srow[y] = 0.0f;
   double ds = 0;
-#if FVL_MARGIN_AVX512
-  const bool simd = use_avx512();
-#else
-  const bool simd = false;
-#endif
-  if (simd && c.negatives == NegativeKind::Plain && c.angle_map == AngleMapKind::Cos) {
-#if FVL_MARGIN_AVX512
-    ds = plain_backward_avx512(srow, cs, bias, C, s, lim, shift, wf, buf);
-#endif
+  const RowSweeps* sweeps = row_sweeps();
+  if (sweeps && c.negatives == NegativeKind::Plain && c.angle_map == AngleMapKind::Cos) {
+    ds = sweeps->plain_backward(srow, cs, bias, C, s, lim, shift, wf, buf);
   } else if (c.negatives == NegativeKind::Plain && c.angle_map == AngleMapKind::Cos) {
     float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int64_t j = 0;
@@ -667,8 +659,7 @@ void margin_softmax(MarginProblem& p) {
   prof.mark("dx gemm");
   const int64_t cc = std::max<int64_t>(1, chunk_rows / K);
   const bool write_w = p.sgd.enabled || p.write_normalized_w;
-  const bool simd = use_avx512();
-  (void)simd;
+  const RowSweeps* sweeps = row_sweeps();
   float* expand = K > 1 ? ws.chunk.reserve(static_cast<size_t>(B * cc * K)) : nullptr;
   float* dw_scratch = p.dW ? nullptr : ws.dw.reserve(static_cast<size_t>(cc * K * D));
   for (int64_t c0 = 0; c0 < C; c0 += cc) {
@@ -722,14 +713,12 @@ void margin_softmax(MarginProblem& p) {
         float proj = 0.0f;
         if (c.normalize_w == WeightNorm::Functional) {
           double dot = 0, ww = 0;
-#if FVL_MARGIN_AVX512
-          if (simd) dot_pair_avx512(wr, pr, D, &dot, &ww);
+          if (sweeps) sweeps->dot_pair(wr, pr, D, &dot, &ww);
           else
-#endif
             for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
           if (std::sqrt(ww) > kNormalizeEps) {
             const float k = static_cast<float>(dot * iv * iv);
-            if (simd && p.sgd.enabled && !p.dW) proj = k;
+            if (sweeps && p.sgd.enabled && !p.dW) proj = k;
             else
               for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
           }
@@ -747,12 +736,10 @@ void margin_softmax(MarginProblem& p) {
         const float lr = static_cast<float>(p.sgd.lr), mu = static_cast<float>(p.sgd.momentum),
                     wd = static_cast<float>(p.sgd.weight_decay);
         float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
-#if FVL_MARGIN_AVX512
-        if (simd) {
-          sgd_row_avx512(pr, wr, v, D, pk, lr, mu, wd, proj);
+        if (sweeps) {
+          sweeps->sgd_row(pr, wr, v, D, pk, lr, mu, wd, proj);
           continue;
         }
-#endif
         for (int64_t d = 0; d < D; ++d) {
           const float param = wr[d] * pk;
           float gd = pr[d] + wd * param;

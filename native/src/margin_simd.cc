@@ -6,7 +6,7 @@
 // instantiated with AVX-512 enabled.
 #include "margin_simd.h"
 
-#if FVL_MARGIN_AVX512
+#if FVL_MARGIN_SIMD
 #include <immintrin.h>
 
 // GCC 12 reports the intrinsics' own undefined pass-through operands of masked loads as uninitialised.
@@ -50,8 +50,6 @@ FVL_AVX512 inline __m512 cos16(const float* srow, const float* cs, int64_t j, __
   *raw_out = raw;
   return _mm512_min_ps(lim, _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), lim), raw));
 }
-
-}  // namespace
 
 FVL_AVX512 void plain_logits_avx512(const float* srow, const float* cs, const float* bias, int64_t C, float s,
                                     float clamp, float* buf) {
@@ -157,6 +155,11 @@ FVL_AVX512 void sgd_row_avx512(const float* g, float* w, float* v, int64_t n, fl
   }
 }
 
+}  // namespace
+
+const RowSweeps kRowSweepsAvx512 = {plain_logits_avx512, max_avx512,      sum_exp_avx512, plain_backward_avx512,
+                                    sum_squares_avx512,  dot_pair_avx512, sgd_row_avx512};
+
 }  // namespace fvl
 
-#endif  // FVL_MARGIN_AVX512
+#endif  // FVL_MARGIN_SIMD
