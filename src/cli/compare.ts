@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { headNames } from '../heads/registry.js';
 import { createProgress, mergeTrainConfig, silentProgress, train } from '../train/index.js';
-import { writeFileAtomic } from '../viz/index.js';
+import { writeCompareFigures, writeFileAtomic } from '../viz/index.js';
 import { DEMO_CONFIG, QUICK_CONFIG } from './demo.js';
 import { addTrainFlags, flagsToConfig, selectBackend, type TrainFlags } from './train.js';
 
@@ -114,6 +114,12 @@ export function registerCompare(program: Command): void {
     const table = formatCompareTable(rows);
     writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ rows }, null, 2)}\n`, '--out');
     writeFileAtomic(join(out, 'summary.md'), `\`\`\`\n${table}\`\`\`\n`, '--out');
-    process.stdout.write(`\n${table}summary: ${join(out, 'summary.md')}\n`);
+    await writeCompareFigures(
+      out,
+      heads.map((head) => ({ head, runDir: join(out, head) })),
+    );
+    process.stdout.write(
+      `\n${table}summary: ${join(out, 'summary.md')}; figures: ${join(out, 'compare.html')}\n`,
+    );
   });
 }

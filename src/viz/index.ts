@@ -22,6 +22,12 @@ export {
   type NegativeSweep,
   sweepNegatives,
 } from './boundary-chart.js';
+export {
+  type CompareFigures,
+  type CompareFiguresOptions,
+  type CompareRun,
+  writeCompareFigures,
+} from './compare-figures.js';
 export { curvesChart, metricNames } from './curves-chart.js';
 export {
   type EmbeddingSnapshot,

@@ -9,27 +9,14 @@ import { InvalidArgumentError } from '../errors.js';
 import { curvesChart, metricNames } from './curves-chart.js';
 import { listEmbeddingSnapshots, readEmbeddingSnapshot } from './embeddings-file.js';
 import { featuresChart } from './features-chart.js';
+import { escapeHtml, inlineSvg } from './html.js';
 import { readMetrics } from './metrics-file.js';
 import { writeFileAtomic } from './output.js';
 import { renderSvg } from './render.js';
 import { rocChart, rocFromScoresFile } from './roc-chart.js';
 
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
 let figureCount = 0;
-
-/**
- * Prepare an SVG for inlining: ids (vega's clip paths) get a per-figure prefix so several figures in
- * one page cannot capture each other's references.
- */
-function inlineSvg(svg: string): string {
-  const prefix = `fig${figureCount++}-`;
-  return svg
-    .replace(/<script[\s\S]*?<\/script>/g, '')
-    .replace(/\sid="([^"]+)"/g, ` id="${prefix}$1"`)
-    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}$1)`);
-}
+const inline = (svg: string) => inlineSvg(svg, `fig${figureCount++}-`);
 
 const STYLE = `body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
@@ -59,7 +46,7 @@ export async function runReportHtml(runDir: string): Promise<string> {
       const cells = names.map((n) => `<td>${last[n] === undefined ? '' : escapeHtml(String(last[n]))}</td>`);
       sections.push(
         `<h2>Training</h2><table><tr>${names.map((n) => `<th>${escapeHtml(n)}</th>`).join('')}</tr><tr>${cells.join('')}</tr></table>`,
-        `<figure>${inlineSvg(await renderSvg(curvesChart(records)))}</figure>`,
+        `<figure>${inline(await renderSvg(curvesChart(records)))}</figure>`,
       );
     }
   }
@@ -68,14 +55,14 @@ export async function runReportHtml(runDir: string): Promise<string> {
     const latest = readEmbeddingSnapshot(snapshots[snapshots.length - 1]);
     if (latest.dim === 2 || latest.dim === 3) {
       sections.push(
-        `<h2>Feature distribution</h2><figure>${inlineSvg(await renderSvg(featuresChart(latest)))}</figure>`,
+        `<h2>Feature distribution</h2><figure>${inline(await renderSvg(featuresChart(latest)))}</figure>`,
       );
     }
   }
   const scoresPath = join(runDir, 'scores.csv');
   if (existsSync(scoresPath)) {
     sections.push(
-      `<h2>Verification</h2><figure>${inlineSvg(await renderSvg(rocChart([rocFromScoresFile(scoresPath)])))}</figure>`,
+      `<h2>Verification</h2><figure>${inline(await renderSvg(rocChart([rocFromScoresFile(scoresPath)])))}</figure>`,
     );
   }
   if (sections.length === 0) sections.push('<p>This run folder holds nothing to report yet.</p>');
