@@ -72,7 +72,8 @@ export async function openRunData(
   }
   const size = config.imageSize;
   const shape = { height: size, width: size, channels: 3 as const };
-  const parent = statSync(data).isDirectory()
+  const isFolder = statSync(data).isDirectory();
+  const parent = isFolder
     ? await openImageFolder(data, { shape })
     : data.endsWith('.rec')
       ? await openInsightfaceRecordIO(data, { shape })
@@ -90,12 +91,19 @@ export async function openRunData(
   }
   const per = config.trainPerClass ?? DEFAULT_FOLDER_TRAIN_PER_CLASS;
   const { train, heldout } = splitPerClass(parent, per);
-  return {
+  const capped = {
     train: capPerClass(train, config.perClass),
     heldout: capPerClass(heldout, config.heldoutPerClass),
+  };
+  const heldoutIdentities = new Set(capped.heldout.labels).size;
+  return {
+    ...capped,
     split:
-      `${data}: the first ${per} images of each identity (file order) train; the rest are held out ` +
-      'for verification pairs',
+      `${data} (${isFolder ? 'image folder' : 'insightface RecordIO'}, ${parent.size} images of ` +
+      `${parent.numClasses} identities): the first ${per} images of each identity ` +
+      `(${isFolder ? 'file' : 'record key'} order) train (${capped.train.size} used); the rest are held ` +
+      `out for verification pairs (${capped.heldout.size} used, from ${heldoutIdentities} identities with ` +
+      `more than ${per} images), never seen in training`,
     close: () => parent.close(),
   };
 }

@@ -167,6 +167,34 @@ describe('RecordIOFile', () => {
     await expect(RecordIOFile.open(rec)).rejects.toThrow(/byte offset 44/); // the scan hits the cut
   });
 
+  it('readHead returns the first bytes of a record, across split parts, without the rest', async () => {
+    const rec = join(dir, 'heads.rec');
+    await writeRecordIO(rec, join(dir, 'heads.idx'), records);
+    const file = await RecordIOFile.open(rec);
+    for (let k = 0; k < records.length; k++) {
+      for (const n of [0, 1, 3, 4, 5, 8, 9, 12, 20, 2000]) {
+        const want = Array.from(records[k].subarray(0, n));
+        expect(Array.from(await file.readHead(k, n)), `record ${k}, ${n} bytes`).toEqual(want);
+      }
+    }
+    const seen: number[] = [];
+    for await (const { key, offset, head } of file.heads([4, 1, 3], 6)) {
+      seen.push(key);
+      expect(offset).toBe(file.offsetOf(key));
+      expect(Array.from(head)).toEqual(Array.from(records[key].subarray(0, 6)));
+    }
+    expect(seen).toEqual([1, 3, 4]); // file order
+    await expect(file.readHead(9, 4)).rejects.toThrow(InvalidArgumentError);
+    await expect(file.readHead(0, -1)).rejects.toThrow(InvalidArgumentError);
+    await file.close();
+    // Record 3 declares 1000 bytes and the file is cut inside it: its head is reported truncated.
+    await writeRecordIO(rec, join(dir, 'heads.idx'), records.slice(0, 4));
+    await truncate(rec, 52 + 8 + 500);
+    const cut = await RecordIOFile.open(rec);
+    await expect(cut.readHead(3, 16)).rejects.toThrow(/truncated.*byte offset 52/);
+    await cut.close();
+  });
+
   it('rejects unknown keys and a missing explicit index', async () => {
     const rec = join(dir, 'keys.rec');
     await writeRecordIO(rec, join(dir, 'keys.idx'), records);
@@ -253,10 +281,204 @@ describe('openInsightfaceRecordIO', () => {
       packIRHeader({ label: 0 }, Uint8Array.from([1, 2, 3, 4])),
       packIRHeader({ label: 5 }, await png(pattern(0))),
     ]);
-    const ds = await openInsightfaceRecordIO(rec, { shape, numClasses: 2 });
+    // Labels are checked on opening: record 0 frames 24 header bytes + 4 payload bytes, 8 + 28 = 36.
+    await expect(openInsightfaceRecordIO(rec, { shape, numClasses: 2 })).rejects.toThrow(
+      /record 1 at byte offset 36 has label 5/,
+    );
+    const ds = await openInsightfaceRecordIO(rec, { shape, numClasses: 6 });
     await expect(ds.read(0)).rejects.toThrow(/record 0 at byte offset 0/);
-    // Record 0 frames 24 header bytes + 4 payload bytes: 8 + 28 = 36.
-    await expect(ds.read(1)).rejects.toThrow(/record 1 at byte offset 36.*label 5/);
+    expect((await ds.read(1)).label).toBe(5);
+    await ds.close();
+  });
+});
+
+describe('insightface labels on opening', () => {
+  const shape = { height: 4, width: 4, channels: 3 } as const;
+
+  /** Writes record 0 = [imagesEnd, identitiesEnd], images with `imageLabels`, then `ranges`. */
+  async function writeWithRanges(
+    name: string,
+    imageLabels: number[],
+    ranges: number[][],
+  ): Promise<{ rec: string; offsetOf: (key: number) => Promise<number> }> {
+    const sub = join(dir, name);
+    await mkdir(sub);
+    const rec = join(sub, 'train.rec');
+    const imagesEnd = 1 + imageLabels.length;
+    const records = [packIRHeader({ label: [imagesEnd, imagesEnd + ranges.length] })];
+    for (let i = 0; i < imageLabels.length; i++) {
+      records.push(packIRHeader({ label: imageLabels[i], id: i + 1 }, await png(pattern(i))));
+    }
+    for (const range of ranges) records.push(packIRHeader({ label: range }));
+    await writeRecordIO(rec, join(sub, 'train.idx'), records);
+    const offsetOf = async (key: number) => {
+      const file = await RecordIOFile.open(rec);
+      const offset = file.offsetOf(key);
+      await file.close();
+      return offset;
+    };
+    return { rec, offsetOf };
+  }
+
+  it('with identity records: labels from the ranges match the written labels, empty identities too', async () => {
+    const sub = join(dir, 'labels-header');
+    await mkdir(sub);
+    const rec = join(sub, 'train.rec');
+    const sizes = [3, 0, 1, 2, 4];
+    const identities = await Promise.all(
+      sizes.map((n, k) => Promise.all(Array.from({ length: n }, (_, i) => png(pattern(4 * k + i))))),
+    );
+    await writeInsightfaceRecordIO(rec, join(sub, 'train.idx'), identities);
+    const ds = await openInsightfaceRecordIO(rec, { shape });
+    const written = sizes.flatMap((n, k) => Array<number>(n).fill(k));
+    expect(ds.numClasses).toBe(sizes.length);
+    expect(ds.size).toBe(written.length);
+    expect(Array.from(ds.labels ?? [])).toEqual(written);
+    for (let i = 0; i < written.length; i++) expect((await ds.read(i)).label).toBe(ds.labels?.[i]);
+    await ds.close();
+  });
+
+  it('without a header: labels from each record header (scalar, vector, header split by a magic word)', async () => {
+    const sub = join(dir, 'labels-headerless');
+    await mkdir(sub);
+    const rec = join(sub, 'train.rec');
+    const written = [2, 0, 7, 2, 1];
+    // An id of 0xced7230a puts the magic word at byte 8 of the header, so the writer splits the record
+    // there and a vector label's first value lies in the second part.
+    const records = await Promise.all(
+      written.map(async (label, i) =>
+        packIRHeader(
+          { label: i % 2 === 0 ? label : [label, 99], id: i === 2 || i === 3 ? 0xced7230a : i },
+          await png(pattern(i)),
+        ),
+      ),
+    );
+    expect(Array.from(frameRecord(records[3]).subarray(4, 8))).toEqual([8, 0, 0, 0x20]); // cflag 1, 8 bytes
+    await writeRecordIO(rec, join(sub, 'train.idx'), records);
+    const ds = await openInsightfaceRecordIO(rec, { shape });
+    expect(Array.from(ds.labels ?? [])).toEqual(written);
+    expect(ds.numClasses).toBe(8);
+    for (let i = 0; i < written.length; i++) expect((await ds.read(i)).label).toBe(written[i]);
+    await ds.close();
+    // The same without the index: the scan numbers the records and the labels are the same.
+    await unlink(join(sub, 'train.idx'));
+    const scanned = await openInsightfaceRecordIO(rec, { shape });
+    expect(Array.from(scanned.labels ?? [])).toEqual(written);
+    await scanned.close();
+  });
+
+  it('opens with an undecodable payload: labels come without decoding, the bad image fails only when read', async () => {
+    const garbage = Uint8Array.from([0xff, 0xd8, 1, 2, 3, 4, 5]); // a JPEG start and nothing valid after
+    for (const withHeader of [true, false]) {
+      const sub = join(dir, `undecodable-${withHeader}`);
+      await mkdir(sub);
+      const rec = join(sub, 'train.rec');
+      if (withHeader) {
+        await writeInsightfaceRecordIO(rec, join(sub, 'train.idx'), [[await png(pattern(0))], [garbage]]);
+      } else {
+        await writeRecordIO(rec, join(sub, 'train.idx'), [
+          packIRHeader({ label: 0 }, await png(pattern(0))),
+          packIRHeader({ label: 1 }, garbage),
+        ]);
+      }
+      const ds = await openInsightfaceRecordIO(rec, { shape });
+      expect(Array.from(ds.labels ?? [])).toEqual([0, 1]);
+      expect(Array.from((await ds.read(0)).pixels)).toEqual(Array.from(pattern(0)));
+      await expect(ds.read(1)).rejects.toThrow(CorruptFileError);
+      await ds.close();
+    }
+  });
+
+  it.each([
+    [
+      'overlapping ranges',
+      [0, 0, 1, 1],
+      [
+        [1, 4],
+        [3, 5],
+      ],
+      6,
+      /overlaps \[1, 4\)/,
+    ],
+    [
+      'a range past the images',
+      [0, 0, 1, 1],
+      [
+        [1, 3],
+        [3, 6],
+      ],
+      6,
+      /range \[3, 6\)/,
+    ],
+    [
+      'a range starting at the header',
+      [0, 0, 1, 1],
+      [
+        [0, 3],
+        [3, 5],
+      ],
+      5,
+      /range \[0, 3\)/,
+    ],
+    [
+      'a fractional range',
+      [0, 0, 1, 1],
+      [
+        [1, 2.5],
+        [3, 5],
+      ],
+      5,
+      /range \[1, 2\.5\)/,
+    ],
+    [
+      'a reversed range',
+      [0, 0, 1, 1],
+      [
+        [1, 3],
+        [5, 3],
+      ],
+      6,
+      /no \[start, end\) range/,
+    ],
+    ['a scalar instead of a range', [0, 0, 1, 1], [[1, 3], [5]], 6, /no \[start, end\) range/],
+  ])(
+    '%s raise CorruptFileError naming the identity record and its offset',
+    async (name, labels, ranges, key, message) => {
+      const { rec, offsetOf } = await writeWithRanges(`ranges-${name.replace(/ /g, '-')}`, labels, ranges);
+      const error = await openInsightfaceRecordIO(rec, { shape }).catch((e) => e);
+      expect(error).toBeInstanceOf(CorruptFileError);
+      expect(error.path).toBe(rec);
+      expect(error.message).toMatch(message);
+      expect(error.message).toContain(`identity record ${key} at byte offset ${await offsetOf(key)}`);
+    },
+  );
+
+  it('an image in no identity range, or labelled unlike its range, is reported', async () => {
+    const gap = await writeWithRanges(
+      'ranges-gap',
+      [0, 0, 1, 1],
+      [
+        [1, 3],
+        [4, 5],
+      ],
+    );
+    await expect(openInsightfaceRecordIO(gap.rec, { shape })).rejects.toThrow(
+      `image record 3 at byte offset ${await gap.offsetOf(3)} lies in no identity range`,
+    );
+    const mismatch = await writeWithRanges(
+      'ranges-mismatch',
+      [0, 1, 1, 1],
+      [
+        [1, 3],
+        [3, 5],
+      ],
+    );
+    const ds = await openInsightfaceRecordIO(mismatch.rec, { shape });
+    expect(Array.from(ds.labels ?? [])).toEqual([0, 0, 1, 1]);
+    const offset = await mismatch.offsetOf(2);
+    await expect(ds.read(1)).rejects.toThrow(
+      `record 2 at byte offset ${offset} has label 1, but its identity record gave 0`,
+    );
     await ds.close();
   });
 });

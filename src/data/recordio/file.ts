@@ -4,13 +4,18 @@
  */
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { CorruptFileError, InvalidArgumentError } from '../../errors.js';
-import { type ByteSource, readFramedRecord } from './framing.js';
+import { type ByteSource, MAX_RECORD_BYTES, RECORDIO_MAGIC, readFramedRecord } from './framing.js';
 import { parseRecordIndex, type RecordIndex } from './index-file.js';
 
 /** Read-ahead of a random read when the extent of the record is not known from the index. */
 const RANDOM_READ_AHEAD = 16 << 10;
 /** Window of a sequential scan. */
 const SCAN_WINDOW = 4 << 20;
+/**
+ * Read-ahead of a pass over record heads in file order: several small records share one read, and a
+ * large record costs one read of this size instead of its whole payload.
+ */
+const HEAD_READ_AHEAD = 64 << 10;
 
 /** A read-ahead window over a file handle; a new window buffer per refill keeps old views valid. */
 class Window implements ByteSource {
@@ -161,6 +166,47 @@ export class RecordIOFile {
     return (await readFramedRecord(window, this.index.offsets[position])).data;
   }
 
+  /**
+   * The first `length` bytes of the record with `key` (all of it when it is shorter), without reading
+   * the rest: enough for an image header when the payload is not wanted.
+   */
+  async readHead(key: number, length: number): Promise<Uint8Array> {
+    const position = this.positionOf(key);
+    if (position === undefined)
+      throw new InvalidArgumentError('key', `a key of the index of ${this.path}`, key);
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new InvalidArgumentError('length', 'a non-negative integer', length);
+    const readAhead = Math.min(
+      this.extent[position] >= 8 ? this.extent[position] : RANDOM_READ_AHEAD,
+      8 + length,
+    );
+    const window = new Window(this.handle, this.size, this.path, Math.max(8, readAhead));
+    return readFramedHead(window, this.index.offsets[position], length);
+  }
+
+  /**
+   * The first `length` bytes of each record in `keys`, visited in file order through one read-ahead
+   * window (one pass over the file's heads, not its payloads); `index` is the key's position in `keys`.
+   */
+  async *heads(
+    keys: ArrayLike<number>,
+    length: number,
+  ): AsyncGenerator<{ index: number; key: number; offset: number; head: Uint8Array }> {
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new InvalidArgumentError('length', 'a non-negative integer', length);
+    const offsets = new Float64Array(keys.length);
+    for (let i = 0; i < keys.length; i++) offsets[i] = this.offsetOf(keys[i]);
+    // Typed arrays keep a pass over millions of records small.
+    const order = new Uint32Array(keys.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => offsets[a] - offsets[b]);
+    const window = new Window(this.handle, this.size, this.path, HEAD_READ_AHEAD);
+    for (const index of order) {
+      const offset = offsets[index];
+      yield { index, key: keys[index], offset, head: await readFramedHead(window, offset, length) };
+    }
+  }
+
   /** Every record in file order, read through a large window (for streaming a whole file). */
   async *records(): AsyncGenerator<{ offset: number; data: Uint8Array }> {
     const window = new Window(this.handle, this.size, this.path, SCAN_WINDOW);
@@ -187,4 +233,58 @@ async function scan(handle: FileHandle, size: number, path: string): Promise<Rec
     offset = (await readFramedRecord(window, offset)).next;
   }
   return { keys: Float64Array.from(offsets, (_, i) => i), offsets: Float64Array.from(offsets) };
+}
+
+/**
+ * The first `length` bytes of the record at `offset`, with the same checks as `readFramedRecord` on the
+ * parts it visits; later parts of a split record are read only while the head reaches into them.
+ */
+async function readFramedHead(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  const magic = new Uint8Array([0x0a, 0x23, 0xd7, 0xce]);
+  let got = 0;
+  let pos = offset;
+  for (let first = true; ; first = false) {
+    if (pos + 8 > source.size) {
+      throw new CorruptFileError(
+        source.path,
+        `truncated: the record at byte offset ${offset} needs a part header at byte offset ${pos} but the file ends at ${source.size}`,
+      );
+    }
+    const view = new DataView((await source.bytes(pos, 8)).slice().buffer);
+    const found = view.getUint32(0, true);
+    if (found !== RECORDIO_MAGIC) {
+      throw new CorruptFileError(
+        source.path,
+        `no RecordIO magic at byte offset ${pos} (found 0x${found.toString(16).padStart(8, '0')})`,
+      );
+    }
+    const word = view.getUint32(4, true);
+    const cflag = word >>> 29;
+    const partLength = word & MAX_RECORD_BYTES;
+    if ((first && cflag !== 0 && cflag !== 1) || (!first && cflag !== 2 && cflag !== 3)) {
+      throw new CorruptFileError(
+        source.path,
+        `continuation flag ${cflag} out of order at byte offset ${pos} (record at byte offset ${offset})`,
+      );
+    }
+    if (pos + 8 + ((partLength + 3) & ~3) > source.size) {
+      throw new CorruptFileError(
+        source.path,
+        `truncated: the part at byte offset ${pos} declares ${partLength} bytes but the file ends at ${source.size}`,
+      );
+    }
+    if (!first) {
+      // The magic word the writer cut out between parts belongs to the record.
+      const take = Math.min(4, length - got);
+      out.set(magic.subarray(0, take), got);
+      got += take;
+    }
+    const take = Math.min(partLength, length - got);
+    if (take > 0) out.set(await source.bytes(pos + 8, take), got);
+    got += take;
+    if (got === length || cflag === 0 || cflag === 3) break;
+    pos += 8 + ((partLength + 3) & ~3);
+  }
+  return out.subarray(0, got);
 }

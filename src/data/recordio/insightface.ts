@@ -16,7 +16,7 @@ import { decodeImage, type ResizeFit } from '../decode.js';
 import { checkShape, FACE_SHAPE } from '../shape.js';
 import type { Dataset, ImageShape } from '../types.js';
 import { RecordIOFile } from './file.js';
-import { unpackIRHeader } from './ir-header.js';
+import { IR_HEADER_SIZE, unpackIRHeader } from './ir-header.js';
 
 /** Options of {@link openInsightfaceRecordIO}. */
 export interface RecordIODatasetOptions {
@@ -29,7 +29,7 @@ export interface RecordIODatasetOptions {
   /**
    * Number of identities. Default: from the identity records of record 0, else the first field of
    * the `property` file next to the `.rec` (`classes,height,width`), else one more than the largest
-   * label (which reads every record header).
+   * label (known from the record headers read on opening).
    */
   readonly numClasses?: number;
 }
@@ -81,28 +81,102 @@ export async function readInsightfaceLayout(file: RecordIOFile): Promise<Insight
 
 /**
  * The image-key range `[start, end)` of every identity, from the identity records that follow the
- * images (identity k is record imagesEnd + k). Empty when the file has no header record.
+ * images (identity k is record imagesEnd + k). Empty when the file has no header record. Ranges must be
+ * integers inside the image keys `[1, imagesEnd)` and must not overlap; otherwise `CorruptFileError`
+ * names the identity record and its byte offset.
  */
 export async function readIdentityRanges(file: RecordIOFile): Promise<[number, number][]> {
   const layout = await readInsightfaceLayout(file);
   if (layout === undefined) return [];
+  const { imagesEnd } = layout;
   const ranges: [number, number][] = [];
-  for (let key = layout.imagesEnd; key < layout.identitiesEnd; key++) {
+  const where = (key: number) =>
+    `identity record ${key} at byte offset ${file.has(key) ? file.offsetOf(key) : '(not indexed)'}`;
+  for (let key = imagesEnd; key < layout.identitiesEnd; key++) {
+    if (!file.has(key)) throw new CorruptFileError(file.path, `identity record ${key} is not in the index`);
     const offset = file.offsetOf(key);
     const { header } = unpackIRHeader(await file.read(key), file.path, offset);
     const label = header.label;
     if (typeof label === 'number' || label.length < 2 || !(label[0] <= label[1])) {
+      throw new CorruptFileError(file.path, `${where(key)} has no [start, end) range`);
+    }
+    const [start, end] = label;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 1 || end > imagesEnd) {
       throw new CorruptFileError(
         file.path,
-        `identity record ${key} at byte offset ${offset} has no [start, end) range`,
+        `${where(key)} has range [${start}, ${end}), expected integers within the image keys [1, ${imagesEnd})`,
       );
     }
-    ranges.push([label[0], label[1]]);
+    ranges.push([start, end]);
+  }
+  // Overlap: sorted by start, each non-empty range must begin at or after the end of the one before.
+  const order = ranges.map((_, k) => k).filter((k) => ranges[k][0] < ranges[k][1]);
+  order.sort((a, b) => ranges[a][0] - ranges[b][0]);
+  for (let i = 1; i < order.length; i++) {
+    const [before, k] = [order[i - 1], order[i]];
+    if (ranges[k][0] < ranges[before][1]) {
+      throw new CorruptFileError(
+        file.path,
+        `${where(imagesEnd + k)} has range [${ranges[k][0]}, ${ranges[k][1]}), which overlaps ` +
+          `[${ranges[before][0]}, ${ranges[before][1]}) of ${where(imagesEnd + before)}`,
+      );
+    }
   }
   return ranges;
 }
 
-/** Opens an insightface `.rec` as a dataset; ids read `<rec path>#<key>`. */
+/**
+ * Labels of image keys 1 … imagesEnd−1 from the identity ranges (identity k labels its range with k).
+ * An image in no range raises `CorruptFileError`: its identity would be unknown.
+ */
+function labelsFromRanges(file: RecordIOFile, imagesEnd: number, ranges: [number, number][]): Int32Array {
+  const labels = new Int32Array(imagesEnd - 1).fill(-1);
+  ranges.forEach(([start, end], k) => {
+    labels.fill(k, start - 1, end - 1);
+  });
+  const orphan = labels.indexOf(-1);
+  if (orphan >= 0) {
+    const key = orphan + 1;
+    throw new CorruptFileError(
+      file.path,
+      `image record ${key} at byte offset ${file.offsetOf(key)} lies in no identity range`,
+    );
+  }
+  return labels;
+}
+
+/** Bytes of an image record that hold its class: the 24-byte header and the first float of a vector. */
+const LABEL_HEAD_BYTES = IR_HEADER_SIZE + 4;
+
+/**
+ * Labels of the image records `keys` from their headers alone: one pass over the
+ * index in file order that reads a few bytes per record and never the encoded image.
+ */
+async function labelsFromHeaders(file: RecordIOFile, keys: Float64Array): Promise<Int32Array> {
+  const labels = new Int32Array(keys.length);
+  for await (const { index, key, offset, head } of file.heads(keys, LABEL_HEAD_BYTES)) {
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    // A vector label's first value sits right after the header; anything shorter gets unpack's error.
+    const label =
+      head.length === LABEL_HEAD_BYTES && view.getUint32(0, true) > 0
+        ? view.getFloat32(IR_HEADER_SIZE, true)
+        : labelOf(unpackIRHeader(head, file.path, offset).header.label);
+    if (!Number.isInteger(label) || label < 0 || label > 2 ** 24) {
+      throw new CorruptFileError(
+        file.path,
+        `record ${key} at byte offset ${offset} has label ${label}, expected a non-negative integer`,
+      );
+    }
+    labels[index] = label;
+  }
+  return labels;
+}
+
+/**
+ * Opens an insightface `.rec` as a dataset; ids read `<rec path>#<key>`. Labels are known on opening
+ * without decoding any image: from the identity records when the file has them (one read per
+ * identity), else from each image record's header (a few bytes per record). Images are read lazily.
+ */
 export async function openInsightfaceRecordIO(
   recPath: string,
   options: RecordIODatasetOptions = {},
@@ -119,43 +193,40 @@ export async function openInsightfaceRecordIO(
   const file = await RecordIOFile.open(recPath, options.idxPath);
   try {
     let imageKeys: Float64Array;
+    let labels: Int32Array;
     let numClasses = options.numClasses;
-    const first = file.has(0)
-      ? unpackIRHeader(await file.read(0), recPath, file.offsetOf(0)).header
-      : undefined;
-    if (first !== undefined && first.flag > 0) {
-      const [imagesEnd, identitiesEnd] = first.label as Float32Array;
-      if (
-        !Number.isInteger(imagesEnd) ||
-        imagesEnd < 1 ||
-        (first.flag > 1 && !Number.isInteger(identitiesEnd))
-      ) {
-        throw new CorruptFileError(
-          recPath,
-          `header record at byte offset ${file.offsetOf(0)} has label ${first.label}`,
-        );
-      }
+    let labelSource = 'its header';
+    const layout = await readInsightfaceLayout(file);
+    if (layout !== undefined) {
+      const { imagesEnd, identitiesEnd } = layout;
       imageKeys = new Float64Array(imagesEnd - 1);
       for (let k = 1; k < imagesEnd; k++) {
         if (!file.has(k))
           throw new CorruptFileError(recPath, `image record ${k} (below ${imagesEnd}) is not in the index`);
         imageKeys[k - 1] = k;
       }
-      if (numClasses === undefined && first.flag > 1 && identitiesEnd > imagesEnd)
-        numClasses = identitiesEnd - imagesEnd;
+      if (identitiesEnd > imagesEnd) {
+        labels = labelsFromRanges(file, imagesEnd, await readIdentityRanges(file));
+        numClasses ??= identitiesEnd - imagesEnd;
+        labelSource = 'its identity record';
+      } else {
+        labels = await labelsFromHeaders(file, imageKeys);
+      }
     } else {
       imageKeys = Float64Array.from(file.index.keys).sort();
+      labels = await labelsFromHeaders(file, imageKeys);
     }
-    numClasses ??= await readProperty(recPath);
-    if (numClasses === undefined) {
-      let max = -1;
-      for (const key of imageKeys) {
-        const offset = file.offsetOf(key);
-        max = Math.max(max, labelOf(unpackIRHeader(await file.read(key), recPath, offset).header.label));
+    if (imageKeys.length === 0) throw new CorruptFileError(recPath, 'no image records');
+    numClasses ??= (await readProperty(recPath)) ?? labels.reduce((max, l) => Math.max(max, l), -1) + 1;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] >= numClasses) {
+        throw new CorruptFileError(
+          recPath,
+          `record ${imageKeys[i]} at byte offset ${file.offsetOf(imageKeys[i])} has label ${labels[i]}, ` +
+            `expected an integer in [0, ${numClasses})`,
+        );
       }
-      numClasses = max + 1;
     }
-    if (numClasses <= 0) throw new CorruptFileError(recPath, 'no image records');
 
     const source = {
       size: imageKeys.length,
@@ -165,10 +236,10 @@ export async function openInsightfaceRecordIO(
         const offset = file.offsetOf(key);
         const { header, payload } = unpackIRHeader(await file.read(key), recPath, offset);
         const label = labelOf(header.label);
-        if (!Number.isInteger(label) || label < 0 || label >= (numClasses as number)) {
+        if (label !== labels[i]) {
           throw new CorruptFileError(
             recPath,
-            `record ${key} at byte offset ${offset} has label ${label}, expected an integer in [0, ${numClasses})`,
+            `record ${key} at byte offset ${offset} has label ${label}, but ${labelSource} gave ${labels[i]}`,
           );
         }
         const pixels = await decodeImage(
@@ -180,7 +251,12 @@ export async function openInsightfaceRecordIO(
         return { pixels, label, id: `${recPath}#${key}` };
       },
     };
-    return createDataset(source, { name: `recordio:${recPath}`, numClasses, close: () => file.close() });
+    return createDataset(source, {
+      name: `recordio:${recPath}`,
+      numClasses,
+      labels,
+      close: () => file.close(),
+    });
   } catch (error) {
     await file.close();
     throw error;
