@@ -132,6 +132,7 @@ export async function train(
   // Open the data before touching the run folder: a bad --data must not clear an existing run.
   const data = await openRunData(config);
   try {
+    checkHeldOutPairs(data.heldout.labels, data.split);
     if (!options.resume) {
       mkdirSync(out, { recursive: true });
       run.reset();
@@ -345,6 +346,24 @@ export async function train(
     };
   } finally {
     await data.close();
+  }
+}
+
+/** Fewest verification pairs worth scoring: one per fold of the 10-fold accuracy. */
+const MIN_HELD_OUT_PAIRS = 10;
+
+/** Refuse a split whose held-out images cannot give the 10-fold verification enough pairs. */
+function checkHeldOutPairs(labels: Int32Array | undefined, split: string): void {
+  if (labels === undefined) return;
+  const available = maxPairs(labels);
+  if (available < MIN_HELD_OUT_PAIRS) {
+    throw new InvalidArgumentError(
+      '--train-per-class',
+      `a split leaving held-out images for at least ${MIN_HELD_OUT_PAIRS} balanced verification pairs ` +
+        `(this one leaves ${labels.length} held-out images giving ${available}; lower --train-per-class or ` +
+        `use more images per identity)`,
+      split,
+    );
   }
 }
 

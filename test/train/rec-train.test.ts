@@ -175,3 +175,13 @@ describe('train --data file.rec', () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).split).toContain(rec);
   }, 60_000);
 });
+
+describe('a split that leaves too few held-out images', () => {
+  it('is refused before training, naming --train-per-class, and leaves no run folder', async () => {
+    // Seven of eight images of each identity train: one held-out image per identity, no same pair.
+    const out = join(dir, 'too-few');
+    const config = parseTrainConfig({ ...CONFIG, data: rec, trainPerClass: 7 });
+    await expect(train(config, { out })).rejects.toThrow(/--train-per-class.*at least 10 balanced/);
+    expect(existsSync(out)).toBe(false);
+  }, 30_000);
+});
