@@ -26,6 +26,8 @@
         'native/src/margin.cc',
         'native/src/margin_binding.cc',
         'native/src/margin_simd.cc',
+        'native/src/nn_binding.cc',
+        'native/src/nn_kernels.cc',
         'native/src/margin_simd_avx2.cc',
         'native/src/threadpool.cc',
       ],

@@ -14,6 +14,7 @@
 #include "cpu.h"
 #include "gemm.h"
 #include "margin_binding.h"
+#include "nn_binding.h"
 #include "threadpool.h"
 
 namespace {
@@ -210,6 +211,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync, "sgemmAsync"));
   fvl::register_margin(env, exports);
+  fvl::register_nn(env, exports);
   return exports;
 }
 

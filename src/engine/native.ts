@@ -49,6 +49,38 @@ export interface NativeBinding {
   sgemm(...args: SgemmParams): void;
   /** The same product on a worker thread; resolves to `C`. Checked wrapper: `sgemmAsync` in `gemm.ts`. */
   sgemmAsync(...args: SgemmParams): Promise<Float32Array>;
+  /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `tf-nn-kernels.ts`. */
+  preluForward(x: Float32Array, alpha: Float32Array, y: Float32Array, rows: number, channels: number): void;
+  /**
+   * The PReLU gradient in one pass: `dx = x > 0 ? dy : dy·alpha[c]` and `dalpha[c]` = the sum over rows
+   * of `x > 0 ? 0 : dy·x`. Caller: `tf-nn-kernels.ts`.
+   */
+  preluBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    alpha: Float32Array,
+    dx: Float32Array,
+    dalpha: Float32Array,
+    rows: number,
+    channels: number,
+  ): void;
+  /**
+   * NHWC max pooling into `y`. `geometry`: batch, inH, inW, channels, outH, outW, filterH, filterW,
+   * strideH, strideW, padTop, padLeft. Caller: `tf-nn-kernels.ts`.
+   */
+  maxPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
+  /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /**
+   * NHWC depthwise convolution into `y`; filter `[fH, fW, C, multiplier]`. `geometry`: batch, inH, inW,
+   * C, multiplier, outH, outW, fH, fW, strideH, strideW, dilationH, dilationW, padTop, padLeft.
+   * Caller: `tf-nn-kernels.ts`.
+   */
+  depthwiseConv(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: number[]): void;
+  /** Gradient of `depthwiseConv` for its input, written to `dx` (geometry as for `depthwiseConv`). */
+  depthwiseConvGradInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** Gradient of `depthwiseConv` for its filter, written to `dfilter` (geometry as for `depthwiseConv`). */
+  depthwiseConvGradFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: number[]): void;
 }
 
 /** What the loaded engine reports about itself ({@link NativeBinding.info}). */

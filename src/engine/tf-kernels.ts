@@ -7,13 +7,22 @@
  * gather patches with `im2col`). Cases they do not cover — other dtypes, NCHW, empty tensors, bias or PReLU
  * weights that are not per-column — go to the kernel that was registered before, which is kept so
  * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
- * kernel name and they call these same kernels.
+ * kernel name and they call these same kernels. Registering also installs the native PReLU,
+ * max-pooling and depthwise-convolution kernels of `tf-nn-kernels.ts` (and its fused PReLU gradient);
+ * unregistering removes them.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { sgemm } from './gemm.js';
 import { type ConvGeometry, col2im, im2col, isPointwise, patchRows, patchSize } from './im2col.js';
 import { loadEngine } from './native.js';
+import {
+  NN_KERNEL_NAMES,
+  type NnKernelName,
+  nnKernelActive,
+  registerNnKernels,
+  unregisterNnKernels,
+} from './tf-nn-kernels.js';
 
 type Tf = typeof TF;
 type TensorInfo = TF.TensorInfo;
@@ -26,8 +35,8 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: TF.DataType, values?: Float32Array): TensorInfo;
 }
 
-/** Kernels {@link registerNativeKernels} replaces on the cpu backend. */
-export const NATIVE_KERNEL_NAMES = [
+/** The SGEMM-backed kernels of this file. */
+const GEMM_KERNEL_NAMES = [
   'BatchMatMul',
   '_FusedMatMul',
   'Conv2D',
@@ -35,6 +44,11 @@ export const NATIVE_KERNEL_NAMES = [
   'Conv2DBackpropInput',
   'Conv2DBackpropFilter',
 ] as const;
+
+type GemmKernelName = (typeof GEMM_KERNEL_NAMES)[number];
+
+/** Kernels {@link registerNativeKernels} replaces on the cpu backend (with those of `tf-nn-kernels.ts`). */
+export const NATIVE_KERNEL_NAMES = [...GEMM_KERNEL_NAMES, ...NN_KERNEL_NAMES] as const;
 
 /** One of {@link NATIVE_KERNEL_NAMES}. */
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
@@ -74,7 +88,7 @@ export function setConvScratchLimit(floats: number): number {
 /** Kernel functions installed here, to recognise them (idempotence) whatever tfjs namespace is passed. */
 const ours = new WeakSet<object>();
 /** The kernels that were registered before ours, by name. */
-const previous = new Map<NativeKernelName, KernelConfig>();
+const previous = new Map<GemmKernelName, KernelConfig>();
 
 /** Values of a float32 tensor on the cpu backend, or null when they are not a Float32Array. */
 function floats(backend: CpuBackend, info: TensorInfo | undefined): Float32Array | null {
@@ -228,7 +242,7 @@ function activationFor(
   }
 }
 
-function fallback(name: NativeKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
+function fallback(name: GemmKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
   const original = previous.get(name);
   if (!original) throw new Error(`no ${name} kernel to fall back on for the cpu backend`);
   return original.kernelFunc(args);
@@ -467,8 +481,8 @@ function conv2DBackpropFilter(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo
   return backend.makeTensorInfo([...attrs.filterShape], 'float32', dW);
 }
 
-function kernelFor(tf: Tf, name: NativeKernelName): TF.KernelFunc {
-  const kernels: Record<NativeKernelName, (args: KernelArgs) => TensorInfo | TensorInfo[]> = {
+function kernelFor(tf: Tf, name: GemmKernelName): TF.KernelFunc {
+  const kernels: Record<GemmKernelName, (args: KernelArgs) => TensorInfo | TensorInfo[]> = {
     BatchMatMul: batchMatMul,
     _FusedMatMul: fusedMatMul,
     Conv2D: (args) => conv2D(tf, args),
@@ -486,7 +500,7 @@ function kernelFor(tf: Tf, name: NativeKernelName): TF.KernelFunc {
  */
 export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
-  for (const name of NATIVE_KERNEL_NAMES) {
+  for (const name of GEMM_KERNEL_NAMES) {
     const current = tf.getKernel(name, 'cpu');
     if (current && ours.has(current.kernelFunc)) continue;
     if (!current) continue; // Nothing to fall back on: leave this kernel to TF.js.
@@ -496,12 +510,13 @@ export function registerNativeKernels(tf: Tf): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
   }
-  return true;
+  return registerNnKernels(tf);
 }
 
 /** Put back the kernels {@link registerNativeKernels} replaced. Idempotent. */
 export function unregisterNativeKernels(tf: Tf): void {
-  for (const name of NATIVE_KERNEL_NAMES) {
+  unregisterNnKernels(tf);
+  for (const name of GEMM_KERNEL_NAMES) {
     const current = tf.getKernel(name, 'cpu');
     const original = previous.get(name);
     if (!current || !original || !ours.has(current.kernelFunc)) continue;
@@ -513,6 +528,7 @@ export function unregisterNativeKernels(tf: Tf): void {
 
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */
 export function nativeKernelActive(tf: Tf, name: NativeKernelName): boolean {
+  if ((NN_KERNEL_NAMES as readonly string[]).includes(name)) return nnKernelActive(tf, name as NnKernelName);
   const current = tf.getKernel(name, 'cpu');
   return !!current && ours.has(current.kernelFunc);
 }

@@ -1,0 +1,221 @@
+// faceverloss native engine: JavaScript entry points of the PReLU, max-pooling and depthwise kernels.
+//
+// Arguments are positional (src/engine/tf-nn-kernels.ts builds them from TF.js tensors); typed arrays
+// are used in place and written synchronously. Every length that protects memory is checked here.
+#include "nn_binding.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "nn_kernels.h"
+
+namespace fvl {
+
+namespace {
+
+[[noreturn]] void fail_type(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
+[[noreturn]] void fail_range(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
+
+// Dimensions are bounded so that products of a few of them cannot overflow int64.
+constexpr double kMaxDim = 2147483647.0;
+
+int64_t to_dim(Napi::Env env, const Napi::Value& v, const std::string& name) {
+  if (!v.IsNumber()) fail_type(env, name + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > kMaxDim) fail_range(env, name + " must be a non-negative integer");
+  return static_cast<int64_t>(d);
+}
+
+int64_t dim(const Napi::CallbackInfo& info, size_t i, const char* name) { return to_dim(info.Env(), info[i], name); }
+
+// A Float32Array argument holding at least `length` elements.
+float* floats(const Napi::CallbackInfo& info, size_t i, const char* name, double length) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail_type(info.Env(), std::string(name) + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  if (static_cast<double>(a.ElementLength()) < length)
+    fail_range(info.Env(), std::string(name) + " is too short for the given shape");
+  return a.Data();
+}
+
+// Outputs are written while inputs are read, through restrict pointers: they must not overlap.
+void disjoint(Napi::Env env, const float* out, double out_len, const float* in, double in_len, const char* what) {
+  const auto* o = reinterpret_cast<const uint8_t*>(out);
+  const auto* p = reinterpret_cast<const uint8_t*>(in);
+  const double ob = out_len * sizeof(float), ib = in_len * sizeof(float);
+  if (ob == 0 || ib == 0) return;
+  if (o < p + static_cast<size_t>(ib) && p < o + static_cast<size_t>(ob))
+    fail_range(env, std::string(what) + " must not share memory with the inputs");
+}
+
+// Arguments: x, alpha, y, rows, channels.
+Napi::Value PreluForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) fail_type(env, "preluForward expects 5 arguments");
+  const int64_t rows = dim(info, 3, "rows"), channels = dim(info, 4, "channels");
+  const double n = static_cast<double>(rows) * static_cast<double>(channels);
+  const float* x = floats(info, 0, "x", n);
+  const float* alpha = floats(info, 1, "alpha", static_cast<double>(channels));
+  float* y = floats(info, 2, "y", n);
+  disjoint(env, y, n, x, n, "y");
+  disjoint(env, y, n, alpha, static_cast<double>(channels), "y");
+  prelu_forward(x, alpha, y, rows, channels);
+  return env.Undefined();
+}
+
+// Arguments: dy, x, alpha, dx, dalpha, rows, channels.
+Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 7) fail_type(env, "preluBackward expects 7 arguments");
+  const int64_t rows = dim(info, 5, "rows"), channels = dim(info, 6, "channels");
+  const double n = static_cast<double>(rows) * static_cast<double>(channels);
+  const double c = static_cast<double>(channels);
+  const float* dy = floats(info, 0, "dy", n);
+  const float* x = floats(info, 1, "x", n);
+  const float* alpha = floats(info, 2, "alpha", c);
+  float* dx = floats(info, 3, "dx", n);
+  float* dalpha = floats(info, 4, "dalpha", c);
+  for (const auto& [p, len] : {std::pair<const float*, double>{dy, n}, {x, n}, {alpha, c}}) {
+    disjoint(env, dx, n, p, len, "dx");
+    disjoint(env, dalpha, c, p, len, "dalpha");
+  }
+  disjoint(env, dx, n, dalpha, c, "dx");
+  prelu_backward(dy, x, alpha, dx, dalpha, rows, channels);
+  return env.Undefined();
+}
+
+// geometry: [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft].
+PoolGeometry geometry(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 12 integers");
+  const auto a = info[i].As<Napi::Array>();
+  if (a.Length() != 12) fail_range(env, "geometry must be an array of 12 integers");
+  int64_t v[12];
+  for (uint32_t k = 0; k < 12; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const PoolGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1)
+    fail_range(env, "filter sizes and strides must be positive");
+  // Bound every extent so that the index arithmetic of the kernels stays far from overflow.
+  const double in = double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.channels);
+  const double out = double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.channels);
+  if (in > 9.0e15 || out > 9.0e15) fail_range(env, "tensor too large");
+  return g;
+}
+
+double in_size(const PoolGeometry& g) { return double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.channels); }
+double out_size(const PoolGeometry& g) {
+  return double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.channels);
+}
+
+// Arguments: x, y, geometry.
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) fail_type(env, "maxPool expects 3 arguments");
+  const PoolGeometry g = geometry(info, 2);
+  const float* x = floats(info, 0, "x", in_size(g));
+  float* y = floats(info, 1, "y", out_size(g));
+  disjoint(env, y, out_size(g), x, in_size(g), "y");
+  max_pool_forward(g, x, y);
+  return env.Undefined();
+}
+
+// Arguments: dy, x, dx, geometry. dx is added to.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "maxPoolGrad expects 4 arguments");
+  const PoolGeometry g = geometry(info, 3);
+  const float* dy = floats(info, 0, "dy", out_size(g));
+  const float* x = floats(info, 1, "x", in_size(g));
+  float* dx = floats(info, 2, "dx", in_size(g));
+  disjoint(env, dx, in_size(g), x, in_size(g), "dx");
+  disjoint(env, dx, in_size(g), dy, out_size(g), "dx");
+  max_pool_backward(g, dy, x, dx);
+  return env.Undefined();
+}
+
+// geometry: [batch, inH, inW, channels, multiplier, outH, outW, filterH, filterW, strideH, strideW,
+// dilationH, dilationW, padTop, padLeft].
+DepthwiseGeometry depthwise_geometry(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 15 integers");
+  const auto a = info[i].As<Napi::Array>();
+  if (a.Length() != 15) fail_range(env, "geometry must be an array of 15 integers");
+  int64_t v[15];
+  for (uint32_t k = 0; k < 15; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const DepthwiseGeometry g{v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6], v[7],
+                            v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1)
+    fail_range(env, "filter sizes, strides and dilations must be positive");
+  const double in = double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.channels);
+  const double out = double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.channels) * double(g.multiplier);
+  if (in > 9.0e15 || out > 9.0e15) fail_range(env, "tensor too large");
+  return g;
+}
+
+double dw_in(const DepthwiseGeometry& g) {
+  return double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.channels);
+}
+double dw_out(const DepthwiseGeometry& g) {
+  return double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.channels) * double(g.multiplier);
+}
+double dw_filter(const DepthwiseGeometry& g) {
+  return double(g.filter_h) * double(g.filter_w) * double(g.channels) * double(g.multiplier);
+}
+
+// Arguments: x, filter, y, geometry.
+Napi::Value DepthwiseConv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "depthwiseConv expects 4 arguments");
+  const DepthwiseGeometry g = depthwise_geometry(info, 3);
+  const float* x = floats(info, 0, "x", dw_in(g));
+  const float* w = floats(info, 1, "filter", dw_filter(g));
+  float* y = floats(info, 2, "y", dw_out(g));
+  disjoint(env, y, dw_out(g), x, dw_in(g), "y");
+  disjoint(env, y, dw_out(g), w, dw_filter(g), "y");
+  depthwise_forward(g, x, w, y);
+  return env.Undefined();
+}
+
+// Arguments: dy, filter, dx, geometry.
+Napi::Value DepthwiseConvGradInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "depthwiseConvGradInput expects 4 arguments");
+  const DepthwiseGeometry g = depthwise_geometry(info, 3);
+  const float* dy = floats(info, 0, "dy", dw_out(g));
+  const float* w = floats(info, 1, "filter", dw_filter(g));
+  float* dx = floats(info, 2, "dx", dw_in(g));
+  disjoint(env, dx, dw_in(g), dy, dw_out(g), "dx");
+  disjoint(env, dx, dw_in(g), w, dw_filter(g), "dx");
+  depthwise_backward_input(g, dy, w, dx);
+  return env.Undefined();
+}
+
+// Arguments: x, dy, dfilter, geometry.
+Napi::Value DepthwiseConvGradFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "depthwiseConvGradFilter expects 4 arguments");
+  const DepthwiseGeometry g = depthwise_geometry(info, 3);
+  const float* x = floats(info, 0, "x", dw_in(g));
+  const float* dy = floats(info, 1, "dy", dw_out(g));
+  float* dw = floats(info, 2, "dfilter", dw_filter(g));
+  depthwise_backward_filter(g, x, dy, dw);  // dw is written only after all partial sums are complete
+  return env.Undefined();
+}
+
+}  // namespace
+
+void register_nn(Napi::Env env, Napi::Object exports) {
+  exports.Set("preluForward", Napi::Function::New(env, PreluForward, "preluForward"));
+  exports.Set("preluBackward", Napi::Function::New(env, PreluBackward, "preluBackward"));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool, "maxPool"));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad, "maxPoolGrad"));
+  exports.Set("depthwiseConv", Napi::Function::New(env, DepthwiseConv, "depthwiseConv"));
+  exports.Set("depthwiseConvGradInput", Napi::Function::New(env, DepthwiseConvGradInput, "depthwiseConvGradInput"));
+  exports.Set("depthwiseConvGradFilter",
+              Napi::Function::New(env, DepthwiseConvGradFilter, "depthwiseConvGradFilter"));
+}
+
+}  // namespace fvl

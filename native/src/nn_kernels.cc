@@ -1,0 +1,291 @@
+// faceverloss native engine: PReLU, max pooling and depthwise convolution for NHWC float32 tensors
+// (see nn_kernels.h).
+#include "nn_kernels.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace fvl {
+
+namespace {
+
+// Elements per task below which splitting a loop further costs more in wake-ups than it saves.
+constexpr int64_t kGrain = 1 << 15;
+// Upper bound on tasks per call; enough to balance any pool size this engine is run with.
+constexpr int64_t kMaxTasks = 256;
+
+// Number of tasks for `work` elements split along `units` independent units (at least one per task).
+// It depends on the problem only, never on the pool size, so that results are reproducible.
+int task_count(int64_t work, int64_t units) {
+  const int64_t by_work = (work + kGrain - 1) / kGrain;
+  return static_cast<int>(std::max<int64_t>(1, std::min({by_work, units, kMaxTasks})));
+}
+
+// First unit of task t when `units` are split evenly into `tasks` ranges.
+int64_t split(int64_t units, int tasks, int t) { return units * t / tasks; }
+
+template <class F>
+void parallel(int tasks, F fn) {
+  if (tasks <= 1) {
+    fn(0, 0);
+    return;
+  }
+  ThreadPool::Region region(ThreadPool::global());
+  region.run(tasks, std::move(fn));
+}
+
+}  // namespace
+
+void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels) {
+  const int tasks = task_count(rows * channels, rows);
+  parallel(tasks, [&](int t, int) {
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      const float* FVL_RESTRICT xr = x + r * channels;
+      float* FVL_RESTRICT yr = y + r * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float v = xr[c];
+        yr[c] = v < 0.0f ? alpha[c] * v : v;
+      }
+    }
+  });
+}
+
+void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
+                    int64_t channels) {
+  const int tasks = task_count(rows * channels, rows);
+  // One row of partial sums per task: no sharing between threads, and a fixed order of addition.
+  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels), 0.0);
+  parallel(tasks, [&](int t, int) {
+    double* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels);
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      const float* FVL_RESTRICT xr = x + r * channels;
+      const float* FVL_RESTRICT dr = dy + r * channels;
+      float* FVL_RESTRICT out = dx + r * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float v = xr[c];
+        const float d = dr[c];
+        // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does.
+        const bool pos = v > 0.0f;
+        out[c] = pos ? d : d * alpha[c];
+        acc[c] += pos ? 0.0 : static_cast<double>(d * v);
+      }
+    }
+  });
+  for (int64_t c = 0; c < channels; ++c) {
+    double s = 0.0;
+    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) + c];
+    dalpha[c] = static_cast<float>(s);
+  }
+}
+
+void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
+  const int64_t C = g.channels;
+  const int64_t out_rows = g.batch * g.out_h;
+  const int tasks = task_count(out_rows * g.out_w * C * g.filter_h * g.filter_w, out_rows);
+  parallel(tasks, [&](int t, int) {
+    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+      const int64_t n = row / g.out_h, oh = row % g.out_h;
+      const int64_t h0 = oh * g.stride_h - g.pad_top;
+      const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);
+      const float* xn = x + n * g.in_h * g.in_w * C;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const int64_t w0 = ow * g.stride_w - g.pad_left;
+        const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+        float* FVL_RESTRICT out = y + (row * g.out_w + ow) * C;
+        for (int64_t c = 0; c < C; ++c) out[c] = -std::numeric_limits<float>::infinity();
+        for (int64_t h = h_lo; h < h_hi; ++h) {
+          for (int64_t w = w_lo; w < w_hi; ++w) {
+            const float* FVL_RESTRICT px = xn + (h * g.in_w + w) * C;
+            for (int64_t c = 0; c < C; ++c) out[c] = px[c] > out[c] ? px[c] : out[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, float* dx) {
+  // Channels per task block; also the size of the per-window running maximum kept on the stack.
+  constexpr int64_t kBlock = 64;
+  const int64_t C = g.channels;
+  const int64_t blocks = (C + kBlock - 1) / kBlock;
+  // Windows overlap only within one image, so tasks own whole (image, channel block) pairs of dx.
+  const int64_t units = g.batch * blocks;
+  const int tasks = task_count(g.batch * g.out_h * g.out_w * C * g.filter_h * g.filter_w, units);
+  parallel(tasks, [&](int t, int) {
+    float best[kBlock];
+    int64_t where[kBlock];
+    for (int64_t u = split(units, tasks, t), end = split(units, tasks, t + 1); u < end; ++u) {
+      const int64_t n = u / blocks, c0 = (u % blocks) * kBlock;
+      const int64_t cn = std::min(kBlock, C - c0);
+      const float* xn = x + n * g.in_h * g.in_w * C + c0;
+      float* dxn = dx + n * g.in_h * g.in_w * C + c0;
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        const int64_t h0 = oh * g.stride_h - g.pad_top;
+        const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const int64_t w0 = ow * g.stride_w - g.pad_left;
+          const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+          for (int64_t c = 0; c < cn; ++c) {
+            best[c] = -std::numeric_limits<float>::infinity();
+            where[c] = -1;
+          }
+          for (int64_t h = h_lo; h < h_hi; ++h) {
+            for (int64_t w = w_lo; w < w_hi; ++w) {
+              const int64_t pos = (h * g.in_w + w) * C;
+              const float* FVL_RESTRICT px = xn + pos;
+              // Strictly greater: the first maximum in scan order keeps the gradient.
+              for (int64_t c = 0; c < cn; ++c) {
+                const bool gt = px[c] > best[c];
+                best[c] = gt ? px[c] : best[c];
+                where[c] = gt ? pos : where[c];
+              }
+            }
+          }
+          const float* d = dy + ((n * g.out_h + oh) * g.out_w + ow) * C + c0;
+          for (int64_t c = 0; c < cn; ++c)
+            if (where[c] >= 0) dxn[where[c] + c] += d[c];
+        }
+      }
+    }
+  });
+}
+
+namespace {
+
+// Valid filter taps [lo, hi) along one axis for output position o: o·stride − pad + k·dilation ∈ [0, in).
+void taps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int64_t filter, int64_t in, int64_t* lo,
+          int64_t* hi) {
+  const int64_t base = o * stride - pad;
+  int64_t k0 = 0;
+  if (base < 0) k0 = (-base + dilation - 1) / dilation;
+  int64_t k1 = filter;
+  const int64_t last = in - 1 - base;  // k·dilation ≤ last
+  if (last < 0) k1 = 0;
+  else k1 = std::min(filter, last / dilation + 1);
+  *lo = k0;
+  *hi = std::max(k0, k1);
+}
+
+}  // namespace
+
+void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* w, float* y) {
+  const int64_t C = g.channels, M = g.multiplier, OC = C * M;
+  const int64_t out_rows = g.batch * g.out_h;
+  const int tasks = task_count(out_rows * g.out_w * OC * g.filter_h * g.filter_w, out_rows);
+  parallel(tasks, [&](int t, int) {
+    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+      const int64_t n = row / g.out_h, oh = row % g.out_h;
+      int64_t kh0, kh1;
+      taps(oh, g.stride_h, g.pad_top, g.dilation_h, g.filter_h, g.in_h, &kh0, &kh1);
+      const float* xn = x + n * g.in_h * g.in_w * C;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        int64_t kw0, kw1;
+        taps(ow, g.stride_w, g.pad_left, g.dilation_w, g.filter_w, g.in_w, &kw0, &kw1);
+        float* FVL_RESTRICT out = y + (row * g.out_w + ow) * OC;
+        for (int64_t o = 0; o < OC; ++o) out[o] = 0.0f;
+        for (int64_t kh = kh0; kh < kh1; ++kh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          for (int64_t kw = kw0; kw < kw1; ++kw) {
+            const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+            const float* FVL_RESTRICT px = xn + (ih * g.in_w + iw) * C;
+            const float* FVL_RESTRICT pw = w + (kh * g.filter_w + kw) * OC;
+            if (M == 1) {
+              for (int64_t c = 0; c < C; ++c) out[c] += px[c] * pw[c];
+            } else {
+              for (int64_t c = 0; c < C; ++c)
+                for (int64_t q = 0; q < M; ++q) out[c * M + q] += px[c] * pw[c * M + q];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void depthwise_backward_input(const DepthwiseGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t C = g.channels, M = g.multiplier, OC = C * M;
+  // Output windows overlap only within one image: a task owns whole images of dx and scatters into them.
+  const int tasks = task_count(g.batch * g.out_h * g.out_w * OC * g.filter_h * g.filter_w, g.batch);
+  parallel(tasks, [&](int t, int) {
+    for (int64_t n = split(g.batch, tasks, t), end = split(g.batch, tasks, t + 1); n < end; ++n) {
+      float* dxn = dx + n * g.in_h * g.in_w * C;
+      for (int64_t i = 0; i < g.in_h * g.in_w * C; ++i) dxn[i] = 0.0f;
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        int64_t kh0, kh1;
+        taps(oh, g.stride_h, g.pad_top, g.dilation_h, g.filter_h, g.in_h, &kh0, &kh1);
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          int64_t kw0, kw1;
+          taps(ow, g.stride_w, g.pad_left, g.dilation_w, g.filter_w, g.in_w, &kw0, &kw1);
+          const float* FVL_RESTRICT d = dy + ((n * g.out_h + oh) * g.out_w + ow) * OC;
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+            for (int64_t kw = kw0; kw < kw1; ++kw) {
+              const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+              float* FVL_RESTRICT px = dxn + (ih * g.in_w + iw) * C;
+              const float* FVL_RESTRICT pw = w + (kh * g.filter_w + kw) * OC;
+              if (M == 1) {
+                for (int64_t c = 0; c < C; ++c) px[c] += d[c] * pw[c];
+              } else {
+                for (int64_t c = 0; c < C; ++c) {
+                  float s = 0.0f;
+                  for (int64_t q = 0; q < M; ++q) s += d[c * M + q] * pw[c * M + q];
+                  px[c] += s;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+void depthwise_backward_filter(const DepthwiseGeometry& g, const float* x, const float* dy, float* dw) {
+  const int64_t C = g.channels, M = g.multiplier, OC = C * M;
+  const int64_t taps_n = g.filter_h * g.filter_w * OC;
+  const int64_t out_rows = g.batch * g.out_h;
+  // Each task sums into its own copy of dw; fewer tasks than elsewhere since each copy is dw-sized.
+  const int tasks = std::min(64, task_count(out_rows * g.out_w * taps_n, out_rows));
+  std::vector<float> partial(static_cast<size_t>(tasks) * static_cast<size_t>(taps_n), 0.0f);
+  parallel(tasks, [&](int t, int) {
+    float* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(taps_n);
+    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+      const int64_t n = row / g.out_h, oh = row % g.out_h;
+      int64_t kh0, kh1;
+      taps(oh, g.stride_h, g.pad_top, g.dilation_h, g.filter_h, g.in_h, &kh0, &kh1);
+      const float* xn = x + n * g.in_h * g.in_w * C;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        int64_t kw0, kw1;
+        taps(ow, g.stride_w, g.pad_left, g.dilation_w, g.filter_w, g.in_w, &kw0, &kw1);
+        const float* FVL_RESTRICT d = dy + (row * g.out_w + ow) * OC;
+        for (int64_t kh = kh0; kh < kh1; ++kh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          for (int64_t kw = kw0; kw < kw1; ++kw) {
+            const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+            const float* FVL_RESTRICT px = xn + (ih * g.in_w + iw) * C;
+            float* FVL_RESTRICT pa = acc + (kh * g.filter_w + kw) * OC;
+            if (M == 1) {
+              for (int64_t c = 0; c < C; ++c) pa[c] += px[c] * d[c];
+            } else {
+              for (int64_t c = 0; c < C; ++c)
+                for (int64_t q = 0; q < M; ++q) pa[c * M + q] += px[c] * d[c * M + q];
+            }
+          }
+        }
+      }
+    }
+  });
+  for (int64_t i = 0; i < taps_n; ++i) {
+    double s = 0.0;
+    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(taps_n) + i];
+    dw[i] = static_cast<float>(s);
+  }
+}
+
+}  // namespace fvl
