@@ -21,6 +21,8 @@
       'sources': [
         'native/src/addon.cc',
         'native/src/cpu.cc',
+        'native/src/elementwise.cc',
+        'native/src/elementwise_binding.cc',
         'native/src/gemm.cc',
         'native/src/kernels_scalar.cc',
         'native/src/margin.cc',

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cpu.h"
+#include "elementwise_binding.h"
 #include "gemm.h"
 #include "margin_binding.h"
 #include "nn_binding.h"
@@ -212,6 +213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync, "sgemmAsync"));
   fvl::register_margin(env, exports);
   fvl::register_nn(env, exports);
+  fvl::register_elementwise(env, exports);
   return exports;
 }
 

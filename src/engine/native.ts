@@ -81,6 +81,50 @@ export interface NativeBinding {
   depthwiseConvGradInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
   /** Gradient of `depthwiseConv` for its filter, written to `dfilter` (geometry as for `depthwiseConv`). */
   depthwiseConvGradFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: number[]): void;
+  /**
+   * `y = a op b` over `n` elements laid out as rows of `channels`; each operand holds `period` values:
+   * `n` (one per element), `channels` (one per column, repeated every row) or 1 (one for all).
+   * Caller: `tf-elementwise-kernels.ts`.
+   */
+  binaryOp(
+    op: 'add' | 'sub' | 'mul' | 'div' | 'squaredDifference',
+    a: Float32Array,
+    aPeriod: number,
+    b: Float32Array,
+    bPeriod: number,
+    y: Float32Array,
+    n: number,
+    channels: number,
+  ): void;
+  /**
+   * Batch normalisation with given statistics over `n` elements in rows of `channels`, in double as
+   * TF.js computes it: `y = offset + (x − mean) · scale / √(variance + epsilon)`; each parameter
+   * holds 1 or `channels` values. Caller: `tf-elementwise-kernels.ts`.
+   */
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    y: Float32Array,
+    n: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /**
+   * `x` viewed as `[outer, reduce, inner]`: `y[o, k]` = the sum over `r` of `x[o, r, k]` (divided by
+   * `reduce` when `mean` is set), accumulated in double in an order fixed by the shape.
+   * Caller: `tf-elementwise-kernels.ts`.
+   */
+  reduceSum(
+    x: Float32Array,
+    y: Float32Array,
+    outer: number,
+    reduce: number,
+    inner: number,
+    mean: boolean,
+  ): void;
 }
 
 /** What the loaded engine reports about itself ({@link NativeBinding.info}). */

@@ -8,14 +8,22 @@
  * weights that are not per-column — go to the kernel that was registered before, which is kept so
  * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
  * kernel name and they call these same kernels. Registering also installs the native PReLU,
- * max-pooling and depthwise-convolution kernels of `tf-nn-kernels.ts` (and its fused PReLU gradient);
- * unregistering removes them.
+ * max-pooling and depthwise-convolution kernels of `tf-nn-kernels.ts` (and its fused PReLU gradient)
+ * and the element-wise arithmetic and reduction kernels of `tf-elementwise-kernels.ts`; unregistering
+ * removes them.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import { sgemm } from './gemm.js';
 import { type ConvGeometry, col2im, im2col, isPointwise, patchRows, patchSize } from './im2col.js';
 import { loadEngine } from './native.js';
+import {
+  ELEMENTWISE_KERNEL_NAMES,
+  type ElementwiseKernelName,
+  elementwiseKernelActive,
+  registerElementwiseKernels,
+  unregisterElementwiseKernels,
+} from './tf-elementwise-kernels.js';
 import {
   NN_KERNEL_NAMES,
   type NnKernelName,
@@ -47,8 +55,15 @@ const GEMM_KERNEL_NAMES = [
 
 type GemmKernelName = (typeof GEMM_KERNEL_NAMES)[number];
 
-/** Kernels {@link registerNativeKernels} replaces on the cpu backend (with those of `tf-nn-kernels.ts`). */
-export const NATIVE_KERNEL_NAMES = [...GEMM_KERNEL_NAMES, ...NN_KERNEL_NAMES] as const;
+/**
+ * Kernels {@link registerNativeKernels} replaces on the cpu backend (with those of `tf-nn-kernels.ts`
+ * and `tf-elementwise-kernels.ts`).
+ */
+export const NATIVE_KERNEL_NAMES = [
+  ...GEMM_KERNEL_NAMES,
+  ...NN_KERNEL_NAMES,
+  ...ELEMENTWISE_KERNEL_NAMES,
+] as const;
 
 /** One of {@link NATIVE_KERNEL_NAMES}. */
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
@@ -510,11 +525,12 @@ export function registerNativeKernels(tf: Tf): boolean {
     tf.unregisterKernel(name, 'cpu');
     tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
   }
-  return registerNnKernels(tf);
+  return registerNnKernels(tf) && registerElementwiseKernels(tf);
 }
 
 /** Put back the kernels {@link registerNativeKernels} replaced. Idempotent. */
 export function unregisterNativeKernels(tf: Tf): void {
+  unregisterElementwiseKernels(tf);
   unregisterNnKernels(tf);
   for (const name of GEMM_KERNEL_NAMES) {
     const current = tf.getKernel(name, 'cpu');
@@ -529,6 +545,9 @@ export function unregisterNativeKernels(tf: Tf): void {
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */
 export function nativeKernelActive(tf: Tf, name: NativeKernelName): boolean {
   if ((NN_KERNEL_NAMES as readonly string[]).includes(name)) return nnKernelActive(tf, name as NnKernelName);
+  if ((ELEMENTWISE_KERNEL_NAMES as readonly string[]).includes(name)) {
+    return elementwiseKernelActive(tf, name as ElementwiseKernelName);
+  }
   const current = tf.getKernel(name, 'cpu');
   return !!current && ours.has(current.kernelFunc);
 }
