@@ -4,6 +4,7 @@
  * insightface `.bin` verification sets. Definitions: docs/evaluation.md.
  */
 
+export { type AngularStatistics, angularStatistics } from './angles.js';
 export { argsortDescending } from './argsort.js';
 export { auc } from './auc.js';
 export { parseVerificationBin, readVerificationBin, type VerificationBin } from './bin-file.js';

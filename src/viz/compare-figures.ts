@@ -16,6 +16,7 @@ import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import { auc, readScoresFile } from '../eval/index.js';
+import { compareRowSchema, compareTableCells } from './compare-table.js';
 import { listEmbeddingSnapshots, readEmbeddingSnapshot } from './embeddings-file.js';
 import { featuresChart } from './features-chart.js';
 import { escapeHtml, inlineSvg } from './html.js';
@@ -46,18 +47,7 @@ export interface CompareFigures {
 /** Panels per row: six heads make two rows of three, the layout of the papers' figures. */
 const MAX_COLUMNS = 3;
 
-const summarySchema = z.object({
-  rows: z.array(
-    z.object({
-      head: z.string(),
-      trainAccuracy: z.number(),
-      verificationAccuracy: z.number(),
-      auc: z.number(),
-      eer: z.number(),
-      seconds: z.number(),
-    }),
-  ),
-});
+const summarySchema = z.object({ rows: z.array(compareRowSchema) });
 type SummaryRow = z.infer<typeof summarySchema>['rows'][number];
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -231,13 +221,8 @@ function compareHtml(
 ): string {
   const sections: string[] = [];
   if (summary) {
-    const header = ['head', 'train acc', 'held-out verif. acc', 'AUC', 'EER', 'time'];
-    const rows = summary.map((r) =>
-      [escapeHtml(r.head), pct(r.trainAccuracy), pct(r.verificationAccuracy), r.auc.toFixed(4), pct(r.eer)]
-        .concat(`${r.seconds.toFixed(1)} s`)
-        .map((c) => `<td>${c}</td>`)
-        .join(''),
-    );
+    const { header, body } = compareTableCells(summary);
+    const rows = body.map((cells) => cells.map((c) => `<td>${escapeHtml(c)}</td>`).join(''));
     sections.push(
       `<h2>Summary</h2><table><tr>${header.map((h) => `<th>${h}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r}</tr>`).join('')}</table>`,
     );

@@ -28,6 +28,12 @@ export {
   type CompareRun,
   writeCompareFigures,
 } from './compare-figures.js';
+export {
+  type CompareRow,
+  compareRowSchema,
+  compareTableCells,
+  formatCompareTable,
+} from './compare-table.js';
 export { curvesChart, metricNames } from './curves-chart.js';
 export {
   type EmbeddingSnapshot,

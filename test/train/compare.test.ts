@@ -1,0 +1,95 @@
+/**
+ * `compare` end to end at a tiny budget: one run folder per head, the summary table (json + md), the
+ * side-by-side figures, and SphereFace's λ annealing fitted to the run's length.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spherefaceForBudget } from '../../src/cli/compare.js';
+import { main } from '../../src/cli/main.js';
+
+let dir: string;
+let output = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'faceverloss-compare-'));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    output += String(chunk);
+    return true;
+  });
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('compare', () => {
+  it('trains each head the same way and writes the table, run folders and figures', async () => {
+    const out = join(dir, 'cmp');
+    const heads = ['softmax', 'sphereface', 'cosface'];
+    process.exitCode = 0;
+    await main([
+      'node',
+      'faceverloss',
+      'compare',
+      '--quick',
+      '--heads',
+      heads.join(','),
+      ...['--epochs', '1', '--per-class', '4', '--heldout-per-class', '5', '--batch', '8'],
+      ...['--width', '0.125', '--pairs', '40', '--backend', 'cpu', '--out', out],
+    ]);
+    expect(process.exitCode ?? 0).toBe(0);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      rows: {
+        head: string;
+        verificationAccuracy: number;
+        trainAccuracy: number;
+        seconds: number;
+        intraAngle: number;
+        interAngle: number;
+        separation: number;
+      }[];
+    };
+    expect(summary.rows.map((r) => r.head)).toEqual(heads);
+    for (const row of summary.rows) {
+      expect(row.verificationAccuracy).toBeGreaterThanOrEqual(0);
+      expect(row.verificationAccuracy).toBeLessThanOrEqual(1);
+      expect(row.seconds).toBeGreaterThan(0);
+      // Angles of held-out embeddings: within [0, π], and the separation is their stated ratio's form.
+      expect(row.intraAngle).toBeGreaterThanOrEqual(0);
+      expect(row.interAngle).toBeLessThanOrEqual(Math.PI + 1e-12);
+      expect(row.separation).toBeGreaterThan(0);
+      for (const f of [
+        'config.json',
+        'metrics.jsonl',
+        'scores.csv',
+        'report.html',
+        'checkpoint/model.json',
+      ]) {
+        expect(existsSync(join(out, row.head, f)), `${row.head}/${f}`).toBe(true);
+      }
+    }
+    for (const f of ['summary.md', 'features.png', 'features.svg', 'roc.svg', 'compare.html']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const table = readFileSync(join(out, 'summary.md'), 'utf8');
+    for (const h of heads) expect(table).toContain(h);
+    expect(output).toContain('held-out verif. acc');
+    expect(table).toContain('separation');
+    expect(readFileSync(join(out, 'compare.html'), 'utf8')).toContain('min inter angle');
+
+    // Every head shares the training settings; only the head and its parameters differ.
+    const configs = heads.map(
+      (h) => JSON.parse(readFileSync(join(out, h, 'config.json'), 'utf8')).config as Record<string, unknown>,
+    );
+    const { head: _h, params: _p, ...shared } = configs[0];
+    for (const c of configs.slice(1)) {
+      const { head: _h2, params: _p2, ...rest } = c;
+      expect(rest).toEqual(shared);
+    }
+    // 40 training images in batches of 8 for one epoch: 5 steps, λ reaches its floor at step 2.5.
+    const sphere = configs[1].params as { lambdaGamma: number };
+    expect(sphere.lambdaGamma).toBeCloseTo(spherefaceForBudget(5).lambdaGamma as number, 12);
+    expect(1000 / (1 + sphere.lambdaGamma * 2.5)).toBeCloseTo(5, 9);
+  }, 240_000);
+});
