@@ -65,6 +65,16 @@ export async function useWasmBackend(): Promise<boolean> {
 }
 
 /**
+ * The cpu backend prints advice to install tfjs-node on its first tensor in Node. With the native kernels
+ * registered that advice is wrong (they are the fast path here), so the one-time notice is marked as
+ * already shown. Only the notice is affected: no tfjs flag changes.
+ */
+function silenceNodeBackendAdvice(): void {
+  const backend = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (backend && backend.firstUse === true) backend.firstUse = false;
+}
+
+/**
  * Pick the fastest available backend: native kernels (cpu backend plus `registerNativeKernels` from
  * the native engine, when it exports one and reports success), else wasm, else cpu.
  */
@@ -74,8 +84,10 @@ export async function useBestBackend(options: { allowWasm?: boolean } = {}): Pro
   if (register) {
     try {
       await tf.setBackend('cpu');
-      if (await register(tf))
+      if (await register(tf)) {
+        silenceNodeBackendAdvice();
         return { backend: 'cpu', native: true, detail: 'cpu backend with native kernels' };
+      }
       notes.push('native kernels unavailable');
     } catch (err) {
       notes.push(`native kernels failed (${(err as Error).message})`);
