@@ -138,7 +138,7 @@ function featuresPanel(run: CompareRun, size: number): VegaLiteSpec {
   const { $schema: _schema, title: _title, ...body } = chart;
   return {
     ...body,
-    title: panelTitle(run.head, accuracy, `epoch ${s.epoch}, ${s.embeddings.length} samples`),
+    title: panelTitle(run.head, accuracy, `after epoch ${s.epoch + 1}, ${s.embeddings.length} samples`),
   };
 }
 

@@ -2,7 +2,9 @@
  * Embedding snapshots: the file format a training run writes so its feature distribution can be
  * plotted (and animated over epochs).
  *
- * Location: `RUN/embeddings/epoch-0003.json` (epoch zero-padded to four digits, so names sort by epoch).
+ * Location: `RUN/embeddings/epoch-0003.json` (epoch zero-padded to four digits, so names sort by epoch;
+ * epochs count from 0 in files and metrics.jsonl, and pictures say "after epoch N" with N = epoch + 1, as the
+ * training log does).
  * Content, one JSON object:
  *
  * ```json
