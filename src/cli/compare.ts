@@ -43,14 +43,7 @@ export const SMALL_SCALE_PARAMS: Record<string, Record<string, unknown>> = {
  * early steps are clipped (global norm 2, after a 150-step warm-up) and the angular clusters tighten
  * slowly. What these settings measure is in docs/compare.md.
  */
-export const COMPARE_CONFIG = {
-  ...DEMO_CONFIG,
-  perClass: 700,
-  epochs: 6,
-  batch: 64,
-  clipNorm: 2,
-  warmup: 150,
-} as const;
+export const COMPARE_CONFIG = { ...DEMO_CONFIG, epochs: 6 } as const;
 
 /**
  * SphereFace anneals λ (the weight of plain cos θ in its blended target) per iteration: with the paper's
