@@ -33,7 +33,10 @@ describe('loss notes', () => {
         } catch {
           continue; // placeholders such as `{ … }`
         }
-        expect(() => resolveParams(call.name, params), `${name}.md: createHead('${call.name}', ${call.params})`).not.toThrow();
+        expect(
+          () => resolveParams(call.name, params),
+          `${name}.md: createHead('${call.name}', ${call.params})`,
+        ).not.toThrow();
         checked++;
       }
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../src/errors.js';
-import { createHead } from '../src/heads/registry.js';
 import { partialForward, sampleClasses } from '../src/heads/partialfc.js';
+import { createHead } from '../src/heads/registry.js';
 import { createRng } from '../src/rng.js';
 
 function randomInputs(seed: number, B: number, D: number, C: number) {
@@ -19,7 +19,9 @@ describe('sampleClasses', () => {
     const s = sampleClasses(labels, 100, 0.1, createRng(5));
     expect(s.classes.length).toBe(10);
     for (let k = 1; k < s.classes.length; k++) expect(s.classes[k]).toBeGreaterThan(s.classes[k - 1]);
-    labels.forEach((y, i) => expect(s.classes[s.labels[i]]).toBe(y));
+    labels.forEach((y, i) => {
+      expect(s.classes[s.labels[i]]).toBe(y);
+    });
   });
 
   it('is reproducible for a seed and varies across seeds', () => {
@@ -48,16 +50,26 @@ describe('partialForward', () => {
     const full = createHead('arcface', { scale: 16 }).forward({ X, W, labels });
     const part = partialForward(createHead('arcface', { scale: 16 }), { X, W, labels }, 5, 1, createRng(0));
     expect(part.loss).toBeCloseTo(full.loss, 12);
-    part.grads.W.forEach((g, i) => expect(Math.abs(g - full.grads.W[i])).toBeLessThan(1e-12));
+    part.grads.W.forEach((g, i) => {
+      expect(Math.abs(g - full.grads.W[i])).toBeLessThan(1e-12);
+    });
   });
 
   it('matches the head run on the sampled sub-matrix, with zero gradient for unsampled classes', () => {
     const D = 4;
     const C = 40;
     const { X, W, labels } = randomInputs(4, 5, D, C);
-    const part = partialForward(createHead('cosface', { scale: 10 }), { X, W, labels }, D, 0.25, createRng(2));
+    const part = partialForward(
+      createHead('cosface', { scale: 10 }),
+      { X, W, labels },
+      D,
+      0.25,
+      createRng(2),
+    );
     const sub = new Float64Array(part.sample.classes.length * D);
-    part.sample.classes.forEach((c, k) => sub.set(W.subarray(c * D, (c + 1) * D), k * D));
+    part.sample.classes.forEach((c, k) => {
+      sub.set(W.subarray(c * D, (c + 1) * D), k * D);
+    });
     const direct = createHead('cosface', { scale: 10 }).forward({ X, W: sub, labels: part.sample.labels });
     expect(part.loss).toBeCloseTo(direct.loss, 12);
     const sampled = new Set(part.sample.classes);
@@ -66,7 +78,9 @@ describe('partialForward', () => {
       if (!sampled.has(c)) expect(Array.from(row)).toEqual([0, 0, 0, 0]);
       else {
         const k = part.sample.classes.indexOf(c);
-        row.forEach((g, d) => expect(Math.abs(g - direct.grads.W[k * D + d])).toBeLessThan(1e-12));
+        row.forEach((g, d) => {
+          expect(Math.abs(g - direct.grads.W[k * D + d])).toBeLessThan(1e-12);
+        });
       }
     }
   });
@@ -76,7 +90,13 @@ describe('partialForward', () => {
     const C = 12;
     const { X, W, labels } = randomInputs(6, 4, D, C);
     const margins = Float64Array.from({ length: C }, (_, c) => 0.3 + c / 100);
-    const part = partialForward(createHead('adamsoftmax'), { X, W, labels, extras: { margins } }, D, 0.5, createRng(3));
+    const part = partialForward(
+      createHead('adamsoftmax'),
+      { X, W, labels, extras: { margins } },
+      D,
+      0.5,
+      createRng(3),
+    );
     expect(part.grads.margins.length).toBe(C);
     const sampled = new Set(part.sample.classes);
     for (let c = 0; c < C; c++) if (!sampled.has(c)) expect(part.grads.margins[c]).toBe(0);

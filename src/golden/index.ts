@@ -3,7 +3,14 @@
  * the runner behind `faceverloss golden`.
  */
 export { type AnchorMapping, fromAnchor, type Params as AnchorParams } from './anchors.js';
-export { decodeTensor, type Fixture, type FixtureStep, loadFixture, parseFixture, type Tensor } from './fixture.js';
+export {
+  decodeTensor,
+  type Fixture,
+  type FixtureStep,
+  loadFixture,
+  parseFixture,
+  type Tensor,
+} from './fixture.js';
 export {
   type FixtureResult,
   fixtureFiles,

@@ -189,7 +189,8 @@ function sphereView(
 
 /** The feature-distribution chart of one snapshot (2-D plane or 3-D sphere). */
 export function featuresChart(s: EmbeddingSnapshot, options: FeaturesChartOptions = {}): VegaLiteSpec {
-  const title = options.title ?? `feature distribution after epoch ${s.epoch + 1} (${s.embeddings.length} samples)`;
+  const title =
+    options.title ?? `feature distribution after epoch ${s.epoch + 1} (${s.embeddings.length} samples)`;
   const head = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json' };
   if (s.dim === 2) {
     return {
