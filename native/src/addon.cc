@@ -11,6 +11,7 @@
 #include <new>
 #include <string>
 
+#include "binding_errors.h"
 #include "cpu.h"
 #include "elementwise_binding.h"
 #include "gemm.h"
@@ -22,28 +23,28 @@ namespace {
 
 using fvl::SgemmArgs;
 
-[[noreturn]] void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+using fvl::fail_range;
+using fvl::fail_type;
 
 int64_t get_dim(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const Napi::Value v = info[i];
-  if (!v.IsNumber()) throw_type(info.Env(), std::string(name) + " must be a number");
+  if (!v.IsNumber()) fail_type(info.Env(), std::string(name) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d != std::floor(d) || d > 9007199254740991.0)
-    throw_range(info.Env(), std::string(name) + " must be a non-negative integer");
+    fail_range(info.Env(), std::string(name) + " must be a non-negative integer");
   return static_cast<int64_t>(d);
 }
 
 float get_scalar(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const Napi::Value v = info[i];
-  if (!v.IsNumber()) throw_type(info.Env(), std::string(name) + " must be a number");
+  if (!v.IsNumber()) fail_type(info.Env(), std::string(name) + " must be a number");
   return static_cast<float>(v.As<Napi::Number>().DoubleValue());
 }
 
 Napi::Float32Array get_f32(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const Napi::Value v = info[i];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type(info.Env(), std::string(name) + " must be a Float32Array");
+    fail_type(info.Env(), std::string(name) + " must be a Float32Array");
   return v.As<Napi::Float32Array>();
 }
 
@@ -52,10 +53,10 @@ void check_matrix(Napi::Env env, const char* name, const Napi::Float32Array& arr
                   int64_t ld) {
   if (rows == 0 || cols == 0) return;
   if (ld < cols)
-    throw_range(env, std::string("leading dimension of ") + name + " is smaller than its row length");
+    fail_range(env, std::string("leading dimension of ") + name + " is smaller than its row length");
   const double need = static_cast<double>(rows - 1) * static_cast<double>(ld) + static_cast<double>(cols);
   if (need > static_cast<double>(arr.ElementLength()))
-    throw_range(env, std::string(name) + " is too short for the given shape");
+    fail_range(env, std::string(name) + " is too short for the given shape");
 }
 
 bool overlaps(const Napi::Float32Array& x, const Napi::Float32Array& y) {
@@ -74,8 +75,8 @@ struct ParsedSgemm {
 
 ParsedSgemm parse_sgemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 13) throw_type(env, "sgemm expects 13 arguments");
-  if (!info[0].IsBoolean() || !info[1].IsBoolean()) throw_type(env, "transA and transB must be booleans");
+  if (info.Length() < 13) fail_type(env, "sgemm expects 13 arguments");
+  if (!info[0].IsBoolean() || !info[1].IsBoolean()) fail_type(env, "transA and transB must be booleans");
   ParsedSgemm p;
   SgemmArgs& g = p.args;
   g.trans_a = info[0].As<Napi::Boolean>().Value();
@@ -94,7 +95,7 @@ ParsedSgemm parse_sgemm(const Napi::CallbackInfo& info) {
   check_matrix(env, "A", p.a, g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda);
   check_matrix(env, "B", p.b, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb);
   check_matrix(env, "C", p.c, g.m, g.n, g.ldc);
-  if (overlaps(p.c, p.a) || overlaps(p.c, p.b)) throw_range(env, "C must not share memory with A or B");
+  if (overlaps(p.c, p.a) || overlaps(p.c, p.b)) fail_range(env, "C must not share memory with A or B");
   g.a = p.a.Data();
   g.b = p.b.Data();
   g.c = p.c.Data();
@@ -155,7 +156,7 @@ Napi::Value SgemmAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int64_t n = get_dim(info, 0, "threads");
-  if (n > 1024) throw_range(info.Env(), "threads must be at most 1024");
+  if (n > 1024) fail_range(info.Env(), "threads must be at most 1024");
   try {
     fvl::ThreadPool::global().resize(static_cast<int>(n));
   } catch (const std::exception& e) {
@@ -166,11 +167,11 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value SetDispatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw_type(env, "dispatch level must be a string");
+  if (info.Length() < 1 || !info[0].IsString()) fail_type(env, "dispatch level must be a string");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   fvl::Isa isa;
-  if (!fvl::parse_isa(name.c_str(), &isa)) throw_range(env, "unknown dispatch level '" + name + "'");
-  if (!fvl::set_dispatch(isa)) throw_range(env, "this CPU cannot run dispatch level '" + name + "'");
+  if (!fvl::parse_isa(name.c_str(), &isa)) fail_range(env, "unknown dispatch level '" + name + "'");
+  if (!fvl::set_dispatch(isa)) fail_range(env, "this CPU cannot run dispatch level '" + name + "'");
   return Napi::String::New(env, fvl::isa_name(fvl::active_isa()));
 }
 

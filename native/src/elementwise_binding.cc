@@ -9,14 +9,12 @@
 #include <cstdint>
 #include <string>
 
+#include "binding_errors.h"
 #include "elementwise.h"
 
 namespace fvl {
 
 namespace {
-
-[[noreturn]] void fail_type(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
-[[noreturn]] void fail_range(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
 
 // Element counts are bounded by what a typed array can hold, so products stay far from int64 overflow.
 constexpr double kMaxCount = 9007199254740991.0;

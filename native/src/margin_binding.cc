@@ -10,14 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "binding_errors.h"
 #include "margin.h"
 
 namespace fvl {
 
 namespace {
-
-[[noreturn]] void fail_type(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
-[[noreturn]] void fail_range(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
 
 // Keeps every typed array of one call alive (needed while an async call runs on a worker thread).
 struct Keep {

@@ -9,14 +9,12 @@
 #include <string>
 #include <utility>
 
+#include "binding_errors.h"
 #include "nn_kernels.h"
 
 namespace fvl {
 
 namespace {
-
-[[noreturn]] void fail_type(Napi::Env env, const std::string& m) { throw Napi::TypeError::New(env, m); }
-[[noreturn]] void fail_range(Napi::Env env, const std::string& m) { throw Napi::RangeError::New(env, m); }
 
 // Dimensions are bounded so that products of a few of them cannot overflow int64.
 constexpr double kMaxDim = 2147483647.0;
