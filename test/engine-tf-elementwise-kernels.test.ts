@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   loadEngine,
   NATIVE_KERNEL_NAMES,
@@ -11,53 +11,27 @@ import {
 } from '../src/engine/index.js';
 import { unregisterElementwiseKernels } from '../src/engine/tf-elementwise-kernels.js';
 import { lenetpp, mobilefacenet } from '../src/train/index.js';
+import {
+  both,
+  expectClose as expectCloseIn,
+  onCpuBackend,
+  rng,
+  tensorOf,
+  trainingLosses,
+} from './helpers/tf-kernels.js';
 
 const engine = loadEngine();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2147483648 - 1;
-  };
-}
 
 const next = rng(20261128);
 
 /** Uniform values in [-1, 1) (never exactly 0, so divisions stay finite unless a test wants otherwise). */
 function random(shape: number[]): tf.Tensor {
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = next() || 0.5;
-  return tf.tensor(v, shape);
-}
-
-/** Run `f` with TF.js's own kernels, then with the native ones (left registered). */
-function both(f: () => tf.Tensor | tf.Tensor[]): { ref: tf.Tensor[]; got: tf.Tensor[] } {
-  unregisterNativeKernels(tf);
-  const ref = [f()].flat();
-  expect(registerNativeKernels(tf)).toBe(true);
-  const got = [f()].flat();
-  return { ref, got };
+  return tensorOf(shape, () => next() || 0.5);
 }
 
 /** Same shapes and dtypes, and max |got − ref| ≤ tol · max(1, max |ref|) with every value finite. */
 function expectClose(ref: tf.Tensor[], got: tf.Tensor[], tol: number): void {
-  expect(got.length).toBe(ref.length);
-  for (let t = 0; t < ref.length; t++) {
-    expect(got[t].shape).toEqual(ref[t].shape);
-    expect(got[t].dtype).toBe(ref[t].dtype);
-    const r = ref[t].dataSync();
-    const g = got[t].dataSync();
-    let scale = 1;
-    for (const v of r) scale = Math.max(scale, Math.abs(v));
-    let worst = 0;
-    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i] - r[i]));
-    expect(Number.isFinite(worst)).toBe(true);
-    expect(worst).toBeLessThanOrEqual(tol * scale);
-  }
+  expectCloseIn(ref, got, tol, { dtypes: true });
 }
 
 /** Same shapes, dtypes and values, bit for bit (NaN matching NaN). */
@@ -92,15 +66,7 @@ const KERNELS = [
 ] as const;
 
 describe.skipIf(!engine)('native element-wise and reduction kernels', () => {
-  let previousBackend = '';
-  beforeAll(async () => {
-    previousBackend = tf.getBackend();
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    unregisterNativeKernels(tf);
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  onCpuBackend();
 
   it('registers with the other native kernels and restores the originals', () => {
     unregisterNativeKernels(tf);
@@ -384,23 +350,7 @@ describe.skipIf(!engine)('native element-wise and reduction kernels', () => {
     if (mode !== 'plain') registerNativeKernels(tf);
     if (mode === 'no-elementwise') unregisterElementwiseKernels(tf);
     const model = build();
-    const x = tf.randomNormal(input, 0, 1, 'float32', 1);
-    const target = tf.randomNormal([input[0], dim], 0, 1, 'float32', 2);
-    const opt = tf.train.momentum(0.002, 0.9);
-    const out: number[] = [];
-    for (let s = 0; s < 3; s++) {
-      const loss = opt.minimize(
-        () =>
-          tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, target))) as tf.Scalar,
-        true,
-      )!;
-      out.push(loss.dataSync()[0]);
-      loss.dispose();
-    }
-    model.dispose();
-    opt.dispose();
-    tf.dispose([x, target]);
-    return out;
+    return trainingLosses(model, input, dim);
   }
 
   function expectLossesClose(ref: number[], got: number[], tol: number): void {

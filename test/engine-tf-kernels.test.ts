@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   loadEngine,
   NATIVE_KERNEL_NAMES,
@@ -10,55 +10,20 @@ import {
   unregisterNativeKernels,
 } from '../src/engine/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { both, expectClose as expectCloseIn, onCpuBackend, rng, tensorOf } from './helpers/tf-kernels.js';
 
 const engine = loadEngine();
 const required = process.env.FACEVERLOSS_REQUIRE_NATIVE === '1';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2147483648 - 1;
-  };
-}
-
 const next = rng(20261128);
 
-function random(shape: number[]): tf.Tensor {
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = next();
-  return tf.tensor(v, shape);
-}
-
-/**
- * Run `f` with TF.js's own cpu kernels and then with the native ones; returns both results' values and
- * shapes. The native kernels stay registered afterwards.
- */
-function both(f: () => tf.Tensor | tf.Tensor[]): { ref: tf.Tensor[]; got: tf.Tensor[] } {
-  unregisterNativeKernels(tf);
-  const ref = [f()].flat();
-  expect(registerNativeKernels(tf)).toBe(true);
-  const got = [f()].flat();
-  return { ref, got };
-}
-
-/** Same shapes, and max |got − ref| ≤ 1e-4 · max(1, max |ref|). */
+/** Same shapes, and max |got − ref| ≤ 1e-4 · max(1, max |ref|) with every value finite. */
 function expectClose(ref: tf.Tensor[], got: tf.Tensor[]): void {
-  expect(got.length).toBe(ref.length);
-  for (let t = 0; t < ref.length; t++) {
-    expect(got[t].shape).toEqual(ref[t].shape);
-    const r = ref[t].dataSync();
-    const g = got[t].dataSync();
-    let scale = 1;
-    for (const v of r) scale = Math.max(scale, Math.abs(v));
-    let worst = 0;
-    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i] - r[i]));
-    expect(Number.isFinite(worst)).toBe(true);
-    expect(worst).toBeLessThanOrEqual(1e-4 * scale);
-  }
+  expectCloseIn(ref, got, 1e-4);
+}
+
+function random(shape: number[]): tf.Tensor {
+  return tensorOf(shape, next);
 }
 
 it('the native engine is loaded whenever FACEVERLOSS_REQUIRE_NATIVE=1', () => {
@@ -67,15 +32,7 @@ it('the native engine is loaded whenever FACEVERLOSS_REQUIRE_NATIVE=1', () => {
 });
 
 describe.skipIf(!engine)('native TF.js cpu kernels', () => {
-  let previousBackend = '';
-  beforeAll(async () => {
-    previousBackend = tf.getBackend();
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    unregisterNativeKernels(tf);
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  onCpuBackend();
 
   it('registers idempotently and restores the original kernels', () => {
     unregisterNativeKernels(tf);

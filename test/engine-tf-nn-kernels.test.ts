@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   loadEngine,
   NATIVE_KERNEL_NAMES,
@@ -9,64 +9,19 @@ import {
   unregisterNativeKernels,
 } from '../src/engine/index.js';
 import { lenetpp } from '../src/train/index.js';
+import { both, expectClose, onCpuBackend, rng, tensorOf, trainingLosses } from './helpers/tf-kernels.js';
 
 const engine = loadEngine();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2147483648 - 1;
-  };
-}
 
 const next = rng(20261129);
 
 /** Uniform values in [-1, 1), or small integers (many ties) when `ints` is set. */
 function random(shape: number[], ints = false): tf.Tensor {
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = ints ? Math.round(next() * 2) : next();
-  return tf.tensor(v, shape);
-}
-
-/** Run `f` with TF.js's own kernels, then with the native ones (left registered). */
-function both(f: () => tf.Tensor | tf.Tensor[]): { ref: tf.Tensor[]; got: tf.Tensor[] } {
-  unregisterNativeKernels(tf);
-  const ref = [f()].flat();
-  expect(registerNativeKernels(tf)).toBe(true);
-  const got = [f()].flat();
-  return { ref, got };
-}
-
-/** Same shapes, and max |got − ref| ≤ tol · max(1, max |ref|). */
-function expectClose(ref: tf.Tensor[], got: tf.Tensor[], tol: number): void {
-  expect(got.length).toBe(ref.length);
-  for (let t = 0; t < ref.length; t++) {
-    expect(got[t].shape).toEqual(ref[t].shape);
-    const r = ref[t].dataSync();
-    const g = got[t].dataSync();
-    let scale = 1;
-    for (const v of r) scale = Math.max(scale, Math.abs(v));
-    let worst = 0;
-    for (let i = 0; i < r.length; i++) worst = Math.max(worst, Math.abs(g[i] - r[i]));
-    expect(Number.isFinite(worst)).toBe(true);
-    expect(worst).toBeLessThanOrEqual(tol * scale);
-  }
+  return tensorOf(shape, () => (ints ? Math.round(next() * 2) : next()));
 }
 
 describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
-  let previousBackend = '';
-  beforeAll(async () => {
-    previousBackend = tf.getBackend();
-    await tf.setBackend('cpu');
-  });
-  afterAll(async () => {
-    unregisterNativeKernels(tf);
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  onCpuBackend();
 
   it('registers with the other native kernels and restores kernels and the PReLU gradient', () => {
     unregisterNativeKernels(tf);
@@ -250,23 +205,7 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
       if (native) registerNativeKernels(tf);
       else unregisterNativeKernels(tf);
       const model = lenetpp({ inputShape: [28, 28, 1], embeddingDim: 2, seed: 1, width: 0.25 });
-      const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 1);
-      const target = tf.randomNormal([4, 2], 0, 1, 'float32', 2);
-      const opt = tf.train.momentum(0.002, 0.9);
-      const out: number[] = [];
-      for (let s = 0; s < 3; s++) {
-        const loss = opt.minimize(
-          () =>
-            tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as tf.Tensor, target))) as tf.Scalar,
-          true,
-        )!;
-        out.push(loss.dataSync()[0]);
-        loss.dispose();
-      }
-      model.dispose();
-      opt.dispose();
-      tf.dispose([x, target]);
-      return out;
+      return trainingLosses(model, [4, 28, 28, 1], 2);
     };
     const ref = losses(false);
     const got = losses(true);

@@ -19,17 +19,19 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { loadEngine, type NativeBinding } from './native.js';
-
-type Tf = typeof TF;
-type TensorInfo = TF.TensorInfo;
-type KernelConfig = TF.KernelConfig;
-type KernelArgs = Parameters<TF.KernelFunc>[0];
-
-/** The parts of the cpu backend these kernels use. */
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: TF.DataType, values?: Float32Array): TensorInfo;
-}
+import {
+  type CpuBackend,
+  fallBackOn,
+  floats,
+  type KernelArgs,
+  type KernelConfig,
+  kernelIsOurs,
+  replaceKernels,
+  restoreKernels,
+  size,
+  type TensorInfo,
+  type Tf,
+} from './tf-backend-access.js';
 
 /** Kernels {@link registerElementwiseKernels} replaces on the cpu backend. */
 export const ELEMENTWISE_KERNEL_NAMES = [
@@ -63,23 +65,8 @@ const ours = new WeakSet<object>();
 /** The kernels that were registered before ours, by name. */
 const previous = new Map<ElementwiseKernelName, KernelConfig>();
 
-/** Values of a float32 tensor on the cpu backend, or null when they are not a Float32Array. */
-function floats(backend: CpuBackend, info: TensorInfo | undefined): Float32Array | null {
-  if (info?.dtype !== 'float32') return null;
-  const values = backend.data.get(info.dataId)?.values;
-  return values instanceof Float32Array ? values : null;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 function fallback(name: ElementwiseKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const original = previous.get(name);
-  if (!original) throw new Error(`no ${name} kernel to fall back on for the cpu backend`);
-  return original.kernelFunc(args);
+  return fallBackOn(previous, name, args);
 }
 
 /**
@@ -232,33 +219,16 @@ function kernelFor(tf: Tf, engine: NativeBinding, name: ElementwiseKernelName): 
 export function registerElementwiseKernels(tf: Tf): boolean {
   const engine = loadEngine();
   if (!engine) return false;
-  for (const name of ELEMENTWISE_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    if (current && ours.has(current.kernelFunc)) continue;
-    if (!current) continue; // Nothing to fall back on: leave this kernel to TF.js.
-    previous.set(name, current);
-    const kernelFunc = kernelFor(tf, engine, name);
-    ours.add(kernelFunc);
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
-  }
+  replaceKernels(tf, ELEMENTWISE_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, engine, name));
   return true;
 }
 
 /** Put back the kernels {@link registerElementwiseKernels} replaced. Idempotent. */
 export function unregisterElementwiseKernels(tf: Tf): void {
-  for (const name of ELEMENTWISE_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    const original = previous.get(name);
-    if (!current || !original || !ours.has(current.kernelFunc)) continue;
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel(original);
-    previous.delete(name);
-  }
+  restoreKernels(tf, ELEMENTWISE_KERNEL_NAMES, ours, previous);
 }
 
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */
 export function elementwiseKernelActive(tf: Tf, name: ElementwiseKernelName): boolean {
-  const current = tf.getKernel(name, 'cpu');
-  return !!current && ours.has(current.kernelFunc);
+  return kernelIsOurs(tf, name, ours);
 }

@@ -18,6 +18,19 @@ import { sgemm } from './gemm.js';
 import { type ConvGeometry, col2im, im2col, isPointwise, patchRows, patchSize } from './im2col.js';
 import { loadEngine } from './native.js';
 import {
+  type CpuBackend,
+  fallBackOn,
+  floats,
+  type KernelArgs,
+  type KernelConfig,
+  kernelIsOurs,
+  replaceKernels,
+  restoreKernels,
+  size,
+  type TensorInfo,
+  type Tf,
+} from './tf-backend-access.js';
+import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
   elementwiseKernelActive,
@@ -31,17 +44,6 @@ import {
   registerNnKernels,
   unregisterNnKernels,
 } from './tf-nn-kernels.js';
-
-type Tf = typeof TF;
-type TensorInfo = TF.TensorInfo;
-type KernelConfig = TF.KernelConfig;
-type KernelArgs = Parameters<TF.KernelFunc>[0];
-
-/** The parts of the cpu backend these kernels use. */
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: TF.DataType, values?: Float32Array): TensorInfo;
-}
 
 /** The SGEMM-backed kernels of this file. */
 const GEMM_KERNEL_NAMES = [
@@ -104,19 +106,6 @@ export function setConvScratchLimit(floats: number): number {
 const ours = new WeakSet<object>();
 /** The kernels that were registered before ours, by name. */
 const previous = new Map<GemmKernelName, KernelConfig>();
-
-/** Values of a float32 tensor on the cpu backend, or null when they are not a Float32Array. */
-function floats(backend: CpuBackend, info: TensorInfo | undefined): Float32Array | null {
-  if (info?.dtype !== 'float32') return null;
-  const values = backend.data.get(info.dataId)?.values;
-  return values instanceof Float32Array ? values : null;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
 
 /** Broadcast of two batch shapes (numpy rules), or null when they do not broadcast. */
 function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
@@ -258,9 +247,7 @@ function activationFor(
 }
 
 function fallback(name: GemmKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const original = previous.get(name);
-  if (!original) throw new Error(`no ${name} kernel to fall back on for the cpu backend`);
-  return original.kernelFunc(args);
+  return fallBackOn(previous, name, args);
 }
 
 function batchMatMul(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -515,16 +502,7 @@ function kernelFor(tf: Tf, name: GemmKernelName): TF.KernelFunc {
  */
 export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
-  for (const name of GEMM_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    if (current && ours.has(current.kernelFunc)) continue;
-    if (!current) continue; // Nothing to fall back on: leave this kernel to TF.js.
-    previous.set(name, current);
-    const kernelFunc = kernelFor(tf, name);
-    ours.add(kernelFunc);
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
-  }
+  replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
   return registerNnKernels(tf) && registerElementwiseKernels(tf);
 }
 
@@ -532,14 +510,7 @@ export function registerNativeKernels(tf: Tf): boolean {
 export function unregisterNativeKernels(tf: Tf): void {
   unregisterElementwiseKernels(tf);
   unregisterNnKernels(tf);
-  for (const name of GEMM_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    const original = previous.get(name);
-    if (!current || !original || !ours.has(current.kernelFunc)) continue;
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel(original);
-    previous.delete(name);
-  }
+  restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
 }
 
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */
@@ -548,6 +519,5 @@ export function nativeKernelActive(tf: Tf, name: NativeKernelName): boolean {
   if ((ELEMENTWISE_KERNEL_NAMES as readonly string[]).includes(name)) {
     return elementwiseKernelActive(tf, name as ElementwiseKernelName);
   }
-  const current = tf.getKernel(name, 'cpu');
-  return !!current && ours.has(current.kernelFunc);
+  return kernelIsOurs(tf, name, ours);
 }

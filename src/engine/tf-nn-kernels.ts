@@ -14,17 +14,19 @@
  */
 import type * as TF from '@tensorflow/tfjs';
 import { loadEngine, type NativeBinding } from './native.js';
-
-type Tf = typeof TF;
-type TensorInfo = TF.TensorInfo;
-type KernelConfig = TF.KernelConfig;
-type KernelArgs = Parameters<TF.KernelFunc>[0];
-
-/** The parts of the cpu backend these kernels use. */
-interface CpuBackend {
-  data: { get(dataId: object): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: TF.DataType, values?: Float32Array): TensorInfo;
-}
+import {
+  type CpuBackend,
+  fallBackOn,
+  floats,
+  type KernelArgs,
+  type KernelConfig,
+  kernelIsOurs,
+  replaceKernels,
+  restoreKernels,
+  size,
+  type TensorInfo,
+  type Tf,
+} from './tf-backend-access.js';
 
 /** Kernels {@link registerNnKernels} replaces on the cpu backend. */
 export const NN_KERNEL_NAMES = [
@@ -49,19 +51,6 @@ const previous = new Map<NnKernelName, KernelConfig>();
 /** The PReLU gradient that was registered before ours. */
 let previousGrad: TF.GradConfig | undefined;
 
-/** Values of a float32 tensor on the cpu backend, or null when they are not a Float32Array. */
-function floats(backend: CpuBackend, info: TensorInfo | undefined): Float32Array | null {
-  if (info?.dtype !== 'float32') return null;
-  const values = backend.data.get(info.dataId)?.values;
-  return values instanceof Float32Array ? values : null;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /**
  * Channels of a PReLU whose alpha runs along the last axis of x (shape `[C]`, `[1, …, 1, C]`) or is one
  * value (channels 1), so x is `rows` rows of `channels`; null for any other broadcast.
@@ -77,9 +66,7 @@ function preluChannels(xShape: readonly number[], alphaShape: readonly number[])
 }
 
 function fallback(name: NnKernelName, args: KernelArgs): TensorInfo | TensorInfo[] {
-  const original = previous.get(name);
-  if (!original) throw new Error(`no ${name} kernel to fall back on for the cpu backend`);
-  return original.kernelFunc(args);
+  return fallBackOn(previous, name, args);
 }
 
 function prelu(engine: NativeBinding, args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -322,16 +309,7 @@ function preluGradConfig(tf: Tf, original: TF.GradConfig): TF.GradConfig {
 export function registerNnKernels(tf: Tf): boolean {
   const engine = loadEngine();
   if (!engine) return false;
-  for (const name of NN_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    if (current && ours.has(current.kernelFunc)) continue;
-    if (!current) continue; // Nothing to fall back on: leave this kernel to TF.js.
-    previous.set(name, current);
-    const kernelFunc = kernelFor(tf, engine, name);
-    ours.add(kernelFunc);
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel({ ...current, kernelName: name, backendName: 'cpu', kernelFunc });
-  }
+  replaceKernels(tf, NN_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, engine, name));
   const gradKernel = tf.getKernel(PRELU_GRAD_KERNEL, 'cpu');
   if (!gradKernel) {
     const kernelFunc = ((args: KernelArgs) => preluGrad(engine, args)) as TF.KernelFunc;
@@ -348,14 +326,7 @@ export function registerNnKernels(tf: Tf): boolean {
 
 /** Put back the kernels and the PReLU gradient {@link registerNnKernels} replaced. Idempotent. */
 export function unregisterNnKernels(tf: Tf): void {
-  for (const name of NN_KERNEL_NAMES) {
-    const current = tf.getKernel(name, 'cpu');
-    const original = previous.get(name);
-    if (!current || !original || !ours.has(current.kernelFunc)) continue;
-    tf.unregisterKernel(name, 'cpu');
-    tf.registerKernel(original);
-    previous.delete(name);
-  }
+  restoreKernels(tf, NN_KERNEL_NAMES, ours, previous);
   const gradKernel = tf.getKernel(PRELU_GRAD_KERNEL, 'cpu');
   if (gradKernel && ours.has(gradKernel.kernelFunc)) tf.unregisterKernel(PRELU_GRAD_KERNEL, 'cpu');
   const grad = tf.getGradient('Prelu');
@@ -367,6 +338,5 @@ export function unregisterNnKernels(tf: Tf): void {
 
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */
 export function nnKernelActive(tf: Tf, name: NnKernelName): boolean {
-  const current = tf.getKernel(name, 'cpu');
-  return !!current && ours.has(current.kernelFunc);
+  return kernelIsOurs(tf, name, ours);
 }
