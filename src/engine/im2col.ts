@@ -56,6 +56,19 @@ export function isPointwise(g: ConvGeometry): boolean {
 }
 
 /**
+ * Where patch row `row` (one output pixel, batch-major) starts in the input: the row offset of its image
+ * (`b·inH`) and the top-left input coordinates of its window, padding included.
+ */
+function patchOrigin(g: ConvGeometry, row: number): { image: number; y0: number; x0: number } {
+  const perImage = g.outH * g.outW;
+  const b = Math.floor(row / perImage);
+  const pix = row - b * perImage;
+  const oy = Math.floor(pix / g.outW);
+  const ox = pix - oy * g.outW;
+  return { image: b * g.inH, y0: oy * g.strideH - g.padTop, x0: ox * g.strideW - g.padLeft };
+}
+
+/**
  * Write patch rows `first … first + count − 1` of input `x` (NHWC) into `out` (row-major,
  * `count × patchSize`). Every element of those rows is written.
  */
@@ -66,18 +79,10 @@ export function im2col(
   count: number,
   out: Float32Array,
 ): void {
-  const { inH, inW, inC, outH, outW, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft } = g;
+  const { inH, inW, inC, fH, fW, dilH, dilW } = g;
   const K = patchSize(g);
-  const perImage = outH * outW;
   for (let r = 0; r < count; r++) {
-    const row = first + r;
-    const b = Math.floor(row / perImage);
-    const pix = row - b * perImage;
-    const oy = Math.floor(pix / outW);
-    const ox = pix - oy * outW;
-    const y0 = oy * strideH - padTop;
-    const x0 = ox * strideW - padLeft;
-    const image = b * inH;
+    const { image, y0, x0 } = patchOrigin(g, first + r);
     let o = r * K;
     for (let fy = 0; fy < fH; fy++) {
       const iy = y0 + fy * dilH;
@@ -116,18 +121,10 @@ export function col2im(
   count: number,
   dx: Float32Array,
 ): void {
-  const { inH, inW, inC, outH, outW, fH, fW, strideH, strideW, dilH, dilW, padTop, padLeft } = g;
+  const { inH, inW, inC, fH, fW, dilH, dilW } = g;
   const K = patchSize(g);
-  const perImage = outH * outW;
   for (let r = 0; r < count; r++) {
-    const row = first + r;
-    const b = Math.floor(row / perImage);
-    const pix = row - b * perImage;
-    const oy = Math.floor(pix / outW);
-    const ox = pix - oy * outW;
-    const y0 = oy * strideH - padTop;
-    const x0 = ox * strideW - padLeft;
-    const image = b * inH;
+    const { image, y0, x0 } = patchOrigin(g, first + r);
     let o = r * K;
     for (let fy = 0; fy < fH; fy++) {
       const iy = y0 + fy * dilH;
