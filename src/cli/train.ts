@@ -10,7 +10,14 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { useBestBackend, useWasmBackend } from '../tf/index.js';
-import { createProgress, mergeTrainConfig, readConfigFile, type TrainResult, train } from '../train/index.js';
+import {
+  createProgress,
+  formatTar,
+  mergeTrainConfig,
+  readConfigFile,
+  type TrainResult,
+  train,
+} from '../train/index.js';
 import { parseAssignments } from './plot.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -40,6 +47,7 @@ export interface TrainFlags {
   imageSize?: string;
   maxSteps?: string;
   flip?: boolean;
+  init?: string;
   config?: string;
   backend?: string;
 }
@@ -107,6 +115,7 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--image-size <n>', 'side of folder / .rec images')
     .option('--max-steps <n>', 'stop after this many steps')
     .option('--flip', 'random horizontal flips')
+    .option('--init <run>', "start from another run's backbone (and class weights when shapes match)")
     .option('--backend <name>', "'best' (native kernels, else wasm, else cpu), 'wasm' or 'cpu'", 'best');
 }
 
@@ -134,6 +143,7 @@ export function summarize(r: TrainResult): string {
     lines.push(
       `train accuracy ${(100 * last.trainAccuracy).toFixed(2)}%; held-out verification accuracy ` +
         `${(100 * last.verificationAccuracy).toFixed(2)}% (10-fold), AUC ${last.auc.toFixed(4)}, EER ${(100 * last.eer).toFixed(2)}%`,
+      `held-out ${formatTar(last.tarAtFar)} (every held-out pair)`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -45,7 +45,7 @@ export { type PickleValue, unpickle } from './pickle.js';
 export { RankedScores, rankScores, type ScoreInput, toRanked } from './ranked.js';
 export { type RocCurve, rocCurve } from './roc.js';
 export { parseScoresCsv, readScoresFile, type ScoreFile } from './scores-file.js';
-export { DEFAULT_FAR_TARGETS, type TarAtFar, tarAtFar } from './tar-at-far.js';
+export { DEFAULT_FAR_TARGETS, farLabel, type TarAtFar, tarAtFar } from './tar-at-far.js';
 export { type CheckedScores, checkScores, type PairLabel, type ScoreSet } from './validate.js';
 export {
   evaluateVerification,

@@ -5,6 +5,12 @@ import { type ScoreInput, toRanked } from './ranked.js';
 /** The default FAR targets: 1e-1 down to 1e-6. */
 export const DEFAULT_FAR_TARGETS: readonly number[] = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6];
 
+/** A FAR as written in metric names and column titles: 0.001 → "1e-3", 0.05 → "5e-2". */
+export function farLabel(far: number): string {
+  const [mantissa, exponent] = far.toExponential().split('e');
+  return `${mantissa}e${Number(exponent)}`;
+}
+
 /** TAR at one FAR target. */
 export interface TarAtFar {
   /** The FAR target. */

@@ -51,6 +51,11 @@ export const trainConfigSchema = z.strictObject({
   /** Mirror training images at random. */
   flip: z.boolean().default(false),
   seed: z.number().int().default(0),
+  /**
+   * Start from another run folder's checkpoint: its backbone, and its class weights when they have this
+   * head's shape (see warm-start.ts). A resumed run restores its own checkpoint instead.
+   */
+  init: z.string().min(1).optional(),
   /** Verification pairs drawn from the held-out images (even). */
   pairs: positiveInt.default(2000),
   /** Metrics line every this many steps. */

@@ -1,10 +1,12 @@
 /**
  * Held-out evaluation of a backbone: embed every held-out image (no margin, evaluation mode), then
- * verify balanced same/different pairs by cosine similarity (10-fold accuracy, AUC, EER).
+ * verify balanced same/different pairs by cosine similarity (10-fold accuracy, AUC, EER), and every pair
+ * for TAR at low FAR (see all-pairs.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { type Dataset, verificationPairs } from '../data/index.js';
 import { evaluateVerification, pairSimilarities } from '../eval/index.js';
+import { allPairsTar, type HeldOutTar } from './all-pairs.js';
 
 /** Embeddings of a dataset, row-major N×D, with their labels. */
 export interface Embedded {
@@ -45,11 +47,16 @@ export interface HeldOutVerification {
   auc: number;
   eer: number;
   pairs: number;
+  /** TAR at HELDOUT_FAR_TARGETS over every held-out pair. */
+  tarAtFar: HeldOutTar[];
   scores: Float64Array;
   same: Uint8Array;
 }
 
-/** Balanced pairs (seeded) over the held-out labels, cosine similarity, 10-fold accuracy, AUC and EER. */
+/**
+ * Balanced pairs (seeded) over the held-out labels, cosine similarity, 10-fold accuracy, AUC and EER;
+ * TAR at low FAR over all pairs.
+ */
 export function verifyHeldOut(e: Embedded, pairs: number, seed: number): HeldOutVerification {
   const p = verificationPairs(e.labels, { pairs, seed });
   const rows = Array.from({ length: e.labels.length }, (_, i) =>
@@ -63,6 +70,7 @@ export function verifyHeldOut(e: Embedded, pairs: number, seed: number): HeldOut
     auc: report.auc,
     eer: report.eer,
     pairs,
+    tarAtFar: allPairsTar(e, undefined, { seed }),
     scores,
     same: p.same,
   };

@@ -2,6 +2,14 @@
  * Training: backbones (LeNet++, MobileFaceNet, resnet-lite), the configuration schema, optimisers and
  * schedules, atomic checkpoints, the custom training loop and the run folder it writes.
  */
+
+export {
+  ALL_PAIRS_MAX_IMAGES,
+  allPairsTar,
+  formatTar,
+  HELDOUT_FAR_TARGETS,
+  type HeldOutTar,
+} from './all-pairs.js';
 export * from './backbones/index.js';
 export {
   type CheckpointState,

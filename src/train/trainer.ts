@@ -11,7 +11,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CorruptFileError, InvalidArgumentError, NonFiniteError } from '../errors.js';
+import { farLabel } from '../eval/index.js';
 import { HeadLayer } from '../tf/index.js';
+import { formatTar, type HeldOutTar } from './all-pairs.js';
 import { createBackbone } from './backbones/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseTrainConfig, type TrainConfig } from './config.js';
@@ -22,6 +24,7 @@ import { createOptimizer, optimizerState, setOptimizerState } from './optimizer.
 import { type ProgressReporter, silentProgress } from './progress.js';
 import { RunFolder } from './run-dir.js';
 import { learningRate } from './schedule.js';
+import { warmStart } from './warm-start.js';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -49,6 +52,8 @@ export interface EpochResult {
   verificationAccuracy: number;
   auc: number;
   eer: number;
+  /** TAR at low FARs over every held-out pair (see all-pairs.ts). */
+  tarAtFar: HeldOutTar[];
 }
 
 /** What a finished run reports. */
@@ -133,13 +138,16 @@ export async function train(
   const data = await openRunData(config);
   try {
     checkHeldOutPairs(data.heldout.labels, data.split);
+    const { train: trainData, heldout } = data;
+    const { height, width, channels } = trainData.shape;
+    const { backbone, head, model } = buildModel(config, [height, width, channels], trainData.numClasses);
+    // Also before touching the run folder: a wrong --init must not clear it either.
+    const warmStarted =
+      !options.resume && config.init !== undefined ? warmStart(config.init, backbone, head) : undefined;
     if (!options.resume) {
       mkdirSync(out, { recursive: true });
       run.reset();
     }
-    const { train: trainData, heldout } = data;
-    const { height, width, channels } = trainData.shape;
-    const { backbone, head, model } = buildModel(config, [height, width, channels], trainData.numClasses);
     const opt = createOptimizer(config);
     const trainable = model.trainableWeights;
     const vars = trainable.map((w) => w.read() as tf.Variable);
@@ -166,6 +174,7 @@ export async function train(
       // so restore directly (TF.js matches slots to variables by position).
       await setOptimizerState(opt.optimizer, resumed.optimizer);
     } else {
+      if (warmStarted !== undefined) log(`init: ${warmStarted}`);
       run.writeConfig(config, data.split);
     }
     log(`data: ${data.split}`);
@@ -212,6 +221,7 @@ export async function train(
         verificationAccuracy: v.accuracy,
         auc: v.auc,
         eer: v.eer,
+        tarAtFar: v.tarAtFar,
       };
       run.appendMetrics({
         step,
@@ -220,12 +230,13 @@ export async function train(
         val_acc: v.accuracy,
         val_auc: v.auc,
         val_eer: v.eer,
+        ...Object.fromEntries(v.tarAtFar.map((t) => [`val_tar_far_${farLabel(t.far)}`, t.tar ?? null])),
       });
       epochs.push(result);
       log(
         `epoch ${epoch + 1}: train acc ${(100 * result.trainAccuracy).toFixed(2)}%  held-out verification ` +
           `${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.accuracyStd).toFixed(2)} (10-fold, ${v.pairs} pairs)  ` +
-          `AUC ${v.auc.toFixed(4)}  EER ${(100 * v.eer).toFixed(2)}%`,
+          `AUC ${v.auc.toFixed(4)}  EER ${(100 * v.eer).toFixed(2)}%  ${formatTar(v.tarAtFar)}`,
       );
       // A stop inside an epoch keeps its running sums for the resumed part of that epoch.
       if (complete) epochStats = { seen: 0, correct: 0, lossSum: 0 };

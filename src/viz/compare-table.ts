@@ -3,6 +3,7 @@
  * comparison page, and the schema of the rows as stored in summary.json.
  */
 import { z } from 'zod';
+import { farLabel } from '../eval/index.js';
 
 /** One row of the comparison, as stored in summary.json. */
 export const compareRowSchema = z.object({
@@ -11,6 +12,8 @@ export const compareRowSchema = z.object({
   verificationAccuracy: z.number(),
   auc: z.number(),
   eer: z.number(),
+  /** TAR at low FARs over every held-out pair; `tar` is absent where that FAR was not resolvable. */
+  tarAtFar: z.array(z.object({ far: z.number(), tar: z.number().optional() })).optional(),
   /** Held-out angular statistics (radians; see angularStatistics), when the embeddings were measured. */
   intraAngle: z.number().optional(),
   interAngle: z.number().optional(),
@@ -26,12 +29,19 @@ const deg = (v: number | undefined) => (v === undefined ? '–' : `${((v * 180) 
 
 /** Column titles and formatted cells of the comparison. */
 export function compareTableCells(rows: readonly CompareRow[]): { header: string[]; body: string[][] } {
+  // The FARs of the first row that has any; rows measured without them show a dash.
+  const fars = rows.find((r) => r.tarAtFar !== undefined)?.tarAtFar?.map((t) => t.far) ?? [];
+  const tarCell = (r: CompareRow, far: number) => {
+    const tar = r.tarAtFar?.find((t) => t.far === far)?.tar;
+    return tar === undefined ? '–' : pct(tar);
+  };
   const header = [
     'head',
     'train acc',
     'held-out verif. acc',
     'AUC',
     'EER',
+    ...fars.map((far) => `TAR@FAR ${farLabel(far)}`),
     'intra angle',
     'min inter angle',
     'separation',
@@ -43,6 +53,7 @@ export function compareTableCells(rows: readonly CompareRow[]): { header: string
     pct(r.verificationAccuracy),
     r.auc.toFixed(4),
     pct(r.eer),
+    ...fars.map((far) => tarCell(r, far)),
     deg(r.intraAngle),
     deg(r.interAngle),
     r.separation === undefined ? '–' : r.separation.toFixed(2),

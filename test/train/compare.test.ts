@@ -36,7 +36,7 @@ describe('compare', () => {
       '--heads',
       heads.join(','),
       ...['--epochs', '1', '--per-class', '4', '--heldout-per-class', '5', '--batch', '8'],
-      ...['--width', '0.125', '--pairs', '40', '--backend', 'cpu', '--out', out],
+      ...['--width', '0.125', '--pairs', '40', '--backend', 'cpu', '--jobs', '2', '--out', out],
     ]);
     expect(process.exitCode ?? 0).toBe(0);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
@@ -48,6 +48,7 @@ describe('compare', () => {
         intraAngle: number;
         interAngle: number;
         separation: number;
+        tarAtFar: { far: number; tar?: number }[];
       }[];
     };
     expect(summary.rows.map((r) => r.head)).toEqual(heads);
@@ -55,6 +56,12 @@ describe('compare', () => {
       expect(row.verificationAccuracy).toBeGreaterThanOrEqual(0);
       expect(row.verificationAccuracy).toBeLessThanOrEqual(1);
       expect(row.seconds).toBeGreaterThan(0);
+      // 50 held-out images: 1,225 pairs, ~1,100 of them impostors, so both FARs are resolvable.
+      expect(row.tarAtFar.map((t) => t.far)).toEqual([1e-2, 1e-3]);
+      for (const t of row.tarAtFar) {
+        expect(t.tar).toBeGreaterThanOrEqual(0);
+        expect(t.tar).toBeLessThanOrEqual(1);
+      }
       // Angles of held-out embeddings: within [0, π], and the separation is their stated ratio's form.
       expect(row.intraAngle).toBeGreaterThanOrEqual(0);
       expect(row.interAngle).toBeLessThanOrEqual(Math.PI + 1e-12);
@@ -76,12 +83,25 @@ describe('compare', () => {
     for (const h of heads) expect(table).toContain(h);
     expect(output).toContain('held-out verif. acc');
     expect(table).toContain('separation');
+    expect(table).toContain('TAR@FAR 1e-3');
+    // Two heads at a time in worker processes (the flag), each logging under its name.
+    expect(output).toContain('2 at a time');
+    expect(output).toMatch(/\[cosface\] epoch 1: /);
     expect(readFileSync(join(out, 'compare.html'), 'utf8')).toContain('min inter angle');
+
+    // Every head starts from the shared softmax run, which trained for the --quick warm-start epoch.
+    const warm = join(out, 'warm-start');
+    expect(existsSync(join(warm, 'checkpoint/model.json'))).toBe(true);
+    const warmConfig = JSON.parse(readFileSync(join(warm, 'config.json'), 'utf8')).config;
+    expect(warmConfig.head).toBe('softmax');
+    expect(warmConfig.epochs).toBe(1);
+    expect(output).toContain(`init: backbone and class weights from ${warm}`);
 
     // Every head shares the training settings; only the head and its parameters differ.
     const configs = heads.map(
       (h) => JSON.parse(readFileSync(join(out, h, 'config.json'), 'utf8')).config as Record<string, unknown>,
     );
+    expect(configs[0].init).toBe(warm);
     const { head: _h, params: _p, ...shared } = configs[0];
     for (const c of configs.slice(1)) {
       const { head: _h2, params: _p2, ...rest } = c;
@@ -92,4 +112,28 @@ describe('compare', () => {
     expect(sphere.lambdaGamma).toBeCloseTo(spherefaceForBudget(5).lambdaGamma as number, 12);
     expect(1000 / (1 + sphere.lambdaGamma * 2.5)).toBeCloseTo(5, 9);
   }, 240_000);
+
+  it.each([
+    ['--jobs', '0', 'a whole number ≥ 1'],
+    ['--jobs', '1.5', 'a whole number ≥ 1'],
+    ['--warm-start-epochs', '-1', 'a whole number ≥ 0'],
+  ])('refuses %s %s before training anything', async (flag, value, expected) => {
+    let errors = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      errors += String(chunk);
+      return true;
+    });
+    const out = join(dir, `bad-${flag}-${value}`);
+    process.exitCode = 0;
+    try {
+      await main(['node', 'faceverloss', 'compare', '--quick', flag, value, '--out', out]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(process.exitCode).toBe(2);
+    process.exitCode = 0;
+    expect(errors).toContain(`'${flag}'`);
+    expect(errors).toContain(expected);
+    expect(existsSync(out)).toBe(false);
+  });
 });
