@@ -4,7 +4,8 @@
  * ```
  * RUN/config.json            the effective configuration and the data split, as used
  * RUN/metrics.jsonl          one JSON object per line: step metrics (loss, acc, lr, images_per_s)
- *                            and per-epoch held-out verification (train_acc, val_acc, val_auc, val_eer)
+ *                            and per-epoch held-out verification (train_acc, val_acc, val_auc, val_eer,
+ *                            val_tar_far_1e-2 and val_tar_far_1e-3 over every held-out pair)
  * RUN/embeddings/epoch-NNNN.json  held-out embeddings after each epoch (src/viz format)
  * RUN/scores.csv             latest held-out pair scores (score,label) — the report's ROC
  * RUN/checkpoint/            model.json + weights.bin, optimizer.bin, state.json (see checkpoint.ts)
