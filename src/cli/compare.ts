@@ -144,20 +144,10 @@ export function registerCompare(program: Command): void {
           : parseCount('--warm-start-epochs', flags.warmStartEpochs, 0);
       process.stdout.write(`backend: ${await selectBackend(flags.backend)}\n`);
       // The shared start: softmax for warmEpochs, unless the user named their own --init run.
-      let init = values.init as string | undefined;
-      if (init === undefined && warmEpochs > 0) {
-        const { epochs: _perHead, params: _headParams, ...shared } = values;
-        const warm = mergeTrainConfig(
-          { ...base, head: 'softmax', params: {}, epochs: warmEpochs },
-          shared,
-          'compare defaults',
-        );
-        init = join(out, 'warm-start');
-        await runHeads([{ head: 'warm-start (softmax)', config: warm, out: init }], {
-          jobs: 1,
-          write: (text) => process.stdout.write(text),
-        });
-      }
+      const userInit = values.init as string | undefined;
+      const warmStart = userInit === undefined && warmEpochs > 0 ? join(out, 'warm-start') : undefined;
+      const init = userInit ?? warmStart;
+      // Every configuration is validated before anything trains or is written.
       const runs: HeadRun[] = [];
       for (const head of heads) {
         const headBase = { ...base, head, ...(init === undefined ? {} : { init }) };
@@ -174,6 +164,18 @@ export function registerCompare(program: Command): void {
           );
         }
         runs.push({ head, config, out: join(out, head) });
+      }
+      if (warmStart !== undefined) {
+        const { epochs: _perHead, params: _headParams, ...shared } = values;
+        const warm = mergeTrainConfig(
+          { ...base, head: 'softmax', params: {}, epochs: warmEpochs },
+          shared,
+          'compare defaults',
+        );
+        await runHeads([{ head: 'warm-start (softmax)', config: warm, out: warmStart }], {
+          jobs: 1,
+          write: (text) => process.stdout.write(text),
+        });
       }
       const results = await runHeads(runs, {
         jobs,
