@@ -1,7 +1,9 @@
 /**
- * `faceverloss compare`: train several heads the same way (same data, seed, schedule, backbone) and
- * print one table: train accuracy, held-out verification accuracy, AUC, EER, time. Writes one run
- * folder per head under `--out` plus `summary.json` and `summary.md`.
+ * `faceverloss compare`: train several heads the same way (same data, seed, schedule, backbone, and the
+ * same softmax-trained starting weights) and print one table: train accuracy, held-out verification
+ * accuracy, AUC, EER, TAR at low FAR, angular statistics, time. Writes `--out/warm-start`, one run folder
+ * per head, `summary.json`, `summary.md` and the side-by-side figures. Heads train in parallel processes
+ * (compare-jobs.ts).
  *
  *   compare --heads softmax,sphereface,cosface,arcface,mvsoftmax,curricularface --embedding-dim 2
  */
@@ -19,7 +21,7 @@ import {
   writeCompareFigures,
   writeFileAtomic,
 } from '../viz/index.js';
-import { defaultJobs, type HeadRun, runHeads } from './compare-jobs.js';
+import { defaultJobs, type HeadRun, type HeadRunResult, runHeads } from './compare-jobs.js';
 import { DEMO_CONFIG, QUICK_CONFIG } from './demo.js';
 import { addTrainFlags, flagsToConfig, selectBackend, type TrainFlags } from './train.js';
 
@@ -84,6 +86,15 @@ function heldOutAngles(runDir: string): Pick<CompareRow, 'intraAngle' | 'interAn
   return { intraAngle: a.intraMean, interAngle: a.interMin, separation: a.separation };
 }
 
+/** The flags of `compare`: the training flags plus its own. */
+type CompareFlags = TrainFlags & {
+  heads: string;
+  quick?: boolean;
+  out: string;
+  jobs?: string;
+  warmStartEpochs?: string;
+};
+
 /** Registers `compare`. */
 export function registerCompare(program: Command): void {
   addTrainFlags(
@@ -102,110 +113,121 @@ export function registerCompare(program: Command): void {
         `epochs of the shared softmax start every head begins from (default ${WARM_START_EPOCHS}; 0: random weights)`,
       )
       .option('--out <dir>', 'folder for one run per head and the summary', 'runs/compare'),
-  ).action(
-    async (
-      flags: TrainFlags & {
-        heads: string;
-        quick?: boolean;
-        out: string;
-        jobs?: string;
-        warmStartEpochs?: string;
-      },
-    ) => {
-      const { heads: list, quick, out, jobs: _jobs, warmStartEpochs: _warm, ...rest } = flags;
-      const heads = list
-        .split(',')
-        .map((h) => h.trim())
-        .filter((h) => h.length > 0);
-      if (heads.length === 0)
-        throw new InvalidArgumentError('--heads', 'a comma-separated list of head names', list);
-      for (const h of heads) {
-        if (!headNames.includes(h))
-          throw new InvalidArgumentError('--heads', `names from ${headNames.join(', ')}`, h);
-      }
-      const values = flagsToConfig(rest);
-      if (values.head !== undefined)
-        throw new InvalidArgumentError('--head', 'nothing (use --heads)', values.head);
-      // --param applies to every head, so it is only accepted with one head.
-      if (values.params !== undefined && heads.length > 1) {
-        throw new InvalidArgumentError(
-          '--param',
-          'no --param when comparing several heads',
-          flags.param.join(' '),
-        );
-      }
-      const jobs = flags.jobs === undefined ? defaultJobs(heads.length) : parseCount('--jobs', flags.jobs, 1);
-      const base = { ...COMPARE_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
-      const warmEpochs =
-        flags.warmStartEpochs === undefined
-          ? quick
-            ? QUICK_WARM_START_EPOCHS
-            : WARM_START_EPOCHS
-          : parseCount('--warm-start-epochs', flags.warmStartEpochs, 0);
-      process.stdout.write(`backend: ${await selectBackend(flags.backend)}\n`);
-      // The shared start: softmax for warmEpochs, unless the user named their own --init run.
-      const userInit = values.init as string | undefined;
-      const warmStart = userInit === undefined && warmEpochs > 0 ? join(out, 'warm-start') : undefined;
-      const init = userInit ?? warmStart;
-      // Every configuration is validated before anything trains or is written.
-      const runs: HeadRun[] = [];
-      for (const head of heads) {
-        const headBase = { ...base, head, ...(init === undefined ? {} : { init }) };
-        let config = mergeTrainConfig(
-          { ...headBase, params: SMALL_SCALE_PARAMS[head] ?? {} },
-          values,
-          'compare defaults',
-        );
-        if (head === 'sphereface' && values.params === undefined) {
-          config = mergeTrainConfig(
-            { ...headBase, params: spherefaceForBudget(await totalSteps(config)) },
-            values,
-            'compare defaults',
-          );
-        }
-        runs.push({ head, config, out: join(out, head) });
-      }
-      if (warmStart !== undefined) {
-        const { epochs: _perHead, params: _headParams, ...shared } = values;
-        const warm = mergeTrainConfig(
-          { ...base, head: 'softmax', params: {}, epochs: warmEpochs },
-          shared,
-          'compare defaults',
-        );
-        await runHeads([{ head: 'warm-start (softmax)', config: warm, out: warmStart }], {
-          jobs: 1,
-          write: (text) => process.stdout.write(text),
-        });
-      }
-      const results = await runHeads(runs, {
-        jobs,
-        backend: flags.backend,
-        write: (text) => process.stdout.write(text),
-      });
-      const rows: CompareRow[] = results.map(({ head, last, seconds }) => ({
-        head,
-        trainAccuracy: last.trainAccuracy,
-        verificationAccuracy: last.verificationAccuracy,
-        auc: last.auc,
-        eer: last.eer,
-        tarAtFar: last.tarAtFar.map((t) =>
-          t.tar === undefined ? { far: t.far } : { far: t.far, tar: t.tar },
-        ),
-        ...heldOutAngles(join(out, head)),
-        seconds,
-      }));
-      const table = formatCompareTable(rows);
-      writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ rows }, null, 2)}\n`, '--out');
-      writeFileAtomic(join(out, 'summary.md'), `\`\`\`\n${table}\`\`\`\n`, '--out');
-      await writeCompareFigures(
-        out,
-        heads.map((head) => ({ head, runDir: join(out, head) })),
+  ).action(compare);
+}
+
+/** The head names of --heads, each checked against the registry. */
+function parseHeads(list: string): string[] {
+  const heads = list
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h.length > 0);
+  if (heads.length === 0)
+    throw new InvalidArgumentError('--heads', 'a comma-separated list of head names', list);
+  for (const h of heads) {
+    if (!headNames.includes(h))
+      throw new InvalidArgumentError('--heads', `names from ${headNames.join(', ')}`, h);
+  }
+  return heads;
+}
+
+/** Each head's run: the shared settings, the head's small-scale parameters, and the shared start. */
+async function headRuns(
+  heads: readonly string[],
+  base: Record<string, unknown>,
+  values: Record<string, unknown>,
+  out: string,
+): Promise<HeadRun[]> {
+  const runs: HeadRun[] = [];
+  for (const head of heads) {
+    let config = mergeTrainConfig(
+      { ...base, head, params: SMALL_SCALE_PARAMS[head] ?? {} },
+      values,
+      'compare defaults',
+    );
+    if (head === 'sphereface' && values.params === undefined) {
+      config = mergeTrainConfig(
+        { ...base, head, params: spherefaceForBudget(await totalSteps(config)) },
+        values,
+        'compare defaults',
       );
-      process.stdout.write(
-        `\n${table}summary: ${join(out, 'summary.md')}; figures: ${join(out, 'compare.html')}\n`,
-      );
-    },
+    }
+    runs.push({ head, config, out: join(out, head) });
+  }
+  return runs;
+}
+
+/** The table row of a finished head run. */
+function compareRow({ head, last, seconds }: HeadRunResult, out: string): CompareRow {
+  return {
+    head,
+    trainAccuracy: last.trainAccuracy,
+    verificationAccuracy: last.verificationAccuracy,
+    auc: last.auc,
+    eer: last.eer,
+    tarAtFar: last.tarAtFar.map((t) => (t.tar === undefined ? { far: t.far } : { far: t.far, tar: t.tar })),
+    ...heldOutAngles(join(out, head)),
+    seconds,
+  };
+}
+
+/** `compare`: validate every configuration, train the shared start, then every head; write the table and figures. */
+async function compare(flags: CompareFlags): Promise<void> {
+  const { heads: list, quick, out, jobs: jobsFlag, warmStartEpochs: warmFlag, ...rest } = flags;
+  const heads = parseHeads(list);
+  const values = flagsToConfig(rest);
+  if (values.head !== undefined)
+    throw new InvalidArgumentError('--head', 'nothing (use --heads)', values.head);
+  // --param applies to every head, so it is only accepted with one head.
+  if (values.params !== undefined && heads.length > 1) {
+    throw new InvalidArgumentError(
+      '--param',
+      'no --param when comparing several heads',
+      flags.param.join(' '),
+    );
+  }
+  const jobs = jobsFlag === undefined ? defaultJobs(heads.length) : parseCount('--jobs', jobsFlag, 1);
+  const defaultWarm = quick ? QUICK_WARM_START_EPOCHS : WARM_START_EPOCHS;
+  const warmEpochs = warmFlag === undefined ? defaultWarm : parseCount('--warm-start-epochs', warmFlag, 0);
+  const base = { ...COMPARE_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
+
+  // The shared start: softmax for warmEpochs, unless the user named their own --init run.
+  const warmStart = values.init === undefined && warmEpochs > 0 ? join(out, 'warm-start') : undefined;
+  // Every configuration is validated before anything trains or is written.
+  const runs = await headRuns(
+    heads,
+    warmStart === undefined ? base : { ...base, init: warmStart },
+    values,
+    out,
   );
+  const { epochs: _perHead, params: _headParams, ...shared } = values;
+  const warmRun: HeadRun | undefined =
+    warmStart === undefined
+      ? undefined
+      : {
+          head: 'warm-start (softmax)',
+          config: mergeTrainConfig(
+            { ...base, head: 'softmax', params: {}, epochs: warmEpochs },
+            shared,
+            'compare defaults',
+          ),
+          out: warmStart,
+        };
+
+  const write = (text: string) => process.stdout.write(text);
+  write(`backend: ${await selectBackend(flags.backend)}\n`);
+  if (warmRun !== undefined) await runHeads([warmRun], { jobs: 1, write });
+  const results = await runHeads(runs, { jobs, backend: flags.backend, write });
+
+  const rows = results.map((r) => compareRow(r, out));
+  const table = formatCompareTable(rows);
+  writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify({ rows }, null, 2)}\n`, '--out');
+  writeFileAtomic(join(out, 'summary.md'), `\`\`\`\n${table}\`\`\`\n`, '--out');
+  await writeCompareFigures(
+    out,
+    heads.map((head) => ({ head, runDir: join(out, head) })),
+  );
+  write(`\n${table}summary: ${join(out, 'summary.md')}; figures: ${join(out, 'compare.html')}\n`);
 }
 
 /** A whole number ≥ `min` from a flag's text. */
