@@ -22,7 +22,8 @@ import {
   writeFileAtomic,
 } from '../viz/index.js';
 import { defaultJobs, type HeadRun, type HeadRunResult, runHeads } from './compare-jobs.js';
-import { DEMO_CONFIG, QUICK_CONFIG } from './demo.js';
+import { DEMO_CONFIG, QUICK_CONFIG, QUICK_WARM_START_EPOCHS } from './demo.js';
+import { parseCount, sharedStart, warmStartHelp } from './shared-start.js';
 import { addTrainFlags, flagsToConfig, selectBackend, type TrainFlags } from './train.js';
 
 /** Head parameters suited to 2-D/3-D features on ten classes (face-scale defaults saturate there). */
@@ -36,7 +37,7 @@ export const SMALL_SCALE_PARAMS: Record<string, Record<string, unknown>> = {
 
 /**
  * The comparison's budget: every training digit of the package (700 per class), a shared softmax start of
- * WARM_START_EPOCHS epochs, then 8 epochs per head. Verification uses 160 held-out digits per class (all
+ * COMPARE_WARM_START_EPOCHS epochs, then 8 epochs per head. Verification uses 160 held-out digits per class (all
  * that the smallest class, 5, has left), so TAR at 1e-3 FAR rests on 1.28 M pairs. What these settings
  * measure, and what training from random weights gives instead, is in docs/compare.md.
  */
@@ -46,10 +47,7 @@ export const COMPARE_CONFIG = { ...DEMO_CONFIG, epochs: 8, heldoutPerClass: 160,
  * Epochs of the softmax run every head starts from (see src/train/warm-start.ts). From random weights in
  * 2-D, MV-Softmax and CurricularFace fold their class weights onto two directions (train accuracy 20 %).
  */
-export const WARM_START_EPOCHS = 4;
-
-/** The warm start under --quick. */
-export const QUICK_WARM_START_EPOCHS = 1;
+export const COMPARE_WARM_START_EPOCHS = 4;
 
 /**
  * SphereFace anneals λ (the weight of plain cos θ in its blended target) per iteration: with the paper's
@@ -108,10 +106,7 @@ export function registerCompare(program: Command): void {
       )
       .option('--quick', 'the small --quick demo setting for every head')
       .option('--jobs <n>', 'heads trained at once, each in its own process (default: one per core)')
-      .option(
-        '--warm-start-epochs <n>',
-        `epochs of the shared softmax start every head begins from (default ${WARM_START_EPOCHS}; 0: random weights)`,
-      )
+      .option('--warm-start-epochs <n>', warmStartHelp(COMPARE_WARM_START_EPOCHS))
       .option('--out <dir>', 'folder for one run per head and the summary', 'runs/compare'),
   ).action(compare);
 }
@@ -187,36 +182,17 @@ async function compare(flags: CompareFlags): Promise<void> {
     );
   }
   const jobs = jobsFlag === undefined ? defaultJobs(heads.length) : parseCount('--jobs', jobsFlag, 1);
-  const defaultWarm = quick ? QUICK_WARM_START_EPOCHS : WARM_START_EPOCHS;
+  const defaultWarm = quick ? QUICK_WARM_START_EPOCHS : COMPARE_WARM_START_EPOCHS;
   const warmEpochs = warmFlag === undefined ? defaultWarm : parseCount('--warm-start-epochs', warmFlag, 0);
   const base = { ...COMPARE_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
 
-  // The shared start: softmax for warmEpochs, unless the user named their own --init run.
-  const warmStart = values.init === undefined && warmEpochs > 0 ? join(out, 'warm-start') : undefined;
+  const start = sharedStart(out, base, values, warmEpochs, 'compare defaults');
   // Every configuration is validated before anything trains or is written.
-  const runs = await headRuns(
-    heads,
-    warmStart === undefined ? base : { ...base, init: warmStart },
-    values,
-    out,
-  );
-  const { epochs: _perHead, params: _headParams, ...shared } = values;
-  const warmRun: HeadRun | undefined =
-    warmStart === undefined
-      ? undefined
-      : {
-          head: 'warm-start (softmax)',
-          config: mergeTrainConfig(
-            { ...base, head: 'softmax', params: {}, epochs: warmEpochs },
-            shared,
-            'compare defaults',
-          ),
-          out: warmStart,
-        };
+  const runs = await headRuns(heads, start ? { ...base, init: start.out } : base, values, out);
 
   const write = (text: string) => process.stdout.write(text);
   write(`backend: ${await selectBackend(flags.backend)}\n`);
-  if (warmRun !== undefined) await runHeads([warmRun], { jobs: 1, write });
+  if (start) await runHeads([{ head: 'warm-start (softmax)', ...start }], { jobs: 1, write });
   const results = await runHeads(runs, { jobs, backend: flags.backend, write });
 
   const rows = results.map((r) => compareRow(r, out));
@@ -228,12 +204,4 @@ async function compare(flags: CompareFlags): Promise<void> {
     heads.map((head) => ({ head, runDir: join(out, head) })),
   );
   write(`\n${table}summary: ${join(out, 'summary.md')}; figures: ${join(out, 'compare.html')}\n`);
-}
-
-/** A whole number ≥ `min` from a flag's text. */
-function parseCount(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new InvalidArgumentError(flag, `a whole number ≥ ${min}`, text);
-  return n;
 }

@@ -44,7 +44,7 @@ export class RunFolder {
   writeConfig(config: TrainConfig, split: string): void {
     writeFileAtomic(
       join(this.dir, 'config.json'),
-      `${JSON.stringify({ config, split, verification: 'balanced same/different pairs of held-out images, cosine similarity, 10-fold accuracy, AUC, EER' }, null, 2)}\n`,
+      `${JSON.stringify({ config, split, verification: 'balanced same/different pairs of held-out images, cosine similarity, 10-fold accuracy, AUC, EER; TAR at FAR 1e-2 and 1e-3 over every pair of held-out images' }, null, 2)}\n`,
       '--out',
     );
   }

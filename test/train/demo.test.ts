@@ -54,6 +54,25 @@ describe('CLI', () => {
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
     expect(config.head).toBe('arcface');
     expect(config.params).toEqual({ scale: 16, margin: 0.3 });
+    // ArcFace starts from a one-epoch softmax run inside the run folder; --epochs sets the head's length.
+    const start = join(out, 'warm-start');
+    expect(config.init).toBe(start);
+    expect(existsSync(join(start, 'checkpoint/model.json'))).toBe(true);
+    const startConfig = JSON.parse(readFileSync(join(start, 'config.json'), 'utf8')).config;
+    expect(startConfig.head).toBe('softmax');
+    expect(startConfig.epochs).toBe(1);
+    expect(startConfig.perClass).toBe(config.perClass);
+    expect(output).toContain(`init: backbone and class weights from ${start}`);
+  }, 120_000);
+
+  it('demo --warm-start-epochs 0 trains the head from random weights', async () => {
+    const out = join(dir, 'demo-cold');
+    const args = ['--quick', '--epochs', '1', '--warm-start-epochs', '0', ...SMALL, '--out', out];
+    await main(['node', 'faceverloss', 'demo', ...args]);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
+    expect(config.init).toBeUndefined();
+    expect(existsSync(join(out, 'warm-start'))).toBe(false);
+    expect(existsSync(join(out, 'checkpoint/model.json'))).toBe(true);
   }, 120_000);
 
   it('train --config with a flag override', async () => {
