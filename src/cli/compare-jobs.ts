@@ -4,7 +4,7 @@
  * LeNet++ use two threads poorly, so two single-threaded runs side by side finish about 1.7× sooner
  * than the same runs in sequence.
  */
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,13 @@ function workerEntry(): { file: string; execArgv: string[] } {
   };
 }
 
-function runInWorker(run: HeadRun, backend: string | undefined, threads: number, write: (s: string) => void) {
+function runInWorker(
+  run: HeadRun,
+  backend: string | undefined,
+  threads: number,
+  write: (s: string) => void,
+  live: Set<ChildProcess>,
+) {
   return new Promise<HeadRunResult>((resolve, reject) => {
     const { file, execArgv } = workerEntry();
     const child = fork(file, [], {
@@ -64,6 +70,7 @@ function runInWorker(run: HeadRun, backend: string | undefined, threads: number,
       env: { FACEVERLOSS_THREADS: String(threads), ...process.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    live.add(child);
     let settled = false;
     child.on('message', (m: WorkerMessage) => {
       if (m.kind === 'log') write(`[${run.head}] ${m.line}\n`);
@@ -80,6 +87,7 @@ function runInWorker(run: HeadRun, backend: string | undefined, threads: number,
       settled = true;
     });
     child.on('exit', (code, signal) => {
+      live.delete(child);
       if (!settled) reject(new HeadRunError(run.head, `its process exited (${signal ?? `code ${code}`})`));
       settled = true;
     });
@@ -89,7 +97,8 @@ function runInWorker(run: HeadRun, backend: string | undefined, threads: number,
 
 /**
  * Trains every run and returns their results in the order given. With `jobs` > 1 the runs go to child
- * processes, at most `jobs` at a time; the first failure is thrown once the runs already started end.
+ * processes, at most `jobs` at a time. The first failure stops the others (each keeps its last
+ * checkpoint) and is thrown: without every head there is no table to write.
  */
 export async function runHeads(
   runs: readonly HeadRun[],
@@ -120,13 +129,17 @@ export async function runHeads(
   const results = new Array<HeadRunResult>(runs.length);
   let next = 0;
   let failure: unknown;
+  const live = new Set<ChildProcess>();
   const lane = async () => {
     while (next < runs.length && failure === undefined) {
       const i = next++;
       try {
-        results[i] = await runInWorker(runs[i], backend, threads, write);
+        results[i] = await runInWorker(runs[i], backend, threads, write, live);
       } catch (err) {
-        failure ??= err;
+        if (failure === undefined) {
+          failure = err;
+          for (const child of live) child.kill();
+        }
       }
     }
   };

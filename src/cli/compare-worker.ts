@@ -16,6 +16,9 @@ const send = (message: WorkerMessage) =>
     else resolve();
   });
 
+// The parent went away (it was killed): stop rather than train on with no one to report to.
+process.once('disconnect', () => process.exit(130));
+
 process.once('message', async (job: { config: TrainConfig; out: string; backend?: string }) => {
   try {
     await selectBackend(job.backend);

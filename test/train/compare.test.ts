@@ -2,7 +2,7 @@
  * `compare` end to end at a tiny budget: one run folder per head, the summary table (json + md), the
  * side-by-side figures, and SphereFace's λ annealing fitted to the run's length.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -136,4 +136,42 @@ describe('compare', () => {
     expect(errors).toContain(expected);
     expect(existsSync(out)).toBe(false);
   });
+
+  it("a head that fails in its worker process stops the comparison with that run's error", async () => {
+    let errors = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      errors += String(chunk);
+      return true;
+    });
+    const empty = join(dir, 'no-checkpoint');
+    mkdirSync(empty);
+    const out = join(dir, 'failed');
+    process.exitCode = 0;
+    try {
+      await main([
+        'node',
+        'faceverloss',
+        'compare',
+        '--quick',
+        '--heads',
+        'softmax,cosface',
+        '--jobs',
+        '2',
+        '--init',
+        empty,
+        ...['--per-class', '4', '--heldout-per-class', '5', '--width', '0.125', '--backend', 'cpu'],
+        '--out',
+        out,
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(process.exitCode).toBe(2);
+    process.exitCode = 0;
+    // The worker's CorruptFileError, named by head and carried across the process boundary.
+    expect(errors).toMatch(/the (softmax|cosface) run failed: .*no checkpoint in this run folder/);
+    expect(errors).toContain(empty);
+    expect(existsSync(join(out, 'summary.json'))).toBe(false);
+    expect(existsSync(join(out, 'warm-start'))).toBe(false);
+  }, 120_000);
 });
