@@ -7,36 +7,11 @@
 #include <vector>
 
 #include "common.h"
-#include "threadpool.h"
+#include "task_split.h"
 
 namespace fvl {
 
 namespace {
-
-// Elements per task below which splitting further costs more in thread wake-ups than it saves.
-constexpr int64_t kGrain = 1 << 15;
-// Upper bound on tasks per call; enough to balance any pool size this engine is run with.
-constexpr int64_t kMaxTasks = 256;
-
-// Number of tasks for `work` elements split along `units` independent units (at least one per task).
-// It depends on the problem only, never on the pool size, so that results are reproducible.
-int task_count(int64_t work, int64_t units) {
-  const int64_t by_work = (work + kGrain - 1) / kGrain;
-  return static_cast<int>(std::max<int64_t>(1, std::min({by_work, units, kMaxTasks})));
-}
-
-// First unit of task t when `units` are split evenly into `tasks` ranges.
-int64_t split(int64_t units, int tasks, int t) { return units * t / tasks; }
-
-template <class F>
-void parallel(int tasks, F fn) {
-  if (tasks <= 1) {
-    fn(0);
-    return;
-  }
-  ThreadPool::Region region(ThreadPool::global());
-  region.run(tasks, [&](int t, int) { fn(t); });
-}
 
 // The operations, as TF.js computes them: in double, rounded to float on store. For +, -, * and /
 // of two floats that equals the float operation itself, which the compiler vectorises.
@@ -86,10 +61,10 @@ template <class Op, Kind KA, Kind KB>
 void run_binary(const float* a, const float* b, float* y, int64_t n, int64_t channels) {
   // Tasks own whole rows when a row operand needs them aligned, else blocks of one grain.
   const bool rows = KA == kRow || KB == kRow;
-  const int64_t unit = rows ? channels : std::min<int64_t>(kGrain, n);
+  const int64_t unit = rows ? channels : std::min<int64_t>(kTaskGrain, n);
   const int64_t units = (n + unit - 1) / unit;
   const int tasks = task_count(n, units);
-  parallel(tasks, [&](int t) {
+  run_tasks(tasks, [&](int t, int) {
     const int64_t i0 = split(units, tasks, t) * unit;
     const int64_t i1 = std::min(n, split(units, tasks, t + 1) * unit);
     run_range<Op, KA, KB>(a, b, y, i0, i1, channels);
@@ -153,13 +128,13 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
   // Each output row o is summed in `chunks` pieces of the reduced axis, one partial row of doubles
   // each, added in chunk order. The chunk count depends on the shape only.
   const int64_t per_row = std::max<int64_t>(1, reduce * inner);
-  const int64_t by_work = (per_row + kGrain - 1) / kGrain;
+  const int64_t by_work = (per_row + kTaskGrain - 1) / kTaskGrain;
   const int64_t chunks = std::max<int64_t>(1, std::min({by_work, reduce, std::max<int64_t>(1, kMaxTasks / outer)}));
   const int64_t units = outer * chunks;
   const size_t k = static_cast<size_t>(inner);
   std::vector<double> partial(static_cast<size_t>(units) * k, 0.0);
   const int tasks = task_count(outer * reduce * inner, units);
-  parallel(tasks, [&](int t) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t u = split(units, tasks, t), end = split(units, tasks, t + 1); u < end; ++u) {
       const int64_t o = u / chunks, ch = u % chunks;
       const int64_t r0 = reduce * ch / chunks, r1 = reduce * (ch + 1) / chunks;
@@ -197,7 +172,7 @@ void batch_norm(const float* x, float* y, int64_t n, int64_t channels, const Bat
   }
   const int64_t rows = n / channels;
   const int tasks = task_count(n, rows);
-  parallel(tasks, [&](int t) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
       const float* FVL_RESTRICT xr = x + r * channels;
       float* FVL_RESTRICT yr = y + r * channels;

@@ -8,42 +8,13 @@
 #include <vector>
 
 #include "common.h"
-#include "threadpool.h"
+#include "task_split.h"
 
 namespace fvl {
 
-namespace {
-
-// Elements per task below which splitting a loop further costs more in wake-ups than it saves.
-constexpr int64_t kGrain = 1 << 15;
-// Upper bound on tasks per call; enough to balance any pool size this engine is run with.
-constexpr int64_t kMaxTasks = 256;
-
-// Number of tasks for `work` elements split along `units` independent units (at least one per task).
-// It depends on the problem only, never on the pool size, so that results are reproducible.
-int task_count(int64_t work, int64_t units) {
-  const int64_t by_work = (work + kGrain - 1) / kGrain;
-  return static_cast<int>(std::max<int64_t>(1, std::min({by_work, units, kMaxTasks})));
-}
-
-// First unit of task t when `units` are split evenly into `tasks` ranges.
-int64_t split(int64_t units, int tasks, int t) { return units * t / tasks; }
-
-template <class F>
-void parallel(int tasks, F fn) {
-  if (tasks <= 1) {
-    fn(0, 0);
-    return;
-  }
-  ThreadPool::Region region(ThreadPool::global());
-  region.run(tasks, std::move(fn));
-}
-
-}  // namespace
-
 void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels) {
   const int tasks = task_count(rows * channels, rows);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
       const float* FVL_RESTRICT xr = x + r * channels;
       float* FVL_RESTRICT yr = y + r * channels;
@@ -60,7 +31,7 @@ void prelu_backward(const float* dy, const float* x, const float* alpha, float* 
   const int tasks = task_count(rows * channels, rows);
   // One row of partial sums per task: no sharing between threads, and a fixed order of addition.
   std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels), 0.0);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     double* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels);
     for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
       const float* FVL_RESTRICT xr = x + r * channels;
@@ -87,7 +58,7 @@ void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
   const int64_t C = g.channels;
   const int64_t out_rows = g.batch * g.out_h;
   const int tasks = task_count(out_rows * g.out_w * C * g.filter_h * g.filter_w, out_rows);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       const int64_t h0 = oh * g.stride_h - g.pad_top;
@@ -117,7 +88,7 @@ void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, f
   // Windows overlap only within one image, so tasks own whole (image, channel block) pairs of dx.
   const int64_t units = g.batch * blocks;
   const int tasks = task_count(g.batch * g.out_h * g.out_w * C * g.filter_h * g.filter_w, units);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     float best[kBlock];
     int64_t where[kBlock];
     for (int64_t u = split(units, tasks, t), end = split(units, tasks, t + 1); u < end; ++u) {
@@ -178,7 +149,7 @@ void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* 
   const int64_t C = g.channels, M = g.multiplier, OC = C * M;
   const int64_t out_rows = g.batch * g.out_h;
   const int tasks = task_count(out_rows * g.out_w * OC * g.filter_h * g.filter_w, out_rows);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       int64_t kh0, kh1;
@@ -212,7 +183,7 @@ void depthwise_backward_input(const DepthwiseGeometry& g, const float* dy, const
   const int64_t C = g.channels, M = g.multiplier, OC = C * M;
   // Output windows overlap only within one image: a task owns whole images of dx and scatters into them.
   const int tasks = task_count(g.batch * g.out_h * g.out_w * OC * g.filter_h * g.filter_w, g.batch);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     for (int64_t n = split(g.batch, tasks, t), end = split(g.batch, tasks, t + 1); n < end; ++n) {
       float* dxn = dx + n * g.in_h * g.in_w * C;
       for (int64_t i = 0; i < g.in_h * g.in_w * C; ++i) dxn[i] = 0.0f;
@@ -253,7 +224,7 @@ void depthwise_backward_filter(const DepthwiseGeometry& g, const float* x, const
   // Each task sums into its own copy of dw; fewer tasks than elsewhere since each copy is dw-sized.
   const int tasks = std::min(64, task_count(out_rows * g.out_w * taps_n, out_rows));
   std::vector<float> partial(static_cast<size_t>(tasks) * static_cast<size_t>(taps_n), 0.0f);
-  parallel(tasks, [&](int t, int) {
+  run_tasks(tasks, [&](int t, int) {
     float* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(taps_n);
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
