@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spherefaceForBudget } from '../../src/cli/compare.js';
 import { main } from '../../src/cli/main.js';
+import { runCliForErrors } from './helpers.js';
 
 let dir: string;
 let output = '';
@@ -118,56 +119,32 @@ describe('compare', () => {
     ['--jobs', '1.5', 'a whole number ≥ 1'],
     ['--warm-start-epochs', '-1', 'a whole number ≥ 0'],
   ])('refuses %s %s before training anything', async (flag, value, expected) => {
-    let errors = '';
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      errors += String(chunk);
-      return true;
-    });
     const out = join(dir, `bad-${flag}-${value}`);
-    process.exitCode = 0;
-    try {
-      await main(['node', 'faceverloss', 'compare', '--quick', flag, value, '--out', out]);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(process.exitCode).toBe(2);
-    process.exitCode = 0;
+    const { exitCode, errors } = await runCliForErrors(['compare', '--quick', flag, value, '--out', out]);
+    expect(exitCode).toBe(2);
     expect(errors).toContain(`'${flag}'`);
     expect(errors).toContain(expected);
     expect(existsSync(out)).toBe(false);
   });
 
   it("a head that fails in its worker process stops the comparison with that run's error", async () => {
-    let errors = '';
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      errors += String(chunk);
-      return true;
-    });
     const empty = join(dir, 'no-checkpoint');
     mkdirSync(empty);
     const out = join(dir, 'failed');
-    process.exitCode = 0;
-    try {
-      await main([
-        'node',
-        'faceverloss',
-        'compare',
-        '--quick',
-        '--heads',
-        'softmax,cosface',
-        '--jobs',
-        '2',
-        '--init',
-        empty,
-        ...['--per-class', '4', '--heldout-per-class', '5', '--width', '0.125', '--backend', 'cpu'],
-        '--out',
-        out,
-      ]);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(process.exitCode).toBe(2);
-    process.exitCode = 0;
+    const { exitCode, errors } = await runCliForErrors([
+      'compare',
+      '--quick',
+      '--heads',
+      'softmax,cosface',
+      '--jobs',
+      '2',
+      '--init',
+      empty,
+      ...['--per-class', '4', '--heldout-per-class', '5', '--width', '0.125', '--backend', 'cpu'],
+      '--out',
+      out,
+    ]);
+    expect(exitCode).toBe(2);
     // The worker's CorruptFileError, named by head and carried across the process boundary.
     expect(errors).toMatch(/the (softmax|cosface) run failed: .*no checkpoint in this run folder/);
     expect(errors).toContain(empty);

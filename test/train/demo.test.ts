@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { runCliForErrors } from './helpers.js';
 
 let dir: string;
 let output = '';
@@ -87,19 +88,11 @@ describe('CLI', () => {
   }, 120_000);
 
   it('a bad flag exits with code 2 and a message naming it', async () => {
-    const errors: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      errors.push(String(chunk));
-      return true;
-    });
-    process.exitCode = 0;
-    await main(['node', 'faceverloss', 'train', '--lr', 'fast', '--out', join(dir, 'x')]);
-    expect(process.exitCode).toBe(2);
-    expect(errors.join('')).toMatch(/--lr/);
-    process.exitCode = 0;
-    await main(['node', 'faceverloss', 'train', '--optimizer', 'rmsprop', '--out', join(dir, 'x')]);
-    expect(errors.join('')).toMatch(/--optimizer/);
-    process.exitCode = 0;
-    spy.mockRestore();
+    const lr = await runCliForErrors(['train', '--lr', 'fast', '--out', join(dir, 'x')]);
+    expect(lr.exitCode).toBe(2);
+    expect(lr.errors).toMatch(/--lr/);
+    const optimizer = await runCliForErrors(['train', '--optimizer', 'rmsprop', '--out', join(dir, 'x')]);
+    expect(optimizer.exitCode).toBe(2);
+    expect(optimizer.errors).toMatch(/--optimizer/);
   });
 });

@@ -1,4 +1,6 @@
 /** A tiny, fast training configuration for tests (cpu backend, a few MNIST digits, a narrow LeNet++). */
+import { vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from '../../src/train/index.js';
 
 export function tinyConfig(overrides: TrainConfigInput = {}): TrainConfig {
@@ -18,4 +20,25 @@ export function tinyConfig(overrides: TrainConfigInput = {}): TrainConfig {
     logEvery: 1,
     ...overrides,
   });
+}
+
+/**
+ * Runs the command line with `args` (after `faceverloss`) while catching what it writes to stderr, and
+ * returns its exit code and that text. The exit code is reset afterwards so later tests start clean.
+ */
+export async function runCliForErrors(args: string[]): Promise<{ exitCode: number; errors: string }> {
+  let errors = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    errors += String(chunk);
+    return true;
+  });
+  process.exitCode = 0;
+  try {
+    await main(['node', 'faceverloss', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { exitCode, errors };
 }
