@@ -14,19 +14,10 @@ import {
 } from '../src/engine/index.js';
 import { loadEngineFrom } from '../src/engine/native.js';
 import { InvalidArgumentError, NativeUnavailableError, ShapeMismatchError } from '../src/errors.js';
+import { rng } from './helpers/tf-kernels.js';
 
 const engine = loadEngine();
 const info = engineInfo();
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2147483648 - 1;
-  };
-}
 
 function randomArray(n: number, next: () => number): Float32Array {
   const out = new Float32Array(n);

@@ -2,31 +2,18 @@
  * `compare` end to end at a tiny budget: one run folder per head, the summary table (json + md), the
  * side-by-side figures, and SphereFace's λ annealing fitted to the run's length.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spherefaceForBudget } from '../../src/cli/compare.js';
 import { main } from '../../src/cli/main.js';
-import { runCliForErrors } from './helpers.js';
+import { cliSandbox, runCliForErrors } from './helpers.js';
 
-let dir: string;
-let output = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'faceverloss-compare-'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  rmSync(dir, { recursive: true, force: true });
-});
+const box = cliSandbox('faceverloss-compare-');
 
 describe('compare', () => {
   it('trains each head the same way and writes the table, run folders and figures', async () => {
-    const out = join(dir, 'cmp');
+    const out = join(box.dir, 'cmp');
     const heads = ['softmax', 'sphereface', 'cosface'];
     process.exitCode = 0;
     await main([
@@ -82,12 +69,12 @@ describe('compare', () => {
     }
     const table = readFileSync(join(out, 'summary.md'), 'utf8');
     for (const h of heads) expect(table).toContain(h);
-    expect(output).toContain('held-out verif. acc');
+    expect(box.output).toContain('held-out verif. acc');
     expect(table).toContain('separation');
     expect(table).toContain('TAR@FAR 1e-3');
     // Two heads at a time in worker processes (the flag), each logging under its name.
-    expect(output).toContain('2 at a time');
-    expect(output).toMatch(/\[cosface\] epoch 1: /);
+    expect(box.output).toContain('2 at a time');
+    expect(box.output).toMatch(/\[cosface\] epoch 1: /);
     expect(readFileSync(join(out, 'compare.html'), 'utf8')).toContain('min inter angle');
 
     // Every head starts from the shared softmax run, which trained for the --quick warm-start epoch.
@@ -96,7 +83,7 @@ describe('compare', () => {
     const warmConfig = JSON.parse(readFileSync(join(warm, 'config.json'), 'utf8')).config;
     expect(warmConfig.head).toBe('softmax');
     expect(warmConfig.epochs).toBe(1);
-    expect(output).toContain(`init: backbone and class weights from ${warm}`);
+    expect(box.output).toContain(`init: backbone and class weights from ${warm}`);
 
     // Every head shares the training settings; only the head and its parameters differ.
     const configs = heads.map(
@@ -119,7 +106,7 @@ describe('compare', () => {
     ['--jobs', '1.5', 'a whole number ≥ 1'],
     ['--warm-start-epochs', '-1', 'a whole number ≥ 0'],
   ])('refuses %s %s before training anything', async (flag, value, expected) => {
-    const out = join(dir, `bad-${flag}-${value}`);
+    const out = join(box.dir, `bad-${flag}-${value}`);
     const { exitCode, errors } = await runCliForErrors(['compare', '--quick', flag, value, '--out', out]);
     expect(exitCode).toBe(2);
     expect(errors).toContain(`'${flag}'`);
@@ -128,9 +115,9 @@ describe('compare', () => {
   });
 
   it("a head that fails in its worker process stops the comparison with that run's error", async () => {
-    const empty = join(dir, 'no-checkpoint');
+    const empty = join(box.dir, 'no-checkpoint');
     mkdirSync(empty);
-    const out = join(dir, 'failed');
+    const out = join(box.dir, 'failed');
     const { exitCode, errors } = await runCliForErrors([
       'compare',
       '--quick',

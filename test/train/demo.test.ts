@@ -2,26 +2,13 @@
  * The CLI end to end: `demo --quick` (shrunk further by flags so it runs in seconds on the cpu backend)
  * and `train --config` write run folders; bad flags exit with a message naming the flag.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { runCliForErrors } from './helpers.js';
+import { cliSandbox, runCliForErrors } from './helpers.js';
 
-let dir: string;
-let output = '';
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'faceverloss-cli-'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    output += String(chunk);
-    return true;
-  });
-});
-afterAll(() => {
-  vi.restoreAllMocks();
-  rmSync(dir, { recursive: true, force: true });
-});
+const box = cliSandbox('faceverloss-cli-');
 
 const SMALL = [
   '--per-class',
@@ -38,8 +25,8 @@ const SMALL = [
 
 describe('CLI', () => {
   it('demo --quick trains, evaluates on held-out digits and writes the run folder', async () => {
-    output = '';
-    const out = join(dir, 'demo');
+    box.output = '';
+    const out = join(box.dir, 'demo');
     await main(['node', 'faceverloss', 'demo', '--quick', '--epochs', '1', ...SMALL, '--out', out]);
     for (const f of [
       'config.json',
@@ -50,8 +37,8 @@ describe('CLI', () => {
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    expect(output).toMatch(/held-out verification accuracy \d+\.\d+%/);
-    expect(output).toMatch(/never seen in training/);
+    expect(box.output).toMatch(/held-out verification accuracy \d+\.\d+%/);
+    expect(box.output).toMatch(/never seen in training/);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
     expect(config.head).toBe('arcface');
     expect(config.params).toEqual({ scale: 16, margin: 0.3 });
@@ -63,11 +50,11 @@ describe('CLI', () => {
     expect(startConfig.head).toBe('softmax');
     expect(startConfig.epochs).toBe(1);
     expect(startConfig.perClass).toBe(config.perClass);
-    expect(output).toContain(`init: backbone and class weights from ${start}`);
+    expect(box.output).toContain(`init: backbone and class weights from ${start}`);
   }, 120_000);
 
   it('demo --warm-start-epochs 0 trains the head from random weights', async () => {
-    const out = join(dir, 'demo-cold');
+    const out = join(box.dir, 'demo-cold');
     const args = ['--quick', '--epochs', '1', '--warm-start-epochs', '0', ...SMALL, '--out', out];
     await main(['node', 'faceverloss', 'demo', ...args]);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
@@ -77,9 +64,9 @@ describe('CLI', () => {
   }, 120_000);
 
   it('train --config with a flag override', async () => {
-    const path = join(dir, 'cfg.json');
+    const path = join(box.dir, 'cfg.json');
     writeFileSync(path, JSON.stringify({ head: 'softmax', epochs: 3, batch: 10, maxSteps: 2 }));
-    const out = join(dir, 'train');
+    const out = join(box.dir, 'train');
     await main(['node', 'faceverloss', 'train', '--config', path, '--epochs', '1', ...SMALL, '--out', out]);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config;
     expect(config.head).toBe('softmax');
@@ -88,10 +75,10 @@ describe('CLI', () => {
   }, 120_000);
 
   it('a bad flag exits with code 2 and a message naming it', async () => {
-    const lr = await runCliForErrors(['train', '--lr', 'fast', '--out', join(dir, 'x')]);
+    const lr = await runCliForErrors(['train', '--lr', 'fast', '--out', join(box.dir, 'x')]);
     expect(lr.exitCode).toBe(2);
     expect(lr.errors).toMatch(/--lr/);
-    const optimizer = await runCliForErrors(['train', '--optimizer', 'rmsprop', '--out', join(dir, 'x')]);
+    const optimizer = await runCliForErrors(['train', '--optimizer', 'rmsprop', '--out', join(box.dir, 'x')]);
     expect(optimizer.exitCode).toBe(2);
     expect(optimizer.errors).toMatch(/--optimizer/);
   });

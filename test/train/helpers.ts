@@ -1,5 +1,8 @@
 /** A tiny, fast training configuration for tests (cpu backend, a few MNIST digits, a narrow LeNet++). */
-import { vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from '../../src/train/index.js';
 
@@ -41,4 +44,24 @@ export async function runCliForErrors(args: string[]): Promise<{ exitCode: numbe
   const exitCode = Number(process.exitCode ?? 0);
   process.exitCode = 0;
   return { exitCode, errors };
+}
+
+/**
+ * Called at the top of a CLI test file: a temporary folder for its runs, and everything the commands
+ * print to stdout kept (off the terminal) for assertions; both are cleaned up after the file.
+ */
+export function cliSandbox(prefix: string): { readonly dir: string; output: string } {
+  const box = { dir: '', output: '' };
+  beforeAll(() => {
+    box.dir = mkdtempSync(join(tmpdir(), prefix));
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      box.output += String(chunk);
+      return true;
+    });
+  });
+  afterAll(() => {
+    vi.restoreAllMocks();
+    rmSync(box.dir, { recursive: true, force: true });
+  });
+  return box;
 }
