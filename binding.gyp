@@ -5,7 +5,9 @@
 # compiled as small static libraries with per-target ISA flags; nothing else is compiled with them.
 {
   'target_defaults': {
-    'cflags_cc': ['-O3', '-fno-math-errno', '-fPIC'],
+    # -fno-trapping-math lets the compiler turn selects between computed values into vector blends
+    # (no program here reads floating-point exception flags); it changes no result.
+    'cflags_cc': ['-O3', '-fno-math-errno', '-fno-trapping-math', '-fPIC'],
     'cflags': ['-O3', '-fPIC'],
     'xcode_settings': {
       'CLANG_CXX_LANGUAGE_STANDARD': 'c++17',
@@ -20,6 +22,8 @@
       'target_name': 'faceverloss',
       'sources': [
         'native/src/addon.cc',
+        'native/src/conv.cc',
+        'native/src/conv_scalar.cc',
         'native/src/cpu.cc',
         'native/src/elementwise.cc',
         'native/src/elementwise_binding.cc',
@@ -49,7 +53,7 @@
         {
           'target_name': 'fvl_kernels_avx2',
           'type': 'static_library',
-          'sources': ['native/src/kernels_avx2.cc'],
+          'sources': ['native/src/kernels_avx2.cc', 'native/src/conv_avx2.cc'],
           'cflags_cc': ['-mavx2', '-mfma'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx2', '-mfma']},
           'msvs_settings': {'VCCLCompilerTool': {'EnableEnhancedInstructionSet': '5'}},  # /arch:AVX2
@@ -57,7 +61,7 @@
         {
           'target_name': 'fvl_kernels_avx512',
           'type': 'static_library',
-          'sources': ['native/src/kernels_avx512.cc'],
+          'sources': ['native/src/kernels_avx512.cc', 'native/src/conv_avx512.cc'],
           'cflags_cc': ['-mavx512f', '-mfma'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-mfma']},
           'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},

@@ -6,10 +6,8 @@ import {
   nativeKernelActive,
   registerNativeKernels,
   requireEngine,
-  setConvScratchLimit,
   unregisterNativeKernels,
 } from '../src/engine/index.js';
-import { InvalidArgumentError } from '../src/errors.js';
 import { both, expectClose as expectCloseIn, onCpuBackend, rng, tensorOf } from './helpers/tf-kernels.js';
 
 const engine = loadEngine();
@@ -290,26 +288,6 @@ describe.skipIf(!engine)('native TF.js cpu kernels', () => {
     } finally {
       spy.mockRestore();
     }
-  });
-
-  it('convolutions gathered in many small blocks give the same results', () => {
-    const xs = random([2, 8, 9, 3]) as tf.Tensor4D;
-    const fs = random([3, 3, 3, 4]) as tf.Tensor4D;
-    const probe = tf.tidy(() => random(tf.conv2d(xs, fs, 1, 'same').shape));
-    const before = setConvScratchLimit(27 * 5); // five patch rows per block; 144 rows in all
-    try {
-      const { ref, got } = both(() => {
-        const y = tf.conv2d(xs, fs, 1, 'same');
-        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), probe)),
-        )([xs, fs]);
-        return [y, ...g];
-      });
-      expectClose(ref, got);
-    } finally {
-      setConvScratchLimit(before);
-    }
-    expect(() => setConvScratchLimit(0)).toThrow(InvalidArgumentError);
   });
 
   it('NCHW convolutions go to the original kernel', () => {

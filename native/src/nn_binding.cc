@@ -1,4 +1,5 @@
-// faceverloss native engine: JavaScript entry points of the PReLU, max-pooling and depthwise kernels.
+// faceverloss native engine: JavaScript entry points of the convolution, PReLU, max-pooling and depthwise
+// kernels.
 //
 // Arguments are positional (src/engine/tf-nn-kernels.ts builds them from TF.js tensors); typed arrays
 // are used in place and written synchronously. Every length that protects memory is checked here.
@@ -10,6 +11,7 @@
 #include <utility>
 
 #include "binding_errors.h"
+#include "conv.h"
 #include "nn_kernels.h"
 
 namespace fvl {
@@ -203,6 +205,99 @@ Napi::Value DepthwiseConvGradFilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+
+// geometry: [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH, strideW, dilationH,
+// dilationW, padTop, padLeft].
+ConvGeometry conv_geometry(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 15 integers");
+  const auto a = info[i].As<Napi::Array>();
+  if (a.Length() != 15) fail_range(env, "geometry must be an array of 15 integers");
+  int64_t v[15];
+  for (uint32_t k = 0; k < 15; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const ConvGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1)
+    fail_range(env, "filter sizes, strides and dilations must be positive");
+  if (g.in_c < 1 || g.out_c < 1) fail_range(env, "channel counts must be positive");
+  const double in = double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.in_c);
+  const double out = double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.out_c);
+  const double filter = double(g.filter_h) * double(g.filter_w) * double(g.in_c) * double(g.out_c);
+  if (in > 9.0e15 || out > 9.0e15 || filter > 9.0e15) fail_range(env, "tensor too large");
+  return g;
+}
+
+double conv_in(const ConvGeometry& g) { return double(g.batch) * double(g.in_h) * double(g.in_w) * double(g.in_c); }
+double conv_out(const ConvGeometry& g) {
+  return double(g.batch) * double(g.out_h) * double(g.out_w) * double(g.out_c);
+}
+double conv_filter(const ConvGeometry& g) {
+  return double(g.filter_h) * double(g.filter_w) * double(g.in_c) * double(g.out_c);
+}
+
+// Optional per-channel weights (bias, PReLU alpha): null/undefined, or a Float32Array of 1 or out_c values.
+const float* channel_weights(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t out_c,
+                             int64_t* length) {
+  *length = 0;
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail_type(info.Env(), std::string(name) + " must be a Float32Array or null");
+  auto a = info[i].As<Napi::Float32Array>();
+  const auto n = static_cast<int64_t>(a.ElementLength());
+  if (n != 1 && n != out_c) fail_range(info.Env(), std::string(name) + " must hold 1 or outC values");
+  *length = n;
+  return a.Data();
+}
+
+// Arguments: x, filter, y, geometry, bias|null, activation (0 linear, 1 relu, 2 prelu, 3 leakyrelu, 4 relu6),
+// alpha|null (prelu), leakyAlpha.
+Napi::Value ConvForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8) fail_type(env, "convForward expects 8 arguments");
+  const ConvGeometry g = conv_geometry(info, 3);
+  const float* x = floats(info, 0, "x", conv_in(g));
+  const float* w = floats(info, 1, "filter", conv_filter(g));
+  float* y = floats(info, 2, "y", conv_out(g));
+  ConvEpilogue e;
+  e.bias = channel_weights(info, 4, "bias", g.out_c, &e.bias_len);
+  const int64_t act = dim(info, 5, "activation");
+  if (act > 4) fail_range(env, "activation must be 0 (linear), 1 (relu), 2 (prelu), 3 (leakyrelu) or 4 (relu6)");
+  e.activation = static_cast<ConvActivation>(act);
+  e.alpha = channel_weights(info, 6, "alpha", g.out_c, &e.alpha_len);
+  if (e.activation == ConvActivation::Prelu && !e.alpha) fail_type(env, "alpha is required for prelu");
+  if (!info[7].IsNumber()) fail_type(env, "leakyAlpha must be a number");
+  e.leaky_alpha = info[7].As<Napi::Number>().FloatValue();
+  disjoint(env, y, conv_out(g), x, conv_in(g), "y");
+  disjoint(env, y, conv_out(g), w, conv_filter(g), "y");
+  conv_forward(g, x, w, e, y);
+  return env.Undefined();
+}
+
+// Arguments: dy, filter, dx, geometry.
+Napi::Value ConvGradInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "convGradInput expects 4 arguments");
+  const ConvGeometry g = conv_geometry(info, 3);
+  const float* dy = floats(info, 0, "dy", conv_out(g));
+  const float* w = floats(info, 1, "filter", conv_filter(g));
+  float* dx = floats(info, 2, "dx", conv_in(g));
+  disjoint(env, dx, conv_in(g), dy, conv_out(g), "dx");
+  disjoint(env, dx, conv_in(g), w, conv_filter(g), "dx");
+  conv_backward_input(g, dy, w, dx);
+  return env.Undefined();
+}
+
+// Arguments: x, dy, dfilter, geometry.
+Napi::Value ConvGradFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) fail_type(env, "convGradFilter expects 4 arguments");
+  const ConvGeometry g = conv_geometry(info, 3);
+  const float* x = floats(info, 0, "x", conv_in(g));
+  const float* dy = floats(info, 1, "dy", conv_out(g));
+  float* dw = floats(info, 2, "dfilter", conv_filter(g));
+  conv_backward_filter(g, x, dy, dw);  // dw is written only after all partial sums are complete
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_nn(Napi::Env env, Napi::Object exports) {
@@ -212,6 +307,9 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad, "maxPoolGrad"));
   exports.Set("depthwiseConv", Napi::Function::New(env, DepthwiseConv, "depthwiseConv"));
   exports.Set("depthwiseConvGradInput", Napi::Function::New(env, DepthwiseConvGradInput, "depthwiseConvGradInput"));
+  exports.Set("convForward", Napi::Function::New(env, ConvForward, "convForward"));
+  exports.Set("convGradInput", Napi::Function::New(env, ConvGradInput, "convGradInput"));
+  exports.Set("convGradFilter", Napi::Function::New(env, ConvGradFilter, "convGradFilter"));
   exports.Set("depthwiseConvGradFilter",
               Napi::Function::New(env, DepthwiseConvGradFilter, "depthwiseConvGradFilter"));
 }

@@ -16,7 +16,7 @@ void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, i
 
 // The PReLU gradient, with TF.js's semantics (mask = x > 0):
 //   dx = mask ? dy : dy * alpha[c],  dalpha[c] = Σ over rows of (mask ? 0 : dy * x).
-// The sum is taken in double per block of rows, blocks added in a fixed order (the result does not
+// The sum is taken in float over blocks of 64 rows, in double across blocks, tasks added in a fixed order (the result does not
 // depend on the number of threads).
 void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
                     int64_t channels);

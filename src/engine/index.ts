@@ -29,7 +29,6 @@ export {
   type NativeKernelName,
   nativeKernelActive,
   registerNativeKernels,
-  setConvScratchLimit,
   unregisterNativeKernels,
 } from './tf-kernels.js';
 export { setDispatch, setThreads } from './threads.js';

@@ -72,6 +72,26 @@ export interface NativeBinding {
   /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: number[]): void;
   /**
+   * NHWC convolution into `y` (an implicit GEMM: no patch matrix), filter `[fH, fW, inC, outC]`, then
+   * `bias` (1 or outC values, or null) and an activation: 0 linear, 1 relu, 2 prelu (`alpha`: 1 or outC
+   * values), 3 leakyrelu (`leakyAlpha`), 4 relu6. `geometry`: batch, inH, inW, inC, outH, outW, outC, fH,
+   * fW, strideH, strideW, dilationH, dilationW, padTop, padLeft. Caller: `tf-kernels.ts`.
+   */
+  convForward(
+    x: Float32Array,
+    filter: Float32Array,
+    y: Float32Array,
+    geometry: number[],
+    bias: Float32Array | null,
+    activation: number,
+    alpha: Float32Array | null,
+    leakyAlpha: number,
+  ): void;
+  /** Gradient of `convForward`'s product for its input, written to `dx` (geometry as for `convForward`). */
+  convGradInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** Gradient of `convForward`'s product for its filter, written to `dfilter` (same geometry). */
+  convGradFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: number[]): void;
+  /**
    * NHWC depthwise convolution into `y`; filter `[fH, fW, C, multiplier]`. `geometry`: batch, inH, inW,
    * C, multiplier, outH, outW, fH, fW, strideH, strideW, dilationH, dilationW, padTop, padLeft.
    * Caller: `tf-nn-kernels.ts`.

@@ -1,10 +1,11 @@
 /**
- * TF.js `cpu` kernels backed by the native engine's SGEMM.
+ * TF.js `cpu` kernels backed by the native engine's SGEMM and convolutions.
  *
  * {@link registerNativeKernels} replaces the cpu backend's `BatchMatMul`, `_FusedMatMul`, `Conv2D`,
- * `FusedConv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` with versions that run their products
- * through {@link sgemm} directly on the backend's Float32Arrays (no copies of the operands; convolutions
- * gather patches with `im2col`). Cases they do not cover — other dtypes, NCHW, empty tensors, bias or PReLU
+ * `FusedConv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter` with versions that run directly on the
+ * backend's Float32Arrays (no copies of the operands): matrix products through {@link sgemm},
+ * convolutions through the engine's implicit-GEMM kernels (no patch matrix; bias and the common
+ * activations applied in the same pass). Cases they do not cover — other dtypes, NCHW, empty tensors, bias or PReLU
  * weights that are not per-column — go to the kernel that was registered before, which is kept so
  * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
  * kernel name and they call these same kernels. Registering also installs the native PReLU,
@@ -13,10 +14,8 @@
  * removes them.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { InvalidArgumentError } from '../errors.js';
 import { sgemm } from './gemm.js';
-import { type ConvGeometry, col2im, im2col, isPointwise, patchRows, patchSize } from './im2col.js';
-import { loadEngine } from './native.js';
+import { loadEngine, type NativeBinding, requireEngine } from './native.js';
 import {
   type CpuBackend,
   fallBackOn,
@@ -69,38 +68,6 @@ export const NATIVE_KERNEL_NAMES = [
 
 /** One of {@link NATIVE_KERNEL_NAMES}. */
 export type NativeKernelName = (typeof NATIVE_KERNEL_NAMES)[number];
-
-/**
- * Floats of scratch for one block of patch rows (default 2²² = 16 MiB); convolutions over larger inputs
- * gather and multiply block by block so memory stays bounded.
- */
-let patchBlock = 1 << 22;
-
-/**
- * Patch scratch shared by the convolution kernels, grown on demand up to the scratch bound and dropped when the bound changes. Kernels run
- * one at a time on the JS thread, so one buffer serves them all; reusing it avoids paying for fresh
- * zeroed pages and their collection on every call, which costs more than the gathering itself.
- */
-let scratch = new Float32Array(0);
-
-function patchScratch(floats: number): Float32Array {
-  if (scratch.length < floats) scratch = new Float32Array(floats);
-  return scratch;
-}
-
-/**
- * Bound the scratch memory of the native convolutions to about `floats` single-precision values per
- * block of patch rows (at least one row is always gathered). Returns the previous bound.
- */
-export function setConvScratchLimit(floats: number): number {
-  if (!Number.isSafeInteger(floats) || floats < 1) {
-    throw new InvalidArgumentError('floats', 'a positive integer', floats);
-  }
-  const before = patchBlock;
-  patchBlock = floats;
-  scratch = new Float32Array(0);
-  return before;
-}
 
 /** Kernel functions installed here, to recognise them (idempotence) whatever tfjs namespace is passed. */
 const ours = new WeakSet<object>();
@@ -323,7 +290,15 @@ interface ConvAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-/** Geometry of an NHWC convolution, or null for other layouts. */
+/**
+ * Sizes of an NHWC convolution in the order the native binding takes them: batch, inH, inW, inC, outH,
+ * outW, outC, fH, fW, strideH, strideW, dilationH, dilationW, padTop, padLeft.
+ */
+type ConvGeometry = number[];
+
+const OUT_C = 6;
+
+/** Geometry of an NHWC convolution, or null for other layouts and empty tensors. */
 function geometry(
   tf: Tf,
   xShape: number[],
@@ -342,46 +317,50 @@ function geometry(
     false,
     'channelsLast',
   );
-  const g: ConvGeometry = {
-    batch: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    inC: info.inChannels,
-    outH: info.outHeight,
-    outW: info.outWidth,
-    outC: info.outChannels,
-    fH: info.filterHeight,
-    fW: info.filterWidth,
-    strideH: info.strideHeight,
-    strideW: info.strideWidth,
-    dilH: info.dilationHeight,
-    dilW: info.dilationWidth,
-    padTop: info.padInfo.top,
-    padLeft: info.padInfo.left,
-  };
-  return patchRows(g) === 0 || patchSize(g) === 0 || g.outC === 0 ? null : g;
+  const g = [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+  return g.slice(0, 9).some((d) => d === 0) ? null : g;
 }
 
-/** Rows per block of patches so one block stays within the scratch bound. */
-function blockRows(g: ConvGeometry): number {
-  return Math.max(1, Math.min(patchRows(g), Math.floor(patchBlock / patchSize(g))));
-}
+const inputSize = (g: ConvGeometry) => g[0] * g[1] * g[2] * g[3];
+const outputSize = (g: ConvGeometry) => g[0] * g[4] * g[5] * g[OUT_C];
+const outputShape = (g: ConvGeometry) => [g[0], g[4], g[5], g[OUT_C]];
 
-/** NHWC convolution output for the given geometry. */
-function convForward(g: ConvGeometry, X: Float32Array, W: Float32Array): Float32Array {
-  const R = patchRows(g);
-  const K = patchSize(g);
-  const Y = new Float32Array(R * g.outC);
-  if (isPointwise(g)) {
-    sgemm({ M: R, N: g.outC, K, A: X, B: W, C: Y });
-    return Y;
-  }
-  const rows = blockRows(g);
-  const P = patchScratch(rows * K);
-  for (let r0 = 0; r0 < R; r0 += rows) {
-    const n = Math.min(rows, R - r0);
-    im2col(g, X, r0, n, P);
-    sgemm({ M: n, N: g.outC, K, A: P, B: W, C: Y.subarray(r0 * g.outC, (r0 + n) * g.outC) });
+/** Activations the native convolution applies itself, by the binding's code. */
+const NATIVE_ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, prelu: 2, leakyrelu: 3, relu6: 4 };
+
+/** NHWC convolution, then the epilogue: in the native kernel where it has the activation, else after it. */
+function convForward(
+  engine: NativeBinding,
+  g: ConvGeometry,
+  X: Float32Array,
+  W: Float32Array,
+  epilogue: Epilogue | null,
+  attrs: EpilogueAttrs,
+  prelu: Float32Array | null,
+): Float32Array {
+  const Y = new Float32Array(outputSize(g));
+  const code = epilogue ? NATIVE_ACTIVATIONS[attrs.activation ?? 'linear'] : 0;
+  if (epilogue && code === undefined) {
+    engine.convForward(X, W, Y, g, null, 0, null, 0);
+    applyEpilogue(Y, g[OUT_C], epilogue);
+  } else {
+    engine.convForward(X, W, Y, g, epilogue?.bias ?? null, code, prelu, attrs.leakyreluAlpha ?? 0.2);
   }
   return Y;
 }
@@ -394,22 +373,23 @@ function conv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
   const W = floats(backend, filter);
   const g = X && W && x && filter ? geometry(tf, x.shape, filter.shape, attrs, attrs.dilations ?? 1) : null;
   if (!X || !W || !g) return fallback('Conv2D', args);
-  return backend.makeTensorInfo([g.batch, g.outH, g.outW, g.outC], 'float32', convForward(g, X, W));
+  const Y = convForward(requireEngine(), g, X, W, null, {}, null);
+  return backend.makeTensorInfo(outputShape(g), 'float32', Y);
 }
 
 function fusedConv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
   const backend = args.backend as unknown as CpuBackend;
-  const { x, filter } = args.inputs;
+  const { x, filter, preluActivationWeights } = args.inputs;
   const attrs = args.attrs as unknown as ConvAttrs & EpilogueAttrs;
   const X = floats(backend, x);
   const W = floats(backend, filter);
   const g = X && W && x && filter ? geometry(tf, x.shape, filter.shape, attrs, attrs.dilations ?? 1) : null;
   // NHWC only (geometry), so bias and PReLU weights run along the channels, the last axis.
-  const epilogue = g ? epilogueFor(backend, args.inputs, attrs, g.outC, 4) : null;
+  const epilogue = g ? epilogueFor(backend, args.inputs, attrs, g[OUT_C], 4) : null;
   if (!X || !W || !g || !epilogue) return fallback('FusedConv2D', args);
-  const Y = convForward(g, X, W);
-  applyEpilogue(Y, g.outC, epilogue);
-  return backend.makeTensorInfo([g.batch, g.outH, g.outW, g.outC], 'float32', Y);
+  const prelu = preluActivationWeights ? perColumn(backend, preluActivationWeights, g[OUT_C], 4) : null;
+  const Y = convForward(requireEngine(), g, X, W, epilogue, attrs, prelu);
+  return backend.makeTensorInfo(outputShape(g), 'float32', Y);
 }
 
 function conv2DBackpropInput(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -420,32 +400,10 @@ function conv2DBackpropInput(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[
   const W = floats(backend, filter);
   // The gradient op has no dilation attribute: TF.js computes it for unit dilation only.
   const g = D && W && filter ? geometry(tf, [...attrs.inputShape], filter.shape, attrs, 1) : null;
-  if (!D || !W || !g || size(dy!.shape) !== patchRows(g) * g.outC)
-    return fallback('Conv2DBackpropInput', args);
-  const R = patchRows(g);
-  const K = patchSize(g);
-  const dX = new Float32Array(g.batch * g.inH * g.inW * g.inC);
-  if (isPointwise(g)) {
-    sgemm({ transB: true, M: R, N: K, K: g.outC, A: D, B: W, C: dX });
-  } else {
-    const rows = blockRows(g);
-    const P = patchScratch(rows * K);
-    for (let r0 = 0; r0 < R; r0 += rows) {
-      const n = Math.min(rows, R - r0);
-      const dP = P.subarray(0, n * K);
-      sgemm({
-        transB: true,
-        M: n,
-        N: K,
-        K: g.outC,
-        A: D.subarray(r0 * g.outC, (r0 + n) * g.outC),
-        B: W,
-        C: dP,
-      });
-      col2im(g, dP, r0, n, dX);
-    }
-  }
-  return backend.makeTensorInfo([g.batch, g.inH, g.inW, g.inC], 'float32', dX);
+  if (!D || !W || !g || size(dy!.shape) !== outputSize(g)) return fallback('Conv2DBackpropInput', args);
+  const dX = new Float32Array(inputSize(g));
+  requireEngine().convGradInput(D, W, dX, g);
+  return backend.makeTensorInfo([...attrs.inputShape], 'float32', dX);
 }
 
 function conv2DBackpropFilter(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -455,31 +413,9 @@ function conv2DBackpropFilter(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo
   const X = floats(backend, x);
   const D = floats(backend, dy);
   const g = X && D && x ? geometry(tf, x.shape, [...attrs.filterShape], attrs, 1) : null;
-  if (!X || !D || !g || size(dy!.shape) !== patchRows(g) * g.outC)
-    return fallback('Conv2DBackpropFilter', args);
-  const R = patchRows(g);
-  const K = patchSize(g);
-  const dW = new Float32Array(K * g.outC);
-  if (isPointwise(g)) {
-    sgemm({ transA: true, M: K, N: g.outC, K: R, A: X, B: D, C: dW });
-  } else {
-    const rows = blockRows(g);
-    const P = patchScratch(rows * K);
-    for (let r0 = 0; r0 < R; r0 += rows) {
-      const n = Math.min(rows, R - r0);
-      im2col(g, X, r0, n, P);
-      sgemm({
-        transA: true,
-        M: K,
-        N: g.outC,
-        K: n,
-        A: P,
-        B: D.subarray(r0 * g.outC, (r0 + n) * g.outC),
-        beta: r0 === 0 ? 0 : 1,
-        C: dW,
-      });
-    }
-  }
+  if (!X || !D || !g || size(dy!.shape) !== outputSize(g)) return fallback('Conv2DBackpropFilter', args);
+  const dW = new Float32Array(size(attrs.filterShape));
+  requireEngine().convGradFilter(X, D, dW, g);
   return backend.makeTensorInfo([...attrs.filterShape], 'float32', dW);
 }
 

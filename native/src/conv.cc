@@ -1,0 +1,232 @@
+// faceverloss native engine: the convolution driver (see conv.h). It picks the tiles of the active
+// instruction set, packs the filter for them, splits pixels between pool tasks and runs the epilogue.
+#include "conv.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "gemm.h"
+#include "task_split.h"
+
+namespace fvl {
+
+namespace {
+
+const ConvKernels& active_conv_kernels() {
+#if FVL_X86_64
+  switch (active_isa()) {
+    case Isa::Avx512: return kConvAvx512;
+    case Isa::Avx2: return kConvAvx2;
+    default: break;
+  }
+#endif
+  return kConvScalar;
+}
+
+// Multiply-adds per task below which waking another thread costs more than it saves.
+constexpr int64_t kConvTaskGrain = int64_t{1} << 18;
+
+// Tasks for `units` independent rows of `work_per_unit` multiply-adds each.
+int conv_tasks(int64_t units, int64_t work_per_unit) {
+  const int64_t by_work = (units * work_per_unit + kConvTaskGrain - 1) / kConvTaskGrain;
+  return static_cast<int>(std::max<int64_t>(1, std::min({by_work, units, kMaxTasks})));
+}
+
+// Reused between calls (the JavaScript thread runs one kernel at a time): fresh zeroed pages on every
+// call would cost more than the small convolutions themselves.
+std::vector<float>& packed_filter() {
+  static std::vector<float> buffer;
+  return buffer;
+}
+
+// Where the input lands in a padded copy: value (iy, ix) at (top + iy·step_h, left + ix·step_w) of an
+// h × w grid; values that land outside it are never read by any window and are dropped.
+struct Placement {
+  int64_t h, w, top, left, step_h, step_w;
+};
+
+// A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c], written row by
+// row on the pool, into a buffer reused across calls.
+PaddedInput pad_input(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at,
+                      std::vector<float>& buffer) {
+  const bool as_is = at.top == 0 && at.left == 0 && at.step_h == 1 && at.step_w == 1 && at.h == in_h && at.w == in_w;
+  if (as_is) return {x, in_h, in_w};
+  const int64_t row = at.w * c;
+  const int64_t rows = batch * at.h;
+  if (static_cast<int64_t>(buffer.size()) < rows * row) buffer.resize(static_cast<size_t>(rows * row));
+  float* out = buffer.data();
+  const int tasks = task_count(rows * row, rows);
+  run_tasks(tasks, [&](int t, int) {
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      float* dst = out + r * row;
+      std::fill(dst, dst + row, 0.0f);
+      const int64_t b = r / at.h, py = r - b * at.h;
+      const int64_t iy = (py - at.top) / at.step_h;
+      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) continue;
+      const float* src = x + (b * in_h + iy) * in_w * c;
+      for (int64_t ix = 0; ix < in_w; ++ix) {
+        const int64_t px = at.left + ix * at.step_w;
+        if (px < 0 || px >= at.w) continue;
+        std::copy(src + ix * c, src + (ix + 1) * c, dst + px * c);
+      }
+    }
+  });
+  return {out, at.h, at.w};
+}
+
+// Rows and columns a window sweep reads: (out − 1)·stride + (filter − 1)·dilation + 1.
+int64_t span(int64_t out, int64_t stride, int64_t filter, int64_t dilation) {
+  return (out - 1) * stride + (filter - 1) * dilation + 1;
+}
+
+// The input of g as its windows read it.
+PaddedInput padded_input(const ConvGeometry& g, const float* x) {
+  static std::vector<float> buffer;
+  const Placement at{span(g.out_h, g.stride_h, g.filter_h, g.dilation_h),
+                     span(g.out_w, g.stride_w, g.filter_w, g.dilation_w),
+                     g.pad_top,
+                     g.pad_left,
+                     1,
+                     1};
+  return pad_input(x, g.batch, g.in_h, g.in_w, g.in_c, at, buffer);
+}
+
+int64_t round_to(int64_t n, int64_t w) { return (n + w - 1) / w * w; }
+
+void apply_epilogue(const ConvEpilogue& e, float* y, int64_t rows, int64_t channels) {
+  if (!e.bias && e.activation == ConvActivation::Linear) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* FVL_RESTRICT row = y + r * channels;
+    if (e.bias) {
+      if (e.bias_len == 1) {
+        for (int64_t c = 0; c < channels; ++c) row[c] += e.bias[0];
+      } else {
+        for (int64_t c = 0; c < channels; ++c) row[c] += e.bias[c];
+      }
+    }
+    switch (e.activation) {
+      case ConvActivation::Linear: break;
+      case ConvActivation::Relu:
+        // x < 0 ? 0 : x keeps NaN, as TF.js's max(x, 0) does.
+        for (int64_t c = 0; c < channels; ++c) row[c] = row[c] < 0.0f ? 0.0f : row[c];
+        break;
+      case ConvActivation::Relu6:
+        for (int64_t c = 0; c < channels; ++c) row[c] = row[c] < 0.0f ? 0.0f : (row[c] > 6.0f ? 6.0f : row[c]);
+        break;
+      case ConvActivation::LeakyRelu:
+        for (int64_t c = 0; c < channels; ++c) row[c] = row[c] < 0.0f ? e.leaky_alpha * row[c] : row[c];
+        break;
+      case ConvActivation::Prelu:
+        if (e.alpha_len == 1) {
+          for (int64_t c = 0; c < channels; ++c) row[c] = row[c] < 0.0f ? e.alpha[0] * row[c] : row[c];
+        } else {
+          for (int64_t c = 0; c < channels; ++c) row[c] = row[c] < 0.0f ? e.alpha[c] * row[c] : row[c];
+        }
+        break;
+    }
+  }
+}
+
+// y = conv(x, w) on padded input, then the epilogue per task while its rows are in cache.
+void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp,
+                    const ConvEpilogue* epilogue, float* y) {
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t pixels = g.batch * g.out_h * g.out_w;
+  const int tasks = conv_tasks(pixels, K * g.out_c);
+  run_tasks(tasks, [&](int t, int) {
+    const int64_t p0 = split(pixels, tasks, t), p1 = split(pixels, tasks, t + 1);
+    if (p0 == p1) return;
+    k.forward(g, in, wp, ocp, y, p0, p1);
+    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+  });
+}
+
+}  // namespace
+
+void conv_forward(const ConvGeometry& g, const float* x, const float* w, const ConvEpilogue& epilogue, float* y) {
+  const ConvKernels& k = active_conv_kernels();
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t ocp = round_to(g.out_c, k.width);
+  // The filter [taps·in_c][out_c] is already the packed layout when out_c fills whole vectors.
+  const float* wp = w;
+  if (ocp != g.out_c) {
+    std::vector<float>& packed = packed_filter();
+    packed.assign(static_cast<size_t>(K * ocp), 0.0f);
+    for (int64_t r = 0; r < K; ++r) std::copy(w + r * g.out_c, w + (r + 1) * g.out_c, packed.data() + r * ocp);
+    wp = packed.data();
+  }
+  forward_padded(k, g, padded_input(g, x), wp, ocp, &epilogue, y);
+}
+
+void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const ConvKernels& k = active_conv_kernels();
+  // dx = a stride-1 convolution of dy, zero-interleaved by the stride and padded so that tap f' = F−1−f of
+  // dx pixel i lands on the dy pixel that read i through tap f, with the filter rotated by 180° and
+  // in/out channels swapped.
+  ConvGeometry t{};
+  t.batch = g.batch;
+  t.in_h = g.in_h + (g.filter_h - 1) * g.dilation_h;
+  t.in_w = g.in_w + (g.filter_w - 1) * g.dilation_w;
+  t.in_c = g.out_c;
+  t.out_h = g.in_h;
+  t.out_w = g.in_w;
+  t.out_c = g.in_c;
+  t.filter_h = g.filter_h;
+  t.filter_w = g.filter_w;
+  t.stride_h = t.stride_w = 1;
+  t.dilation_h = g.dilation_h;
+  t.dilation_w = g.dilation_w;
+  const Placement at{t.in_h,
+                     t.in_w,
+                     (g.filter_h - 1) * g.dilation_h - g.pad_top,
+                     (g.filter_w - 1) * g.dilation_w - g.pad_left,
+                     g.stride_h,
+                     g.stride_w};
+  static std::vector<float> buffer;
+  const PaddedInput in = pad_input(dy, g.batch, g.out_h, g.out_w, g.out_c, at, buffer);
+  const int64_t taps = g.filter_h * g.filter_w;
+  const int64_t icp = round_to(g.in_c, k.width);
+  std::vector<float>& packed = packed_filter();
+  packed.assign(static_cast<size_t>(taps * g.out_c * icp), 0.0f);
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    const float* from = w + (taps - 1 - tap) * g.in_c * g.out_c;  // the tap rotated by 180°
+    float* to = packed.data() + tap * g.out_c * icp;
+    for (int64_t i = 0; i < g.in_c; ++i)
+      for (int64_t o = 0; o < g.out_c; ++o) to[o * icp + i] = from[i * g.out_c + o];
+  }
+  forward_padded(k, t, in, packed.data(), icp, nullptr, dx);
+}
+
+void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const ConvKernels& k = active_conv_kernels();
+  const int64_t taps = g.filter_h * g.filter_w;
+  const int64_t K = taps * g.in_c;
+  const int64_t ocp = round_to(g.out_c, k.width);
+  const int64_t pixels = g.batch * g.out_h * g.out_w;
+  // A fixed number of partial sums for the problem (never for the pool): at least 1,024 pixels each,
+  // at most 32 of them, together within about 16 MiB; added in a fixed order.
+  const int64_t parts =
+      std::max<int64_t>(1, std::min({int64_t{32}, pixels / 1024, (int64_t{1} << 22) / (K * ocp)}));
+  static std::vector<float> partial;
+  partial.assign(static_cast<size_t>(parts * K * ocp), 0.0f);
+  const PaddedInput in = padded_input(g, x);
+  const size_t scratch_bytes = kConvPixelBlock * sizeof(const float*) + kConvPixelBlock * ocp * sizeof(float);
+  ThreadPool::Region region(ThreadPool::global());
+  for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser0].reserve(scratch_bytes / sizeof(float));
+  region.run(static_cast<int>(parts), [&](int t, int thread) {
+    const int n = static_cast<int>(parts);
+    const int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
+    float* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(K * ocp);
+    if (p0 != p1) k.backward_filter(g, in, dy, ocp, acc, p0, p1, region.scratch(thread).buf[Scratch::kUser0].data());
+  });
+  for (int64_t r = 0; r < K; ++r) {
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      float s = 0.0f;
+      for (int64_t t = 0; t < parts; ++t) s += partial[static_cast<size_t>((t * K + r) * ocp + o)];
+      dw[r * g.out_c + o] = s;
+    }
+  }
+}
+
+}  // namespace fvl

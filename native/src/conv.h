@@ -1,0 +1,92 @@
+// faceverloss native engine: 2-D convolutions of NHWC float32 tensors as implicit GEMMs.
+//
+// No patch matrix is ever materialised. Each kernel holds a register tile of its output (a few pixels ×
+// a few vectors of channels) and walks the filter taps itself, broadcasting input values straight
+// from a zero-padded copy of the NHWC input, so the inner loops have no bounds checks. The three
+// products of a convolution layer are
+//
+//   forward        y[p, o]   = Σ_{tap, i} x[p ⊕ tap, i] · w[tap, i, o]        tile: pixels × out channels
+//   input grad     dx[q, i]  = Σ_{tap, o} dy[q ⊖ tap, o] · w[tap, i, o]       tile: pixels × in channels
+//   filter grad    dw[tap, i, o] = Σ_p x[p ⊕ tap, i] · dy[p, o]                 tile: (tap, i) rows × out channels
+//
+// where p ⊕ tap is the input pixel that tap reads for output pixel p (stride, dilation and padding
+// applied) and q ⊖ tap the output pixel, if any, that reads input pixel q through tap. The input
+// gradient is itself a forward convolution: of dy, zero-padded (and for strides > 1 zero-interleaved),
+// with the filter rotated by 180° and its channel axes swapped. Vectors run along channels, contiguous
+// in NHWC. The tiles are written once per instruction set (conv_tiles.h, compiled into conv_avx512.cc,
+// conv_avx2.cc and conv_scalar.cc); conv.cc pads, packs the filter, splits the work between threads and
+// applies the bias and activation while a tile's rows are still in cache.
+#pragma once
+
+#include "common.h"
+
+namespace fvl {
+
+// Sizes of one NHWC convolution, as TF.js's computeConv2DInfo reports them. Filter [fh, fw, in_c, out_c].
+struct ConvGeometry {
+  int64_t batch, in_h, in_w, in_c;
+  int64_t out_h, out_w, out_c;
+  int64_t filter_h, filter_w;
+  int64_t stride_h, stride_w;
+  int64_t dilation_h, dilation_w;
+  int64_t pad_top, pad_left;
+};
+
+// Element-wise step after the forward product, per output channel o.
+enum class ConvActivation : int { Linear = 0, Relu = 1, Prelu = 2, LeakyRelu = 3, Relu6 = 4 };
+
+struct ConvEpilogue {
+  const float* bias = nullptr;   // out_c values, or one value broadcast when bias_len == 1; may be null
+  int64_t bias_len = 0;
+  ConvActivation activation = ConvActivation::Linear;
+  const float* alpha = nullptr;  // PReLU weights: out_c values, or one (alpha_len == 1)
+  int64_t alpha_len = 0;
+  float leaky_alpha = 0.2f;
+};
+
+// y = epilogue(conv(x, w)), y: [batch, out_h, out_w, out_c] (overwritten).
+void conv_forward(const ConvGeometry& g, const float* x, const float* w, const ConvEpilogue& epilogue, float* y);
+
+// dx = the gradient for x given dy (dx: [batch, in_h, in_w, in_c], overwritten).
+void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx);
+
+// dw = the gradient for w given x and dy (dw: [fh, fw, in_c, out_c], overwritten). Partial sums are taken
+// over fixed blocks of output pixels and added in a fixed order: the result does not depend on the
+// number of threads.
+void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+
+// --- The per-instruction-set tiles (conv_tiles.h) -------------------------------------------------
+
+// An NHWC input with its zero padding written out: [batch][h][w][in_c], window origins at
+// (oy·stride_h, ox·stride_w) with no further offset.
+struct PaddedInput {
+  const float* data;
+  int64_t h, w;
+};
+
+// Forward over flattened output pixels [p0, p1): y rows of out_c; wp is the filter packed as
+// [taps·in_c][ocp] with ocp = out_c rounded up to the vector width (zeros past out_c).
+typedef void (*ConvForwardRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp,
+                                   float* y, int64_t p0, int64_t p1);
+// Filter gradient of output pixels [p0, p1), added into acc laid out [taps·in_c][ocp]. `scratch` has room
+// for kConvPixelBlock pointers and then kConvPixelBlock · ocp floats.
+typedef void (*ConvBackwardFilterRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* dy,
+                                          int64_t ocp, float* acc, int64_t p0, int64_t p1, void* scratch);
+
+// Output pixels per block of the filter gradient.
+constexpr int kConvPixelBlock = 32;
+
+struct ConvKernels {
+  const char* name;
+  int width;  // floats per vector: channel counts are padded to a multiple of it in packed filters
+  ConvForwardRangeFn forward;
+  ConvBackwardFilterRangeFn backward_filter;
+};
+
+extern const ConvKernels kConvScalar;
+#if FVL_X86_64
+extern const ConvKernels kConvAvx2;
+extern const ConvKernels kConvAvx512;
+#endif
+
+}  // namespace fvl

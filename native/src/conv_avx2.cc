@@ -1,0 +1,41 @@
+// AVX2 + FMA tiles of the implicit-GEMM convolutions (conv_tiles.h): 8 channels per vector; 16 ymm
+// registers hold up to 12 accumulators beside the filter vectors and one broadcast. Compiled with
+// -mavx2 -mfma and reached only after cpu.cc has confirmed AVX2 and FMA support.
+#include "common.h"
+
+#if FVL_X86_64
+#include <immintrin.h>
+
+namespace fvl {
+namespace {
+
+struct Vec {
+  using V = __m256;
+  static constexpr int W = 8;
+  static constexpr int kMaxNV = 3;
+  template <int NV>
+  static constexpr int mr() {
+    return NV == 1 ? 12 : NV == 2 ? 6 : 4;
+  }
+  static FVL_INLINE V zero() { return _mm256_setzero_ps(); }
+  static FVL_INLINE V load(const float* p) { return _mm256_loadu_ps(p); }
+  static FVL_INLINE void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static FVL_INLINE void store_n(float* p, V v, int n) {
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, v);
+    for (int i = 0; i < n; ++i) p[i] = lanes[i];
+  }
+  static FVL_INLINE V set1(float x) { return _mm256_set1_ps(x); }
+  static FVL_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static FVL_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+
+}  // namespace
+}  // namespace fvl
+
+#include "conv_tiles.h"
+
+namespace fvl {
+const ConvKernels kConvAvx2 = {"avx2", Vec::W, forward_range, backward_filter_range};
+}  // namespace fvl
+#endif

@@ -1,0 +1,39 @@
+// AVX-512F tiles of the implicit-GEMM convolutions (conv_tiles.h): 16 channels per vector, and as many
+// pixels per tile as keep 24–16 of the 32 zmm registers accumulating. Compiled with -mavx512f -mfma and
+// reached only after cpu.cc has confirmed AVX-512F support.
+#include "common.h"
+
+#if FVL_X86_64
+#include <immintrin.h>
+
+namespace fvl {
+namespace {
+
+struct Vec {
+  using V = __m512;
+  static constexpr int W = 16;
+  static constexpr int kMaxNV = 4;
+  template <int NV>
+  static constexpr int mr() {
+    return NV == 1 ? 16 : NV == 2 ? 12 : NV == 3 ? 8 : 6;
+  }
+  static FVL_INLINE V zero() { return _mm512_setzero_ps(); }
+  static FVL_INLINE V load(const float* p) { return _mm512_loadu_ps(p); }
+  static FVL_INLINE void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static FVL_INLINE void store_n(float* p, V v, int n) {
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+  }
+  static FVL_INLINE V set1(float x) { return _mm512_set1_ps(x); }
+  static FVL_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static FVL_INLINE V add(V a, V b) { return _mm512_add_ps(a, b); }
+};
+
+}  // namespace
+}  // namespace fvl
+
+#include "conv_tiles.h"
+
+namespace fvl {
+const ConvKernels kConvAvx512 = {"avx512", Vec::W, forward_range, backward_filter_range};
+}  // namespace fvl
+#endif

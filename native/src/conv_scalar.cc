@@ -1,0 +1,33 @@
+// Portable tiles of the implicit-GEMM convolutions (conv_tiles.h): one channel per "vector", four
+// channels by four pixels per tile. Compiled with the baseline flags; the compiler may vectorise it.
+#include "common.h"
+
+namespace fvl {
+namespace {
+
+struct Vec {
+  using V = float;
+  static constexpr int W = 1;
+  static constexpr int kMaxNV = 4;
+  template <int NV>
+  static constexpr int mr() {
+    return 4;
+  }
+  static FVL_INLINE V zero() { return 0.0f; }
+  static FVL_INLINE V load(const float* p) { return *p; }
+  static FVL_INLINE void store(float* p, V v) { *p = v; }
+  static FVL_INLINE void store_n(float*, V, int) {}  // never called: W = 1 has no partial vectors
+  static FVL_INLINE V set1(float x) { return x; }
+  // Separate multiply and add, as the vector kernels' fused result would differ only in rounding.
+  static FVL_INLINE V fma(V a, V b, V c) { return a * b + c; }
+  static FVL_INLINE V add(V a, V b) { return a + b; }
+};
+
+}  // namespace
+}  // namespace fvl
+
+#include "conv_tiles.h"
+
+namespace fvl {
+const ConvKernels kConvScalar = {"scalar", Vec::W, forward_range, backward_filter_range};
+}  // namespace fvl

@@ -1,0 +1,190 @@
+// faceverloss native engine: the register tiles of the implicit-GEMM convolutions (see conv.h).
+//
+// Written once over a vector type and included by one translation unit per instruction set, which
+// first defines `struct Vec` with
+//   W                           floats per vector
+//   V zero(), V load(p), void store(p, v), void store_n(p, v, n)   (n < W lanes), V set1(x), V fma(a, b, c),
+//   V add(a, b)
+//   kMaxNV                      most vectors of channels in one tile
+//   template <int NV> mr()      pixels (or filter rows) per tile with NV vectors: as many accumulators
+//                               as the register file holds beside the filter vectors
+// Everything here has internal linkage and uses no standard-library code, so code compiled with one
+// instruction set's flags is never linked into another's path (see common.h).
+//
+// The input is already zero-padded (conv.cc), so every tap of every pixel is a plain offset from the
+// pixel's window origin: no bounds checks in any loop, and with unit dilation the taps of one filter
+// row are one contiguous run of fw·in_c floats, matching the filter's own layout.
+#pragma once
+
+#include "conv.h"
+
+namespace fvl {
+namespace {
+
+FVL_INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Stores the first `n` channels of a tile row (n ≤ NV·W), the last vector partially when n is ragged.
+template <int NV>
+FVL_INLINE void store_row(float* dst, const typename Vec::V* acc, int64_t n) {
+  for (int v = 0; v < NV; ++v) {
+    const int64_t col = static_cast<int64_t>(v) * Vec::W;
+    if (col + Vec::W <= n) {
+      Vec::store(dst + col, acc[v]);
+    } else if (col < n) {
+      Vec::store_n(dst + col, acc[v], static_cast<int>(n - col));
+    }
+  }
+}
+
+// The first input value of output pixel p's window in the padded input.
+FVL_INLINE const float* window_origin(const ConvGeometry& g, const PaddedInput& in, int64_t p) {
+  const int64_t per_image = g.out_h * g.out_w;
+  const int64_t b = p / per_image;
+  const int64_t r = p - b * per_image;
+  const int64_t oy = r / g.out_w;
+  const int64_t ox = r - oy * g.out_w;
+  return in.data + ((b * in.h + oy * g.stride_h) * in.w + ox * g.stride_w) * g.in_c;
+}
+
+// Taps of one filter row: `runs` runs of `run` contiguous floats, `run_step` apart in the input.
+struct FilterRow {
+  int64_t runs, run, run_step, row_step;
+};
+
+FVL_INLINE FilterRow filter_row(const ConvGeometry& g, const PaddedInput& in) {
+  const int64_t row_step = g.dilation_h * in.w * g.in_c;
+  if (g.dilation_w == 1) return {1, g.filter_w * g.in_c, 0, row_step};
+  return {g.filter_w, g.in_c, g.dilation_w * g.in_c, row_step};
+}
+
+// ---- forward: MR output pixels × NV vectors of output channels -------------------------------------
+
+template <int MR, int NV>
+void forward_tiles(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp, float* y, int64_t p0,
+                   int64_t p1, int64_t o0, int64_t nc) {
+  const FilterRow fr = filter_row(g, in);
+  for (int64_t p = p0; p < p1; p += MR) {
+    const int64_t np = min64(MR, p1 - p);
+    // Rows past the end of the range repeat the last pixel: computed, never stored.
+    const float* src[MR];
+    for (int j = 0; j < MR; ++j) src[j] = window_origin(g, in, p + min64(j, np - 1));
+    typename Vec::V acc[MR][NV];
+    for (int j = 0; j < MR; ++j)
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+    const float* w = wp + o0;
+    for (int64_t fy = 0; fy < g.filter_h; ++fy) {
+      for (int64_t r = 0; r < fr.runs; ++r) {
+        const int64_t at = fy * fr.row_step + r * fr.run_step;
+        for (int64_t t = 0; t < fr.run; ++t, w += ocp) {
+          typename Vec::V wv[NV];
+          for (int v = 0; v < NV; ++v) wv[v] = Vec::load(w + v * Vec::W);
+          for (int j = 0; j < MR; ++j) {
+            const typename Vec::V a = Vec::set1(src[j][at + t]);
+            for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, wv[v], acc[j][v]);
+          }
+        }
+      }
+    }
+    for (int j = 0; j < np; ++j) store_row<NV>(y + (p + j) * g.out_c + o0, acc[j], nc);
+  }
+}
+
+template <int NV>
+void forward_block(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp, float* y, int64_t p0,
+                   int64_t p1, int64_t o0, int64_t nc) {
+  forward_tiles<Vec::template mr<NV>(), NV>(g, in, wp, ocp, y, p0, p1, o0, nc);
+}
+
+void forward_range(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp, float* y, int64_t p0,
+                   int64_t p1) {
+  constexpr int64_t kBlock = static_cast<int64_t>(Vec::kMaxNV) * Vec::W;
+  for (int64_t o0 = 0; o0 < g.out_c; o0 += kBlock) {
+    const int64_t nc = min64(kBlock, g.out_c - o0);
+    switch ((nc + Vec::W - 1) / Vec::W) {
+      case 1: forward_block<1>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
+      case 2: forward_block<(Vec::kMaxNV >= 2 ? 2 : 1)>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
+      case 3: forward_block<(Vec::kMaxNV >= 3 ? 3 : 1)>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
+      default: forward_block<Vec::kMaxNV>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
+    }
+  }
+}
+
+// ---- filter gradient: MR filter rows (tap, input channel) × NV vectors of output channels -----------
+//
+// Output pixels are taken in blocks of kConvPixelBlock: the block's dy rows are copied into a scratch
+// padded to ocp (full-vector loads), then every tile of filter rows sweeps the block. Filter row k reads
+// the same offset from every pixel's window origin, so a tile needs one pointer per pixel.
+
+template <int MR, int NV>
+void backward_filter_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dys,
+                           int64_t ocp, int64_t npix, float* acc_out) {
+  const int64_t per_row = fr.runs * fr.run;  // = fw · in_c
+  const int64_t K = g.filter_h * per_row;
+  for (int64_t k0 = 0; k0 < K; k0 += MR) {
+    const int64_t nk = min64(MR, K - k0);
+    int64_t offset[MR];
+    for (int j = 0; j < MR; ++j) {
+      const int64_t k = k0 + min64(j, nk - 1);  // rows past K repeat the last one: computed, not stored
+      const int64_t fy = k / per_row, in_row = k - fy * per_row;
+      const int64_t r = in_row / fr.run;
+      offset[j] = fy * fr.row_step + r * fr.run_step + (in_row - r * fr.run);
+    }
+    typename Vec::V acc[MR][NV];
+    for (int j = 0; j < MR; ++j)
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+    for (int64_t s = 0; s < npix; ++s) {
+      const float* src = origin[s];
+      typename Vec::V d[NV];
+      for (int v = 0; v < NV; ++v) d[v] = Vec::load(dys + s * ocp + v * Vec::W);
+      for (int j = 0; j < MR; ++j) {
+        const typename Vec::V a = Vec::set1(src[offset[j]]);
+        for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, d[v], acc[j][v]);
+      }
+    }
+    for (int j = 0; j < nk; ++j) {
+      float* out = acc_out + (k0 + j) * ocp;
+      for (int v = 0; v < NV; ++v) Vec::store(out + v * Vec::W, Vec::add(Vec::load(out + v * Vec::W), acc[j][v]));
+    }
+  }
+}
+
+// `scratch`: room for kConvPixelBlock pointers, then kConvPixelBlock · ocp floats.
+void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const float* dy, int64_t ocp, float* acc,
+                           int64_t p0, int64_t p1, void* scratch) {
+  const FilterRow fr = filter_row(g, in);
+  const float** origin = static_cast<const float**>(scratch);
+  float* dys = reinterpret_cast<float*>(origin + kConvPixelBlock);
+  for (int64_t p = p0; p < p1; p += kConvPixelBlock) {
+    const int64_t npix = min64(kConvPixelBlock, p1 - p);
+    for (int64_t s = 0; s < npix; ++s) {
+      origin[s] = window_origin(g, in, p + s);
+      const float* d = dy + (p + s) * g.out_c;
+      float* to = dys + s * ocp;
+      for (int64_t o = 0; o < g.out_c; ++o) to[o] = d[o];
+      for (int64_t o = g.out_c; o < ocp; ++o) to[o] = 0.0f;
+    }
+    // Whole vectors of output channels (ocp is a multiple of W); the last block may be narrower.
+    for (int64_t v0 = 0, total = ocp / Vec::W; v0 < total;) {
+      const int64_t left = total - v0;
+      const float* block_dys = dys + v0 * Vec::W;
+      float* block_acc = acc + v0 * Vec::W;
+      if (left >= Vec::kMaxNV) {
+        backward_filter_block<Vec::template mr<Vec::kMaxNV>(), Vec::kMaxNV>(g, fr, origin, block_dys, ocp, npix,
+                                                                              block_acc);
+        v0 += Vec::kMaxNV;
+      } else if (left == 3) {
+        backward_filter_block<Vec::template mr<3>(), 3>(g, fr, origin, block_dys, ocp, npix, block_acc);
+        v0 += 3;
+      } else if (left == 2) {
+        backward_filter_block<Vec::template mr<2>(), 2>(g, fr, origin, block_dys, ocp, npix, block_acc);
+        v0 += 2;
+      } else {
+        backward_filter_block<Vec::template mr<1>(), 1>(g, fr, origin, block_dys, ocp, npix, block_acc);
+        v0 += 1;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fvl

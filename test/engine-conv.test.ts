@@ -1,0 +1,205 @@
+/**
+ * The native implicit-GEMM convolutions against TF.js's own cpu kernels, on random geometries (stride,
+ * padding, dilation, batch, channel counts 1…256) at every dispatch level the CPU runs: forward (with
+ * each fused epilogue), input gradient and filter gradient.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  type DispatchLevel,
+  engineInfo,
+  loadEngine,
+  requireEngine,
+  setDispatch,
+  setThreads,
+} from '../src/engine/index.js';
+import { both, expectClose, onCpuBackend, rng, tensorOf } from './helpers/tf-kernels.js';
+
+const engine = loadEngine();
+
+/** A seeded integer in [lo, hi]. */
+function intIn(draw: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(((draw() + 1) / 2) * (hi - lo + 1));
+}
+
+interface Case {
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  strides: [number, number];
+  pad: 'same' | 'valid';
+}
+
+/** Random geometries whose TF.js reference stays fast (its filter gradient is a scalar loop). */
+function randomCases(seed: number, count: number): Case[] {
+  const draw = rng(seed);
+  const channels = [1, 2, 3, 5, 8, 9, 16, 17, 24, 32, 33, 48, 64];
+  const pick = () => channels[intIn(draw, 0, channels.length - 1)];
+  const cases: Case[] = [];
+  for (let i = 0; i < count; i++) {
+    const fh = intIn(draw, 1, 5);
+    const fw = intIn(draw, 1, 5);
+    const strides: [number, number] = [intIn(draw, 1, 3), intIn(draw, 1, 3)];
+    const pad = draw() < 0 ? 'same' : 'valid';
+    const h = intIn(draw, fh, 11);
+    const w = intIn(draw, fw, 11);
+    cases.push({ x: [intIn(draw, 1, 3), h, w, pick()], f: [fh, fw, 0, pick()], strides, pad });
+    cases[i].f[2] = cases[i].x[3];
+  }
+  return cases;
+}
+
+function describeCase(c: Case): string {
+  return `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join('×')} ${c.pad}`;
+}
+
+describe.skipIf(!engine)('native convolutions', () => {
+  onCpuBackend();
+  const info = engineInfo();
+  const levels: DispatchLevel[] = info.available ? info.levels : [];
+  const original: DispatchLevel = info.available ? info.dispatch : 'scalar';
+  afterAll(() => {
+    if (engine) setDispatch(original);
+  });
+  const draw = rng(20261206);
+  const random = (shape: number[]) => tensorOf(shape, draw);
+
+  it.each(levels)('forward and both gradients match tfjs on random geometries (%s)', (level) => {
+    setDispatch(level);
+    for (const c of randomCases(level.length * 7919, 12)) {
+      const xs = random(c.x) as tf.Tensor4D;
+      const fs = random(c.f) as tf.Tensor4D;
+      const probe = tf.tidy(() => random(tf.conv2d(xs, fs, c.strides, c.pad).shape));
+      const { ref, got } = both(() => {
+        const y = tf.conv2d(xs, fs, c.strides, c.pad);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), probe)),
+        )([xs, fs]);
+        return [y, dx, df];
+      });
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([xs, fs, probe, ...ref, ...got]);
+    }
+  });
+
+  it.each(levels)('wide channels (up to 256) and LeNet++-sized layers match tfjs (%s)', (level) => {
+    setDispatch(level);
+    const cases: Case[] = [
+      { x: [1, 4, 5, 256], f: [3, 3, 256, 7], strides: [1, 1], pad: 'same' },
+      { x: [1, 4, 4, 9], f: [3, 3, 9, 256], strides: [1, 1], pad: 'same' },
+      { x: [2, 14, 14, 8], f: [5, 5, 8, 16], strides: [1, 1], pad: 'same' },
+      { x: [3, 28, 28, 1], f: [5, 5, 1, 8], strides: [1, 1], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const xs = random(c.x) as tf.Tensor4D;
+      const fs = random(c.f) as tf.Tensor4D;
+      const probe = tf.tidy(() => random(tf.conv2d(xs, fs, c.strides, c.pad).shape));
+      const { ref, got } = both(() => {
+        const y = tf.conv2d(xs, fs, c.strides, c.pad);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), probe)),
+        )([xs, fs]);
+        return [y, dx, df];
+      });
+      expectClose(ref, got, 1e-4);
+      tf.dispose([xs, fs, probe, ...ref, ...got]);
+    }
+  });
+
+  it.each(levels)('dilated forward convolutions match tfjs (%s)', (level) => {
+    setDispatch(level);
+    for (const [dilations, pad] of [
+      [[2, 2], 'same'],
+      [[2, 3], 'valid'],
+      [[3, 1], 'same'],
+    ] as const) {
+      const xs = random([2, 12, 13, 5]) as tf.Tensor4D;
+      const fs = random([3, 3, 5, 20]) as tf.Tensor4D;
+      const { ref, got } = both(() => tf.conv2d(xs, fs, 1, pad, 'NHWC', [...dilations] as [number, number]));
+      expectClose(ref, got, 1e-4);
+    }
+  });
+
+  it.each(levels)(
+    'the fused epilogue (bias, relu, relu6, prelu, leakyrelu, elu) matches tfjs (%s)',
+    (level) => {
+      setDispatch(level);
+      for (const activation of ['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'elu'] as const) {
+        const xs = random([2, 7, 6, 3]) as tf.Tensor4D;
+        const fs = random([3, 3, 3, 19]) as tf.Tensor4D;
+        const bias = random([19]);
+        const alpha = random([19]);
+        const { ref, got } = both(() =>
+          tf.fused.conv2d({
+            x: xs,
+            filter: fs,
+            strides: 1,
+            pad: 'same',
+            bias: tf.mul(bias, 4),
+            activation,
+            preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+            leakyreluAlpha: 0.3,
+          }),
+        );
+        expectClose(ref, got, 1e-4);
+      }
+    },
+  );
+
+  it('convolutions run natively, without a matrix product or a fallback', () => {
+    const spy = vi.spyOn(requireEngine(), 'sgemm');
+    const conv = vi.spyOn(requireEngine(), 'convForward');
+    try {
+      both(() =>
+        tf.conv2d(random([2, 6, 6, 3]) as tf.Tensor4D, random([3, 3, 3, 4]) as tf.Tensor4D, 1, 'same'),
+      );
+      expect(conv).toHaveBeenCalledTimes(1);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+      conv.mockRestore();
+    }
+  });
+
+  it('the filter gradient is the same to the bit whatever the number of threads', () => {
+    const x = new Float32Array(16 * 14 * 14 * 8).map(() => draw());
+    const dy = new Float32Array(16 * 14 * 14 * 16).map(() => draw());
+    const g = [16, 14, 14, 8, 14, 14, 16, 5, 5, 1, 1, 1, 1, 2, 2];
+    const run = (threads: number) => {
+      setThreads(threads);
+      const dw = new Float32Array(5 * 5 * 8 * 16);
+      requireEngine().convGradFilter(x, dy, dw, g);
+      return dw;
+    };
+    try {
+      const one = run(1);
+      const three = run(3);
+      expect(Buffer.from(three.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+      expect(one.some((v) => v !== 0)).toBe(true);
+    } finally {
+      setThreads(0);
+    }
+  });
+
+  it('refuses geometries and buffers that do not fit', () => {
+    const e = requireEngine();
+    const g = [1, 4, 4, 2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1];
+    const x = new Float32Array(32);
+    const w = new Float32Array(54);
+    expect(() => e.convForward(x, w, new Float32Array(47), g, null, 0, null, 0)).toThrow(/too short/);
+    expect(() => e.convForward(x, w, new Float32Array(48), g.slice(0, 14), null, 0, null, 0)).toThrow(
+      /15 integers/,
+    );
+    expect(() => e.convForward(x, w, new Float32Array(48), g, null, 2, null, 0)).toThrow(/alpha is required/);
+    expect(() => e.convForward(x, w, new Float32Array(48), g, new Float32Array(2), 0, null, 0)).toThrow(
+      /1 or outC/,
+    );
+    expect(() => e.convGradFilter(x, new Float32Array(48), new Float32Array(53), g)).toThrow(/too short/);
+    expect(() => e.convGradInput(new Float32Array(48), w, x, [...g.slice(0, 9), 0, ...g.slice(10)])).toThrow(
+      /positive/,
+    );
+  });
+});
