@@ -1,7 +1,8 @@
 /**
- * Optional side-by-side PyTorch CPU timing (bench/torch_head.py), for `bench head --torch`.
+ * Optional side-by-side PyTorch CPU timings (bench/torch_head.py for `bench head --torch`,
+ * bench/torch_train.py for `bench train --torch`).
  *
- * PyTorch is never a dependency: the script is run with the first interpreter that can import torch
+ * PyTorch is never a dependency: a twin script is run with the first interpreter that can import torch
  * (`--python PATH`, else `python3`, else Debian's /usr/bin/python3 from `apt-get install python3-torch`).
  * It runs once per thread count (1 and all cores) with glibc's malloc tuned so it does not page-fault on
  * every step, and the best median counts — the fairest PyTorch number this machine gives.
@@ -18,7 +19,7 @@ export interface TorchTiming {
   torch: string;
 }
 
-const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_head.py');
+const here = dirname(fileURLToPath(import.meta.url));
 
 // Without these, PyTorch's multi-megabyte temporaries go back to the kernel and fault in again on every
 // step (2–10× slower); the PyTorch numbers quoted for comparison are always taken with them.
@@ -40,21 +41,16 @@ export function findTorchPython(preferred?: string): { python: string } | { reas
   };
 }
 
-/** Best-of-thread-counts PyTorch timing of one ArcFace step, or null with the reason on stderr. */
-export function torchHeadTiming(
-  python: string,
-  shape: { B: number; D: number; C: number; repeats: number; lr: number; momentum: number },
-): TorchTiming | null {
+/**
+ * Best-of-thread-counts (1 and every core) PyTorch timing of a twin script under bench/, run with the
+ * tuned malloc; prints one line per thread count. Null (with the reason on stderr) when every run failed.
+ */
+export function torchTiming(python: string, scriptName: string, args: string[]): TorchTiming | null {
+  const script = join(here, scriptName);
   const counts = [...new Set([1, availableParallelism()])];
   let best: TorchTiming | null = null;
   for (const threads of counts) {
-    const args = [
-      script,
-      ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
-      ...['--threads', String(threads), '--repeats', String(shape.repeats)],
-      ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
-    ];
-    const r = spawnSync(python, args, {
+    const r = spawnSync(python, [script, ...args, '--threads', String(threads)], {
       encoding: 'utf8',
       timeout: 30 * 60_000,
       env: {
@@ -76,4 +72,16 @@ export function torchHeadTiming(
     if (best === null || t.median_ms < best.median_ms) best = t;
   }
   return best;
+}
+
+/** Best-of-thread-counts PyTorch timing of one ArcFace step (bench/torch_head.py). */
+export function torchHeadTiming(
+  python: string,
+  shape: { B: number; D: number; C: number; repeats: number; lr: number; momentum: number },
+): TorchTiming | null {
+  return torchTiming(python, 'torch_head.py', [
+    ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
+    ...['--repeats', String(shape.repeats)],
+    ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
+  ]);
 }

@@ -1,21 +1,25 @@
 /**
  * Training throughput of a backbone through tf.layers: images per second of a full training step
- * (forward, loss, backward, SGD update) on the plain TF.js cpu backend and on the best backend
- * (`useBestBackend`: native kernels, else wasm), side by side, medians over repeats. LeNet++ runs on
- * 28×28×1 (MNIST-sized) input, MobileFaceNet on 112×112×3 faces.
+ * (forward, mean squared error against a fixed target, backward, SGD with momentum) on the best backend
+ * (`useBestBackend`: native kernels, else wasm), side by side with the plain TF.js cpu backend and,
+ * with `--torch`, with a PyTorch twin of the same backbone on the same CPU (bench/torch_train.py: the
+ * same layers, shapes and widths; best of 1 thread and all cores). Medians over repeats. LeNet++ and
+ * resnet-lite run on 28×28×1 (MNIST-sized) input, MobileFaceNet on 112×112×3 faces.
  *
- *   npx tsx bench/train.ts [--backbone lenetpp|mobilefacenet] [--repeats 5] [--batch N] [--width W]
- *   npm run bench -- train …
+ *   npm run bench -- train [--backbone lenetpp|mobilefacenet|resnet-lite] [--batch N] [--width W]
+ *                          [--repeats 20] [--no-compare] [--torch [--python PATH]] [--json]
  *
- * Defaults: LeNet++ batch 64, width 0.25; MobileFaceNet batch 4, width 0.25 — its training-mode batch
- * normalisation still runs as generic TF.js ops, so larger settings take tens of seconds per step.
+ * `--no-compare` skips the slow plain-TF.js run; `--json` prints one JSON line last (images_per_s,
+ * median_ms_per_step, backend, backbone, batch, width, and the PyTorch and plain figures when measured).
+ * Defaults: LeNet++ batch 64, width 0.25; MobileFaceNet batch 16, width 0.25; resnet-lite batch 64, width 1.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { unregisterNativeKernels } from '../src/engine/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { useBestBackend } from '../src/tf/index.js';
-import { type BackboneOptions, lenetpp, mobilefacenet } from '../src/train/index.js';
+import { type BackboneOptions, lenetpp, mobilefacenet, resnetLite } from '../src/train/index.js';
+import { findTorchPython, torchTiming } from './torch.js';
 
 /** What the benchmark needs to know about each backbone. */
 interface Setup {
@@ -41,8 +45,16 @@ const setups: Record<string, Setup> = {
     build: mobilefacenet,
     inputShape: [112, 112, 3],
     embeddingDim: 128,
-    batch: 4,
+    batch: 16,
     width: 0.25,
+  },
+  'resnet-lite': {
+    title: 'resnet-lite',
+    build: resnetLite,
+    inputShape: [28, 28, 1],
+    embeddingDim: 2,
+    batch: 64,
+    width: 1,
   },
 };
 
@@ -57,7 +69,7 @@ function rate(value: number): string {
   return value.toFixed(value < 10 ? 2 : 1).padStart(8);
 }
 
-/** Median images/s of `repeats` timed steps after one warm-up step on the active backend. */
+/** Median milliseconds per step of `repeats` timed steps after warm-up steps on the active backend. */
 async function measure(setup: Setup, batch: number, width: number, repeats: number): Promise<number> {
   const { inputShape, embeddingDim } = setup;
   const model = setup.build({ inputShape, embeddingDim, seed: 1, width });
@@ -72,48 +84,93 @@ async function measure(setup: Setup, batch: number, width: number, repeats: numb
     await loss.data();
     loss.dispose();
   };
-  await step();
-  const rates: number[] = [];
+  for (let w = 0; w < 3; w++) await step();
+  const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
     await step();
-    rates.push((batch / (performance.now() - start)) * 1000);
+    times.push(performance.now() - start);
   }
   model.dispose();
   tf.dispose([x, target]);
   opt.dispose();
-  return median(rates);
+  return median(times);
 }
 
-/** Runs the benchmark and prints one line per backend plus the ratio. */
+const perSecond = (batch: number, ms: number) => (batch / ms) * 1000;
+
+/** Runs the benchmark and prints one line per backend plus the ratios. */
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       backbone: { type: 'string', default: 'lenetpp' },
-      repeats: { type: 'string', default: '5' },
+      repeats: { type: 'string', default: '20' },
       batch: { type: 'string' },
       width: { type: 'string' },
+      'no-compare': { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      python: { type: 'string' },
+      json: { type: 'boolean', default: false },
     },
   });
   const setup = setups[values.backbone];
   if (!setup) throw new InvalidArgumentError('--backbone', Object.keys(setups).join(' or '), values.backbone);
-  const repeats = Number(values.repeats);
-  const batch = Number(values.batch ?? setup.batch);
+  const repeats = positiveInteger('--repeats', values.repeats);
+  const batch = positiveInteger('--batch', values.batch ?? String(setup.batch));
   const width = Number(values.width ?? setup.width);
+  if (!(width > 0 && width <= 4)) throw new InvalidArgumentError('--width', 'a number in (0, 4]', values.width);
   const [h, w, c] = setup.inputShape;
   console.log(
     `${setup.title} width ${width}, ${h}×${w}×${c}, batch ${batch}, median of ${repeats} training steps`,
   );
-  // The plain cpu backend: without the native engine's kernels, whatever an earlier import registered.
-  await tf.setBackend('cpu');
-  unregisterNativeKernels(tf);
-  const plain = await measure(setup, batch, width, repeats);
-  console.log(`  tfjs cpu (plain)     ${rate(plain)} images/s`);
+  const result: Record<string, unknown> = { backbone: values.backbone, batch, width };
+  if (!values['no-compare']) {
+    // The plain cpu backend: without the native engine's kernels, whatever an earlier import registered.
+    await tf.setBackend('cpu');
+    unregisterNativeKernels(tf);
+    const plain = await measure(setup, batch, width, Math.min(repeats, 3));
+    console.log(`  tfjs cpu (plain)     ${rate(perSecond(batch, plain))} images/s`);
+    result.plain_images_per_s = perSecond(batch, plain);
+  }
   const choice = await useBestBackend();
-  const best = await measure(setup, batch, width, repeats);
-  console.log(`  best (${choice.detail})  ${rate(best)} images/s`);
-  console.log(`  ratio best / plain   ${(best / plain).toFixed(2)}×`);
+  const ms = await measure(setup, batch, width, repeats);
+  const images = perSecond(batch, ms);
+  console.log(`  ${choice.detail}: ${rate(images)} images/s (${ms.toFixed(2)} ms per step)`);
+  Object.assign(result, { images_per_s: images, median_ms_per_step: ms, backend: choice.detail });
+  if (typeof result.plain_images_per_s === 'number') {
+    console.log(`  ratio best / plain   ${(images / result.plain_images_per_s).toFixed(2)}×`);
+  }
+  if (values.torch) {
+    const found = findTorchPython(values.python);
+    const timing =
+      'python' in found
+        ? torchTiming(found.python, 'torch_train.py', [
+            ...['--backbone', values.backbone, '--batch', String(batch), '--width', String(width)],
+            ...['--side', String(h), '--channels', String(c), '--dim', String(setup.embeddingDim)],
+            ...['--repeats', String(repeats)],
+          ])
+        : (console.error(`--torch: ${found.reason}`), null);
+    if (timing) {
+      const torchImages = perSecond(batch, timing.median_ms);
+      console.log(
+        `  pytorch best (${timing.threads} thread(s)) ${rate(torchImages)} images/s → ours ÷ PyTorch ${(images / torchImages).toFixed(2)}×`,
+      );
+      Object.assign(result, {
+        torch_images_per_s: torchImages,
+        torch_threads: timing.threads,
+        torch_version: timing.torch,
+        ratio_vs_torch: images / torchImages,
+      });
+    }
+  }
+  if (values.json) console.log(JSON.stringify(result));
+}
+
+function positiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(name, 'a positive integer', value);
+  return n;
 }
 
 const invokedDirectly =
