@@ -7,7 +7,8 @@ type Bench = { run(argv: string[]): Promise<void> };
 const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
   gemm: { about: 'native SGEMM on the three products of a face-head step', load: () => import('./gemm.js') },
   train: {
-    about: 'LeNet++ / MobileFaceNet / resnet-lite training images/s: ours vs plain tfjs cpu (and PyTorch with --torch)',
+    about:
+      'LeNet++ / MobileFaceNet / resnet-lite training images/s: ours vs plain tfjs cpu (and PyTorch with --torch)',
     load: () => import('./train.js'),
   },
   head: {

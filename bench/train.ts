@@ -15,8 +15,8 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { unregisterNativeKernels } from '../src/engine/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { unregisterNativeKernels } from '../src/kernels/index.js';
 import { useBestBackend } from '../src/tf/index.js';
 import { type BackboneOptions, lenetpp, mobilefacenet, resnetLite } from '../src/train/index.js';
 import { findTorchPython, torchTiming } from './torch.js';
@@ -119,7 +119,8 @@ export async function run(argv: string[]): Promise<void> {
   const repeats = positiveInteger('--repeats', values.repeats);
   const batch = positiveInteger('--batch', values.batch ?? String(setup.batch));
   const width = Number(values.width ?? setup.width);
-  if (!(width > 0 && width <= 4)) throw new InvalidArgumentError('--width', 'a number in (0, 4]', values.width);
+  if (!(width > 0 && width <= 4))
+    throw new InvalidArgumentError('--width', 'a number in (0, 4]', values.width);
   const [h, w, c] = setup.inputShape;
   console.log(
     `${setup.title} width ${width}, ${h}×${w}×${c}, batch ${batch}, median of ${repeats} training steps`,

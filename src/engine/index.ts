@@ -24,11 +24,4 @@ export {
   type SgemmParams,
 } from './native.js';
 export { type NativePartialArgs, type NativePartialResult, partialStepNative } from './partialfc.js';
-export {
-  NATIVE_KERNEL_NAMES,
-  type NativeKernelName,
-  nativeKernelActive,
-  registerNativeKernels,
-  unregisterNativeKernels,
-} from './tf-kernels.js';
 export { setDispatch, setThreads } from './threads.js';

@@ -49,11 +49,11 @@ export interface NativeBinding {
   sgemm(...args: SgemmParams): void;
   /** The same product on a worker thread; resolves to `C`. Checked wrapper: `sgemmAsync` in `gemm.ts`. */
   sgemmAsync(...args: SgemmParams): Promise<Float32Array>;
-  /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `tf-nn-kernels.ts`. */
+  /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `src/kernels/nn.ts`. */
   preluForward(x: Float32Array, alpha: Float32Array, y: Float32Array, rows: number, channels: number): void;
   /**
    * The PReLU gradient in one pass: `dx = x > 0 ? dy : dy·alpha[c]` and `dalpha[c]` = the sum over rows
-   * of `x > 0 ? 0 : dy·x`. Caller: `tf-nn-kernels.ts`.
+   * of `x > 0 ? 0 : dy·x`. Caller: `src/kernels/nn.ts`.
    */
   preluBackward(
     dy: Float32Array,
@@ -66,7 +66,7 @@ export interface NativeBinding {
   ): void;
   /**
    * NHWC max pooling into `y`. `geometry`: batch, inH, inW, channels, outH, outW, filterH, filterW,
-   * strideH, strideW, padTop, padLeft. Caller: `tf-nn-kernels.ts`.
+   * strideH, strideW, padTop, padLeft. Caller: `src/kernels/nn.ts`.
    */
   maxPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
   /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
@@ -75,7 +75,7 @@ export interface NativeBinding {
    * NHWC convolution into `y` (an implicit GEMM: no patch matrix), filter `[fH, fW, inC, outC]`, then
    * `bias` (1 or outC values, or null) and an activation: 0 linear, 1 relu, 2 prelu (`alpha`: 1 or outC
    * values), 3 leakyrelu (`leakyAlpha`), 4 relu6. `geometry`: batch, inH, inW, inC, outH, outW, outC, fH,
-   * fW, strideH, strideW, dilationH, dilationW, padTop, padLeft. Caller: `tf-kernels.ts`.
+   * fW, strideH, strideW, dilationH, dilationW, padTop, padLeft. Caller: `src/kernels/matmul-conv.ts`.
    */
   convForward(
     x: Float32Array,
@@ -94,7 +94,7 @@ export interface NativeBinding {
   /**
    * NHWC depthwise convolution into `y`; filter `[fH, fW, C, multiplier]`. `geometry`: batch, inH, inW,
    * C, multiplier, outH, outW, fH, fW, strideH, strideW, dilationH, dilationW, padTop, padLeft.
-   * Caller: `tf-nn-kernels.ts`.
+   * Caller: `src/kernels/nn.ts`.
    */
   depthwiseConv(x: Float32Array, filter: Float32Array, y: Float32Array, geometry: number[]): void;
   /** Gradient of `depthwiseConv` for its input, written to `dx` (geometry as for `depthwiseConv`). */
@@ -104,7 +104,7 @@ export interface NativeBinding {
   /**
    * `y = a op b` over `n` elements laid out as rows of `channels`; each operand holds `period` values:
    * `n` (one per element), `channels` (one per column, repeated every row) or 1 (one for all).
-   * Caller: `tf-elementwise-kernels.ts`.
+   * Caller: `src/kernels/elementwise.ts`.
    */
   binaryOp(
     op: 'add' | 'sub' | 'mul' | 'div' | 'squaredDifference',
@@ -119,7 +119,7 @@ export interface NativeBinding {
   /**
    * Batch normalisation with given statistics over `n` elements in rows of `channels`, in double as
    * TF.js computes it: `y = offset + (x − mean) · scale / √(variance + epsilon)`; each parameter
-   * holds 1 or `channels` values. Caller: `tf-elementwise-kernels.ts`.
+   * holds 1 or `channels` values. Caller: `src/kernels/elementwise.ts`.
    */
   batchNorm(
     x: Float32Array,
@@ -135,7 +135,7 @@ export interface NativeBinding {
   /**
    * `x` viewed as `[outer, reduce, inner]`: `y[o, k]` = the sum over `r` of `x[o, r, k]` (divided by
    * `reduce` when `mean` is set), accumulated in double in an order fixed by the shape.
-   * Caller: `tf-elementwise-kernels.ts`.
+   * Caller: `src/kernels/elementwise.ts`.
    */
   reduceSum(
     x: Float32Array,

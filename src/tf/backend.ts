@@ -18,13 +18,15 @@ export interface BackendChoice {
   detail: string;
 }
 
-/** Optional hook of `src/engine`: registers native TF.js kernels and reports whether it did. */
+/** Optional hook of `src/kernels`: registers native TF.js kernels and reports whether it did. */
 type RegisterNativeKernels = (tfjs: typeof tf) => boolean | Promise<boolean>;
 
 async function nativeKernels(): Promise<RegisterNativeKernels | undefined> {
   try {
-    const engine = (await import('../engine/index.js')) as { registerNativeKernels?: RegisterNativeKernels };
-    return typeof engine.registerNativeKernels === 'function' ? engine.registerNativeKernels : undefined;
+    const kernels = (await import('../kernels/index.js')) as {
+      registerNativeKernels?: RegisterNativeKernels;
+    };
+    return typeof kernels.registerNativeKernels === 'function' ? kernels.registerNativeKernels : undefined;
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { registerNativeKernels, unregisterNativeKernels } from '../../src/engine/index.js';
+import { registerNativeKernels, unregisterNativeKernels } from '../../src/kernels/index.js';
 
 /**
  * Called inside a `describe`: its tests run on the cpu backend; afterwards the native kernels are

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { unregisterNativeKernels } from '../../src/engine/index.js';
+import { unregisterNativeKernels } from '../../src/kernels/index.js';
 import { createBackbone, LENETPP_CHANNELS, sameConv2d } from '../../src/train/index.js';
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@
  * cpu kernels are registered, TF.js's own gradient path is used (those kernels make it fast).
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernelActive } from '../../engine/index.js';
+import { nativeKernelActive } from '../../kernels/index.js';
 
 /** Whether the active backend's own convolution gradients are fast (the native engine's cpu kernels). */
 function nativeConvGradients(): boolean {

@@ -1,16 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
+import { loadEngine, requireEngine, setThreads } from '../../src/engine/index.js';
+import { unregisterElementwiseKernels } from '../../src/kernels/elementwise.js';
 import {
-  loadEngine,
   NATIVE_KERNEL_NAMES,
   nativeKernelActive,
   registerNativeKernels,
-  requireEngine,
-  setThreads,
   unregisterNativeKernels,
-} from '../src/engine/index.js';
-import { unregisterElementwiseKernels } from '../src/engine/tf-elementwise-kernels.js';
-import { lenetpp, mobilefacenet } from '../src/train/index.js';
+} from '../../src/kernels/index.js';
+import { lenetpp, mobilefacenet } from '../../src/train/index.js';
 import {
   both,
   expectClose as expectCloseIn,
@@ -18,7 +16,7 @@ import {
   rng,
   tensorOf,
   trainingLosses,
-} from './helpers/tf-kernels.js';
+} from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 

@@ -12,8 +12,8 @@ import {
   requireEngine,
   setDispatch,
   setThreads,
-} from '../src/engine/index.js';
-import { both, expectClose, onCpuBackend, rng, tensorOf } from './helpers/tf-kernels.js';
+} from '../../src/engine/index.js';
+import { both, expectClose, onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 

@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
+import { loadEngine, requireEngine } from '../../src/engine/index.js';
 import {
-  loadEngine,
   NATIVE_KERNEL_NAMES,
   nativeKernelActive,
   registerNativeKernels,
-  requireEngine,
   unregisterNativeKernels,
-} from '../src/engine/index.js';
-import { both, expectClose as expectCloseIn, onCpuBackend, rng, tensorOf } from './helpers/tf-kernels.js';
+} from '../../src/kernels/index.js';
+import { both, expectClose as expectCloseIn, onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 const required = process.env.FACEVERLOSS_REQUIRE_NATIVE === '1';

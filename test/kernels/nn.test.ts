@@ -1,15 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
+import { loadEngine, requireEngine } from '../../src/engine/index.js';
 import {
-  loadEngine,
   NATIVE_KERNEL_NAMES,
   nativeKernelActive,
   registerNativeKernels,
-  requireEngine,
   unregisterNativeKernels,
-} from '../src/engine/index.js';
-import { lenetpp } from '../src/train/index.js';
-import { both, expectClose, onCpuBackend, rng, tensorOf, trainingLosses } from './helpers/tf-kernels.js';
+} from '../../src/kernels/index.js';
+import { lenetpp } from '../../src/train/index.js';
+import { both, expectClose, onCpuBackend, rng, tensorOf, trainingLosses } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 

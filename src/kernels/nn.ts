@@ -13,7 +13,7 @@
  * original kernels.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { loadEngine, type NativeBinding } from './native.js';
+import { loadEngine, type NativeBinding } from '../engine/native.js';
 import {
   type CpuBackend,
   fallBackOn,
@@ -26,7 +26,7 @@ import {
   size,
   type TensorInfo,
   type Tf,
-} from './tf-backend-access.js';
+} from './backend-access.js';
 
 /** Kernels {@link registerNnKernels} replaces on the cpu backend. */
 export const NN_KERNEL_NAMES = [

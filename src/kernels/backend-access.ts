@@ -1,5 +1,5 @@
 /**
- * What the native TF.js `cpu` kernels (`tf-kernels.ts`, `tf-nn-kernels.ts`, `tf-elementwise-kernels.ts`)
+ * What the native TF.js `cpu` kernels (`tf-kernels.ts`, `nn.ts`, `elementwise.ts`)
  * share: the kernel types, the parts of the cpu backend they read and write, direct access to a
  * tensor's Float32Array, and the call into the kernel a native one replaced for the cases it does not
  * cover.

@@ -18,7 +18,7 @@
  * before, kept so {@link unregisterElementwiseKernels} can put it back.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { loadEngine, type NativeBinding } from './native.js';
+import { loadEngine, type NativeBinding } from '../engine/native.js';
 import {
   type CpuBackend,
   fallBackOn,
@@ -31,7 +31,7 @@ import {
   size,
   type TensorInfo,
   type Tf,
-} from './tf-backend-access.js';
+} from './backend-access.js';
 
 /** Kernels {@link registerElementwiseKernels} replaces on the cpu backend. */
 export const ELEMENTWISE_KERNEL_NAMES = [

@@ -9,13 +9,13 @@
  * weights that are not per-column — go to the kernel that was registered before, which is kept so
  * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
  * kernel name and they call these same kernels. Registering also installs the native PReLU,
- * max-pooling and depthwise-convolution kernels of `tf-nn-kernels.ts` (and its fused PReLU gradient)
- * and the element-wise arithmetic and reduction kernels of `tf-elementwise-kernels.ts`; unregistering
+ * max-pooling and depthwise-convolution kernels of `nn.ts` (and its fused PReLU gradient)
+ * and the element-wise arithmetic and reduction kernels of `elementwise.ts`; unregistering
  * removes them.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { sgemm } from './gemm.js';
-import { loadEngine, type NativeBinding, requireEngine } from './native.js';
+import { sgemm } from '../engine/gemm.js';
+import { loadEngine, type NativeBinding, requireEngine } from '../engine/native.js';
 import {
   type CpuBackend,
   fallBackOn,
@@ -28,21 +28,21 @@ import {
   size,
   type TensorInfo,
   type Tf,
-} from './tf-backend-access.js';
+} from './backend-access.js';
 import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
   elementwiseKernelActive,
   registerElementwiseKernels,
   unregisterElementwiseKernels,
-} from './tf-elementwise-kernels.js';
+} from './elementwise.js';
 import {
   NN_KERNEL_NAMES,
   type NnKernelName,
   nnKernelActive,
   registerNnKernels,
   unregisterNnKernels,
-} from './tf-nn-kernels.js';
+} from './nn.js';
 
 /** The SGEMM-backed kernels of this file. */
 const GEMM_KERNEL_NAMES = [
@@ -57,8 +57,8 @@ const GEMM_KERNEL_NAMES = [
 type GemmKernelName = (typeof GEMM_KERNEL_NAMES)[number];
 
 /**
- * Kernels {@link registerNativeKernels} replaces on the cpu backend (with those of `tf-nn-kernels.ts`
- * and `tf-elementwise-kernels.ts`).
+ * Kernels {@link registerNativeKernels} replaces on the cpu backend (with those of `nn.ts`
+ * and `elementwise.ts`).
  */
 export const NATIVE_KERNEL_NAMES = [
   ...GEMM_KERNEL_NAMES,

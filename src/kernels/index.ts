@@ -1,0 +1,12 @@
+/**
+ * TF.js `cpu` kernels run by the native engine: matrix products, convolutions (implicit GEMM), PReLU,
+ * pooling, depthwise convolutions and element-wise arithmetic, registered over the cpu backend's own.
+ * The only room that knows the cpu backend's internals (`backend-access.ts`); Node only.
+ */
+export {
+  NATIVE_KERNEL_NAMES,
+  type NativeKernelName,
+  nativeKernelActive,
+  registerNativeKernels,
+  unregisterNativeKernels,
+} from './matmul-conv.js';
