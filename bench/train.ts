@@ -144,6 +144,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (values.torch) {
     const found = findTorchPython(values.python);
+    if ('reason' in found) console.error(`--torch: ${found.reason}`);
     const timing =
       'python' in found
         ? torchTiming(found.python, 'torch_train.py', [
@@ -151,7 +152,7 @@ export async function run(argv: string[]): Promise<void> {
             ...['--side', String(h), '--channels', String(c), '--dim', String(setup.embeddingDim)],
             ...['--repeats', String(repeats)],
           ])
-        : (console.error(`--torch: ${found.reason}`), null);
+        : null;
     if (timing) {
       const torchImages = perSecond(batch, timing.median_ms);
       console.log(
