@@ -68,6 +68,26 @@ export class UnsupportedConfigError extends FaceVerLossError {
   }
 }
 
+/**
+ * Another process holds the run folder: a trainer (or `compare`) is writing it. Two writers would mix
+ * their checkpoints and metrics, so the second one stops before touching anything.
+ */
+export class RunFolderLockedError extends FaceVerLossError {
+  readonly folder: string;
+  readonly pid: number;
+  readonly host: string;
+  constructor(folder: string, pid: number, host: string, lockFile: string) {
+    super(
+      `run folder ${folder} is in use by process ${pid} on ${host}; wait for it to finish, or remove ` +
+        `${lockFile} if that process is gone`,
+      'RUN_FOLDER_LOCKED',
+    );
+    this.folder = folder;
+    this.pid = pid;
+    this.host = host;
+  }
+}
+
 /** The native engine was asked for but is not built or not loadable on this machine. */
 export class NativeUnavailableError extends FaceVerLossError {
   constructor(reason: string) {

@@ -7,12 +7,13 @@
  *
  *   compare --heads softmax,sphereface,cosface,arcface,mvsoftmax,curricularface --embedding-dim 2
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { angularStatistics } from '../eval/index.js';
 import { headNames } from '../heads/registry.js';
-import { mergeTrainConfig, openRunData, type TrainConfig } from '../train/index.js';
+import { acquireRunLock, mergeTrainConfig, openRunData, type TrainConfig } from '../train/index.js';
 import {
   type CompareRow,
   formatCompareTable,
@@ -23,7 +24,7 @@ import {
 } from '../viz/index.js';
 import { defaultJobs, type HeadRun, type HeadRunResult, runHeads } from './compare-jobs.js';
 import { DEMO_CONFIG, QUICK_CONFIG, QUICK_WARM_START_EPOCHS } from './demo.js';
-import { parseCount, sharedStart, warmStartHelp } from './shared-start.js';
+import { parseCount, type SharedStart, sharedStart, warmStartHelp } from './shared-start.js';
 import { addTrainFlags, flagsToConfig, selectBackend, type TrainFlags } from './train.js';
 
 /** Head parameters suited to 2-D/3-D features on ten classes (face-scale defaults saturate there). */
@@ -190,6 +191,26 @@ async function compare(flags: CompareFlags): Promise<void> {
   // Every configuration is validated before anything trains or is written.
   const runs = await headRuns(heads, start ? { ...base, init: start.out } : base, values, out);
 
+  // The comparison folder is locked like a run folder: a second compare into it would mix the heads'
+  // runs of two comparisons in one table. Each head's run folder has its own lock (taken by train).
+  mkdirSync(dirname(resolve(out)), { recursive: true });
+  const lock = acquireRunLock(out);
+  try {
+    await compareLocked(flags, runs, start, jobs, heads, out);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Train the shared start and every head, then write the table and figures (under the folder's lock). */
+async function compareLocked(
+  flags: CompareFlags,
+  runs: HeadRun[],
+  start: SharedStart | undefined,
+  jobs: number,
+  heads: string[],
+  out: string,
+): Promise<void> {
   const write = (text: string) => process.stdout.write(text);
   write(`backend: ${await selectBackend(flags.backend)}\n`);
   if (start) await runHeads([{ head: 'warm-start (softmax)', ...start }], { jobs: 1, write });

@@ -22,7 +22,14 @@
 import type { Command } from 'commander';
 import { createProgress, mergeTrainConfig, train } from '../train/index.js';
 import { parseCount, sharedStart, warmStartHelp } from './shared-start.js';
-import { addTrainFlags, flagsToConfig, selectBackend, summarize, type TrainFlags } from './train.js';
+import {
+  addTrainFlags,
+  FORCE_HELP,
+  flagsToConfig,
+  selectBackend,
+  summarize,
+  type TrainFlags,
+} from './train.js';
 
 /** Default demo configuration (overridable by flags). */
 export const DEMO_CONFIG = {
@@ -72,39 +79,47 @@ export function registerDemo(program: Command): void {
       .option('--head <name>', 'head name (default arcface)')
       .option('--quick', 'a much smaller run (about 30 s) for CI')
       .option('--out <run>', 'run folder (default runs/demo-<head>)')
+      .option('--force', FORCE_HELP)
       .option('--warm-start-epochs <n>', warmStartHelp(DEMO_WARM_START_EPOCHS)),
-  ).action(async (flags: TrainFlags & { quick?: boolean; out?: string; warmStartEpochs?: string }) => {
-    const { quick, out: outFlag, warmStartEpochs: warmFlag, ...rest } = flags;
-    const values = flagsToConfig(rest);
-    // A different head keeps its own default parameters unless --param says otherwise.
-    const base: Record<string, unknown> = { ...DEMO_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
-    if (values.head !== undefined && values.head !== DEMO_CONFIG.head) base.params = {};
-    const defaultWarm = quick ? QUICK_WARM_START_EPOCHS : DEMO_WARM_START_EPOCHS;
-    const warmEpochs = warmFlag === undefined ? defaultWarm : parseCount('--warm-start-epochs', warmFlag, 0);
-    const out = outFlag ?? `runs/demo-${mergeTrainConfig(base, values, 'demo defaults').head}`;
-    const start = sharedStart(out, base, values, warmEpochs, 'demo defaults');
-    const config = mergeTrainConfig(start ? { ...base, init: start.out } : base, values, 'demo defaults');
-    const started = performance.now();
-    process.stdout.write(`backend: ${await selectBackend(flags.backend)}\n`);
-    const log = (line: string) => process.stdout.write(`${line}\n`);
-    if (start) {
-      log(`== softmax start: ${start.config.epochs} epoch(s) in ${start.out} ==`);
-      await train(start.config, {
-        out: start.out,
-        pictures: false,
-        progress: createProgress(process.stdout, start.config.logEvery),
+  ).action(
+    async (
+      flags: TrainFlags & { quick?: boolean; out?: string; warmStartEpochs?: string; force?: boolean },
+    ) => {
+      const { quick, out: outFlag, warmStartEpochs: warmFlag, force, ...rest } = flags;
+      const values = flagsToConfig(rest);
+      // A different head keeps its own default parameters unless --param says otherwise.
+      const base: Record<string, unknown> = { ...DEMO_CONFIG, ...(quick ? QUICK_CONFIG : {}) };
+      if (values.head !== undefined && values.head !== DEMO_CONFIG.head) base.params = {};
+      const defaultWarm = quick ? QUICK_WARM_START_EPOCHS : DEMO_WARM_START_EPOCHS;
+      const warmEpochs =
+        warmFlag === undefined ? defaultWarm : parseCount('--warm-start-epochs', warmFlag, 0);
+      const out = outFlag ?? `runs/demo-${mergeTrainConfig(base, values, 'demo defaults').head}`;
+      const start = sharedStart(out, base, values, warmEpochs, 'demo defaults');
+      const config = mergeTrainConfig(start ? { ...base, init: start.out } : base, values, 'demo defaults');
+      const started = performance.now();
+      process.stdout.write(`backend: ${await selectBackend(flags.backend)}\n`);
+      const log = (line: string) => process.stdout.write(`${line}\n`);
+      if (start) {
+        log(`== softmax start: ${start.config.epochs} epoch(s) in ${start.out} ==`);
+        await train(start.config, {
+          out: start.out,
+          force,
+          pictures: false,
+          progress: createProgress(process.stdout, start.config.logEvery),
+          log,
+        });
+        log(`== ${config.head} ==`);
+      }
+      const result = await train(config, {
+        out,
+        force,
+        progress: createProgress(process.stdout, config.logEvery),
         log,
       });
-      log(`== ${config.head} ==`);
-    }
-    const result = await train(config, {
-      out,
-      progress: createProgress(process.stdout, config.logEvery),
-      log,
-    });
-    process.stdout.write(summarize(result));
-    process.stdout.write(
-      `total time ${((performance.now() - started) / 1000).toFixed(1)} s; open ${out}/report.html\n`,
-    );
-  });
+      process.stdout.write(summarize(result));
+      process.stdout.write(
+        `total time ${((performance.now() - started) / 1000).toFixed(1)} s; open ${out}/report.html\n`,
+      );
+    },
+  );
 }

@@ -22,6 +22,10 @@ import { parseAssignments } from './plot.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** Help of `--force` (train and demo). */
+export const FORCE_HELP =
+  'write into a folder that is not a run of ours (its files are kept; refused if one has a run output name)';
+
 /** Raw flag values shared by train, compare and demo. */
 export interface TrainFlags {
   head?: string;
@@ -160,11 +164,12 @@ export function registerTrain(program: Command): void {
       .option('--head <name>', 'head name (default arcface)')
       .option('--config <file>', 'JSON file of options (flags override it)')
       .option('--out <run>', 'run folder (default runs/<head>)')
+      .option('--force', FORCE_HELP)
       .option('--resume <run>', 'continue a run folder from its checkpoint'),
-  ).action(async (flags: TrainFlags & { out?: string; resume?: string }) => {
-    const { out: outFlag, resume, ...rest } = flags;
+  ).action(async (flags: TrainFlags & { out?: string; resume?: string; force?: boolean }) => {
+    const { out: outFlag, resume, force, ...rest } = flags;
     const values = flagsToConfig(rest);
-    if (resume !== undefined && (flags.config !== undefined || outFlag !== undefined)) {
+    if (resume !== undefined && (flags.config !== undefined || outFlag !== undefined || force)) {
       throw new InvalidArgumentError(
         '--resume',
         'a run folder alone (its config.json is reused; --epochs and --max-steps may change)',
@@ -179,6 +184,7 @@ export function registerTrain(program: Command): void {
     const result = await train(config, {
       out,
       resume: resume !== undefined,
+      force,
       epochs: values.epochs as number | undefined,
       maxSteps: values.maxSteps as number | undefined,
       progress: createProgress(process.stdout, config.logEvery),

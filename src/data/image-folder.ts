@@ -32,6 +32,8 @@ export interface ImageFolderIndex {
   readonly files: string[];
   /** Class index of each file. */
   readonly labels: Int32Array;
+  /** Sub-folders that are not identities: without images, or symbolic links (see scanImageFolder). */
+  readonly skipped: { readonly empty: string[]; readonly linked: string[] };
 }
 
 /** Options of {@link openImageFolder}. */
@@ -42,13 +44,14 @@ export interface ImageFolderOptions {
   readonly fit?: ResizeFit;
   /** Extensions to read (default {@link IMAGE_EXTENSIONS}). */
   readonly extensions?: readonly string[];
+  /** The folder's scan when the caller already made it (to report what it skipped). */
+  readonly index?: ImageFolderIndex;
 }
 
 // Code-unit order, independent of the locale, so class indices are the same on every machine.
 const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-async function isDirectory(root: string, entry: Dirent): Promise<boolean> {
-  if (entry.isDirectory()) return true;
+async function isLinkedDirectory(root: string, entry: Dirent): Promise<boolean> {
   if (!entry.isSymbolicLink()) return false;
   try {
     return (await stat(join(root, entry.name))).isDirectory();
@@ -58,9 +61,14 @@ async function isDirectory(root: string, entry: Dirent): Promise<boolean> {
 }
 
 /**
- * Lists identities and image files. Every sub-folder of `dir` not starting with `.` is an identity
- * (also one without images, so class indices depend only on folder names); files directly in `dir`,
- * hidden files and deeper folders are ignored.
+ * Lists identities and image files. Every sub-folder of `dir` not starting with `.` that holds at least
+ * one image is an identity; files directly in `dir`, hidden files and deeper folders are ignored.
+ * Two kinds of sub-folder are skipped and reported in `skipped` (a run's split sentence counts them):
+ * - folders without images: as a class they would have weights but no sample, and a classifier over
+ *   classes that never appear is not the data set the user meant;
+ * - symbolic links to folders: a link can lead out of the data root (reading files the user did not
+ *   hand over) or to another identity of the same root (one person as two classes); identities are the
+ *   real folders under `dir` only.
  */
 export async function scanImageFolder(
   dir: string,
@@ -75,18 +83,26 @@ export async function scanImageFolder(
   } catch (error) {
     throw new CorruptFileError(dir, `cannot list the folder: ${(error as Error).message}`);
   }
-  const classNames: string[] = [];
+  const folders: string[] = [];
+  const linked: string[] = [];
   for (const entry of entries) {
-    if (!entry.name.startsWith('.') && (await isDirectory(dir, entry))) classNames.push(entry.name);
+    if (entry.name.startsWith('.')) continue;
+    if (entry.isDirectory()) folders.push(entry.name);
+    else if (await isLinkedDirectory(dir, entry)) linked.push(entry.name);
   }
-  classNames.sort(byName);
-  if (classNames.length === 0) {
-    throw new InvalidArgumentError('dir', 'a folder with one sub-folder of images per identity', dir);
+  folders.sort(byName);
+  linked.sort(byName);
+  if (folders.length === 0) {
+    const links =
+      linked.length > 0 ? ` (symbolic links to folders are not followed: ${linked.join(', ')})` : '';
+    throw new InvalidArgumentError('dir', `a folder with one sub-folder of images per identity${links}`, dir);
   }
+  const classNames: string[] = [];
+  const empty: string[] = [];
   const files: string[] = [];
   const labels: number[] = [];
-  for (let c = 0; c < classNames.length; c++) {
-    const folder = join(dir, classNames[c]);
+  for (const name of folders) {
+    const folder = join(dir, name);
     let names: Dirent[];
     try {
       names = await readdir(folder, { withFileTypes: true });
@@ -101,15 +117,21 @@ export async function scanImageFolder(
         return dot > 0 && wanted.has(name.slice(dot).toLowerCase());
       })
       .sort(byName);
-    for (const name of images) {
-      files.push(`${classNames[c]}/${name}`);
+    if (images.length === 0) {
+      empty.push(name);
+      continue;
+    }
+    const c = classNames.length;
+    classNames.push(name);
+    for (const image of images) {
+      files.push(`${name}/${image}`);
       labels.push(c);
     }
   }
   if (files.length === 0) {
     throw new InvalidArgumentError('dir', `identity folders holding images (${[...wanted].join(' ')})`, dir);
   }
-  return { classNames, files, labels: Int32Array.from(labels) };
+  return { classNames, files, labels: Int32Array.from(labels), skipped: { empty, linked } };
 }
 
 /** Opens an image folder as a dataset; ids are the relative paths `identity/file`. */
@@ -117,7 +139,7 @@ export async function openImageFolder(dir: string, options: ImageFolderOptions =
   const shape = checkShape('shape', options.shape ?? FACE_SHAPE);
   const fit = options.fit ?? 'cover';
   if (fit !== 'cover' && fit !== 'fill') throw new InvalidArgumentError('fit', "'cover' or 'fill'", fit);
-  const index = await scanImageFolder(dir, options.extensions ?? IMAGE_EXTENSIONS);
+  const index = options.index ?? (await scanImageFolder(dir, options.extensions ?? IMAGE_EXTENSIONS));
   const source = {
     size: index.files.length,
     shape,

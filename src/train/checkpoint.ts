@@ -33,6 +33,13 @@ export interface CheckpointState {
   optimizerShapes: number[][];
   /** Running sums of the current epoch, so resumed epochs report the same accuracy. */
   epochStats: { seen: number; correct: number; lossSum: number };
+  /**
+   * Length in bytes of `metrics.jsonl` when the checkpoint was written: a resumed run cuts the file back
+   * to it, so steps done after the checkpoint are not recorded twice. Absent in older checkpoints.
+   */
+  metricsBytes?: number;
+  /** The configuration the weights were trained with, to refuse a resume under an edited one. */
+  config?: Record<string, unknown>;
 }
 
 /** Path of a run's checkpoint folder. */
@@ -94,10 +101,26 @@ export interface LoadedCheckpoint {
   state: CheckpointState;
 }
 
-/** Read a run's checkpoint; throws `CorruptFileError` when it is missing or damaged. */
-export function readCheckpoint(runDir: string): LoadedCheckpoint {
-  recoverCheckpoint(runDir);
+/**
+ * The folder holding a run's complete checkpoint, without changing anything: `checkpoint/`, or the
+ * `.checkpoint.<pid>.old` a crash left between the two renames of a swap (which recoverCheckpoint, run
+ * by the folder's writer under its lock, moves back).
+ */
+function completeCheckpoint(runDir: string): string {
   const dir = checkpointDir(runDir);
+  if (existsSync(dir) || !existsSync(runDir)) return dir;
+  const old = readdirSync(runDir).find(
+    (name) => /^\.checkpoint\.\d+\.old$/.test(name) && existsSync(join(runDir, name, 'state.json')),
+  );
+  return old === undefined ? dir : join(runDir, old);
+}
+
+/**
+ * Read a run's checkpoint; throws `CorruptFileError` when it is missing or damaged. Reading changes
+ * nothing in the folder, so another run (`--init`) may read it while its own trainer writes it.
+ */
+export function readCheckpoint(runDir: string): LoadedCheckpoint {
+  const dir = completeCheckpoint(runDir);
   const statePath = join(dir, 'state.json');
   if (!existsSync(statePath))
     throw new CorruptFileError(dir, 'no checkpoint in this run folder (state.json missing)');

@@ -7,9 +7,11 @@
 import { existsSync, statSync } from 'node:fs';
 import {
   type Dataset,
+  type ImageFolderIndex,
   loadMnistVariant,
   openImageFolder,
   openInsightfaceRecordIO,
+  scanImageFolder,
   splitPerClass,
   subsetDataset,
 } from '../data/index.js';
@@ -38,6 +40,20 @@ function capPerClass(ds: Dataset, perClass: number | undefined): Dataset {
     if (n < perClass) keep.push(i);
   });
   return keep.length === ds.size ? ds : subsetDataset(ds, keep, ds.name);
+}
+
+/** What a folder's scan left out, as the end of the split sentence. */
+function folderSkips(index: ImageFolderIndex | undefined): string {
+  if (index === undefined) return '';
+  const { empty, linked } = index.skipped;
+  const names = (list: string[]) => (list.length > 5 ? `${list.slice(0, 5).join(', ')}, …` : list.join(', '));
+  const parts = [
+    ...(empty.length > 0 ? [`${empty.length} identity folder(s) without images (${names(empty)})`] : []),
+    ...(linked.length > 0
+      ? [`${linked.length} symbolic link(s) to folders, not followed (${names(linked)})`]
+      : []),
+  ];
+  return parts.length === 0 ? '' : `; skipped ${parts.join(' and ')}`;
 }
 
 /** Open the configured data and split it. */
@@ -73,8 +89,9 @@ export async function openRunData(
   const size = config.imageSize;
   const shape = { height: size, width: size, channels: 3 as const };
   const isFolder = statSync(data).isDirectory();
-  const parent = isFolder
-    ? await openImageFolder(data, { shape })
+  const index = isFolder ? await scanImageFolder(data) : undefined;
+  const parent = index
+    ? await openImageFolder(data, { shape, index })
     : data.endsWith('.rec')
       ? await openInsightfaceRecordIO(data, { shape })
       : undefined;
@@ -103,7 +120,7 @@ export async function openRunData(
       `${parent.numClasses} identities): the first ${per} images of each identity ` +
       `(${isFolder ? 'file' : 'record key'} order) train (${capped.train.size} used); the rest are held ` +
       `out for verification pairs (${capped.heldout.size} used, from ${heldoutIdentities} identities with ` +
-      `more than ${per} images), never seen in training`,
+      `more than ${per} images), never seen in training${folderSkips(index)}`,
     close: () => parent.close(),
   };
 }

@@ -42,5 +42,6 @@ export {
 } from './optimizer.js';
 export { createProgress, type ProgressReporter, type ProgressUpdate, silentProgress } from './progress.js';
 export { RunFolder } from './run-dir.js';
+export { acquireRunLock, lockFile, type RunLock } from './run-lock.js';
 export { learningRate } from './schedule.js';
 export { buildModel, type EpochResult, type TrainOptions, type TrainResult, train } from './trainer.js';

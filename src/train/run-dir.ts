@@ -12,7 +12,7 @@
  * RUN/features.png, features.gif, curves.svg, report.html   pictures (2-D / 3-D features only for the first two)
  * ```
  */
-import { appendFileSync, existsSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   curvesChart,
@@ -29,15 +29,26 @@ import {
 import type { TrainConfig } from './config.js';
 import type { Embedded } from './evaluate.js';
 
-/** Writes the files of one run folder. */
+/**
+ * Writes the files of one run folder. `dir` is where they go now: a fresh run writes into its staging
+ * folder until it is swapped into place (run-staging.ts), then into the run folder itself.
+ */
 export class RunFolder {
-  constructor(readonly dir: string) {}
+  constructor(public dir: string) {}
 
-  /** Remove the files of an earlier run in the same folder (a fresh run must not mix with it). */
-  reset(): void {
-    for (const name of ['metrics.jsonl', 'embeddings', 'scores.csv', 'checkpoint', 'report.html']) {
-      rmSync(join(this.dir, name), { recursive: true, force: true });
-    }
+  /** Bytes in `metrics.jsonl` now (0 before the first record); stored with each checkpoint. */
+  metricsBytes(): number {
+    const path = join(this.dir, 'metrics.jsonl');
+    return existsSync(path) ? statSync(path).size : 0;
+  }
+
+  /**
+   * Cut `metrics.jsonl` back to the `bytes` a checkpoint recorded: records of steps after that
+   * checkpoint are trained again by the resumed run and would otherwise appear twice.
+   */
+  rollbackMetrics(bytes: number): void {
+    const path = join(this.dir, 'metrics.jsonl');
+    if (existsSync(path) && statSync(path).size > bytes) truncateSync(path, bytes);
   }
 
   /** Write `config.json`: the effective configuration, the data split and how verification is scored. */

@@ -7,29 +7,46 @@
  * stores everything the next step depends on, so stopping and resuming on the same backend continues
  * with bit-identical weights.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CorruptFileError, InvalidArgumentError, NonFiniteError } from '../errors.js';
+import { InvalidArgumentError, NonFiniteError } from '../errors.js';
 import { farLabel } from '../eval/index.js';
 import { HeadLayer } from '../tf/index.js';
 import { formatTar, type HeldOutTar } from './all-pairs.js';
 import { createBackbone } from './backbones/index.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkBatch } from './batch-limit.js';
+import { type LoadedCheckpoint, readCheckpoint, recoverCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { parseTrainConfig, type TrainConfig } from './config.js';
 import { openRunData } from './data.js';
+import { decodableRunData } from './decodable.js';
 import { TrainingDivergedError } from './errors.js';
 import { embedDataset, verifyHeldOut } from './evaluate.js';
 import { createOptimizer, optimizerState, setOptimizerState } from './optimizer.js';
 import { type ProgressReporter, silentProgress } from './progress.js';
+import { checkResumeFields, checkResumeShapes, readSavedConfig } from './resume-check.js';
 import { RunFolder } from './run-dir.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
+import { checkFreshOut } from './run-outputs.js';
+import { clearStaleStaging, createStaging, dismantle, swapIn } from './run-staging.js';
 import { learningRate } from './schedule.js';
 import { warmStart } from './warm-start.js';
 
+/** Data sets in memory (no image to decode, none to check). */
+const BUNDLED_DATA = ['mnist', 'fashion-mnist'];
+
 /** Options of {@link train}. */
 export interface TrainOptions {
-  /** Run folder (created; an existing run is continued only with `resume`). */
+  /**
+   * Run folder. A fresh run is built beside it and put in its place once its first checkpoint exists;
+   * the folder must be new, empty or a run of ours (unless `force`). Locked while the run writes it.
+   */
   out: string;
+  /**
+   * Write a fresh run into a folder that is not a run of ours, keeping every file in it (refused when a
+   * file there has the name of a run output).
+   */
+  force?: boolean;
   /** Continue the run in `out` from its checkpoint (its config.json is used, except the two below). */
   resume?: boolean;
   /** With `resume`: train up to this many epochs instead of the saved number. */
@@ -105,258 +122,288 @@ export async function train(
   configInput: TrainConfig | undefined,
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const { out } = options;
-  if (typeof out !== 'string' || out.length === 0)
-    throw new InvalidArgumentError('--out', 'a run folder path', out);
+  if (typeof options.out !== 'string' || options.out.length === 0)
+    throw new InvalidArgumentError('--out', 'a run folder path', options.out);
+  // Absolute, because a fresh run's folder is put in place by renames in its parent.
+  const out = resolve(options.out);
   let config = parseTrainConfig(configInput ?? {});
   const log = options.log ?? (() => {});
   const progress = options.progress ?? silentProgress;
-  const run = new RunFolder(out);
-  let resumed = undefined as ReturnType<typeof readCheckpoint> | undefined;
-  if (options.resume) {
-    if (!existsSync(join(out, 'config.json')))
-      throw new InvalidArgumentError('--resume', 'a run folder with config.json', out);
-    const savedPath = join(out, 'config.json');
-    let saved: Record<string, unknown>;
-    try {
-      saved = JSON.parse(readFileSync(savedPath, 'utf8')).config;
-    } catch (err) {
-      throw new CorruptFileError(savedPath, `not a run configuration (${(err as Error).message})`);
-    }
-    if (typeof saved !== 'object' || saved === null)
-      throw new CorruptFileError(savedPath, 'no "config" object (not a run configuration)');
-    // The saved run defines the model and data; only the length of training may change.
-    config = parseTrainConfig({
-      ...saved,
-      epochs: options.epochs ?? saved.epochs,
-      maxSteps: options.maxSteps ?? saved.maxSteps,
-    });
-    resumed = readCheckpoint(out);
-  }
-
-  // Open the data before touching the run folder: a bad --data must not clear an existing run.
-  const data = await openRunData(config);
+  let lock: RunLock | undefined;
+  let staging: string | undefined;
   try {
-    checkHeldOutPairs(data.heldout.labels, data.split);
-    const { train: trainData, heldout } = data;
-    const { height, width, channels } = trainData.shape;
-    const { backbone, head, model } = buildModel(config, [height, width, channels], trainData.numClasses);
-    // Also before touching the run folder: a wrong --init must not clear it either.
-    const warmStarted =
-      !options.resume && config.init !== undefined ? warmStart(config.init, backbone, head) : undefined;
-    if (!options.resume) {
-      mkdirSync(out, { recursive: true });
-      run.reset();
-    }
-    const opt = createOptimizer(config);
-    const trainable = model.trainableWeights;
-    const vars = trainable.map((w) => w.read() as tf.Variable);
-    // Decay the convolution and dense kernels (not biases, PReLU slopes, norms or the class weights).
-    const decay = trainable.map(
-      (w) => config.weightDecay > 0 && w.shape.length >= 2 && !w.name.includes(head.name),
-    );
-    const size = trainData.size ?? 0;
-    const stepsPerEpoch = Math.ceil(size / config.batch);
-    const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Number.POSITIVE_INFINITY);
-
-    let step = 0;
-    let epochStats = { seen: 0, correct: 0, lossSum: 0 };
-    let iteration = undefined as ReturnType<ReturnType<typeof trainData.batches>['getState']> | undefined;
-    if (resumed) {
-      model.setWeights(resumed.weights);
-      for (const t of resumed.weights) t.dispose();
-      head.setHeadState(head.getHeadState());
-      step = resumed.state.step;
-      epochStats = resumed.state.epochStats;
-      iteration = resumed.state.iteration;
-      if (resumed.state.rng && head.head.random) head.head.random.setState(resumed.state.rng);
-      // Slots are created on the first applyGradients; one zero-learning-rate step would move momentum,
-      // so restore directly (TF.js matches slots to variables by position).
-      await setOptimizerState(opt.optimizer, resumed.optimizer);
+    let resumed: LoadedCheckpoint | undefined;
+    if (options.resume) {
+      if (!existsSync(join(out, 'config.json')))
+        throw new InvalidArgumentError('--resume', 'a run folder with config.json', options.out);
+      // Locked before reading: a trainer still running there may be replacing the checkpoint.
+      lock = acquireRunLock(out);
+      clearStaleStaging(out);
+      recoverCheckpoint(out);
+      config = readSavedConfig(out, options);
+      resumed = readCheckpoint(out);
+      checkResumeFields(join(out, 'config.json'), config, resumed.state.config);
     } else {
-      if (warmStarted !== undefined) log(`init: ${warmStarted}`);
-      run.writeConfig(config, data.split);
+      // Read-only, so a wrong --out fails before the data is opened.
+      checkFreshOut(out, options.force ?? false);
     }
-    log(`data: ${data.split}`);
-    log(
-      `train ${trainData.name}: ${size} images, ${trainData.numClasses} classes; held out ${heldout.name}: ${heldout.size} images`,
-    );
 
-    const epochs: EpochResult[] = [];
-    const stream = trainData.batches({
-      batchSize: config.batch,
-      epochs: config.epochs,
-      ...(iteration ? { state: iteration } : { seed: config.seed, flip: config.flip, shuffle: true }),
-      reuseBuffers: true,
-    });
-    const hint = divergenceHint(config, head);
-    const started = performance.now();
-    let imagesThisRun = 0;
-
-    const checkpoint = async (nextEpoch: number) => {
-      for (let i = 0; i < vars.length; i++) {
-        if (!allFinite(vars[i])) throw new TrainingDivergedError(step, trainable[i].name, hint);
+    // Everything is validated before the disk changes: data, split, batch, model, --init.
+    const opened = await openRunData(config);
+    try {
+      const data = BUNDLED_DATA.includes(config.data) ? opened : await decodableRunData(opened);
+      checkHeldOutPairs(data.heldout.labels, data.split);
+      const { train: trainData, heldout } = data;
+      checkBatch(config.batch, trainData.size ?? 0, trainData.shape);
+      const { height, width, channels } = trainData.shape;
+      const { backbone, head, model } = buildModel(config, [height, width, channels], trainData.numClasses);
+      if (resumed) checkResumeShapes(join(out, 'config.json'), model, resumed.weights);
+      const warmStarted =
+        !resumed && config.init !== undefined ? warmStart(config.init, backbone, head) : undefined;
+      let replaceOld = false;
+      if (!resumed) {
+        mkdirSync(dirname(out), { recursive: true });
+        lock = acquireRunLock(out);
+        clearStaleStaging(out);
+        // Again under the lock: the folder may have changed since the first look.
+        replaceOld = checkFreshOut(out, options.force ?? false);
+        staging = createStaging(out);
       }
-      await writeCheckpoint(out, model, await optimizerState(opt.optimizer), {
-        epoch: nextEpoch,
-        step,
-        iteration: stream.getState(),
-        rng: head.head.random?.getState() ?? null,
-        headState: head.getHeadState(),
-        epochStats,
-      });
-    };
-
-    const endEpoch = async (epoch: number, complete: boolean) => {
-      const emb = await embedDataset(backbone, heldout, 256);
-      const v = verifyHeldOut(emb, Math.min(config.pairs, maxPairs(emb.labels)), config.seed);
-      const W = head.kernel!.read().arraySync() as number[][];
-      run.writeEmbeddings(epoch, emb, W.length > 0 && W[0].length === emb.dim ? W : undefined);
-      run.writeScores(v.scores, v.same);
-      const result: EpochResult = {
-        epoch,
-        step,
-        trainLoss: epochStats.lossSum / Math.max(1, epochStats.seen),
-        trainAccuracy: epochStats.correct / Math.max(1, epochStats.seen),
-        verificationAccuracy: v.accuracy,
-        auc: v.auc,
-        eer: v.eer,
-        tarAtFar: v.tarAtFar,
-      };
-      run.appendMetrics({
-        step,
-        epoch,
-        train_acc: result.trainAccuracy,
-        val_acc: v.accuracy,
-        val_auc: v.auc,
-        val_eer: v.eer,
-        ...Object.fromEntries(v.tarAtFar.map((t) => [`val_tar_far_${farLabel(t.far)}`, t.tar ?? null])),
-      });
-      epochs.push(result);
-      log(
-        `epoch ${epoch + 1}: train acc ${(100 * result.trainAccuracy).toFixed(2)}%  held-out verification ` +
-          `${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.accuracyStd).toFixed(2)} (10-fold, ${v.pairs} pairs)  ` +
-          `AUC ${v.auc.toFixed(4)}  EER ${(100 * v.eer).toFixed(2)}%  ${formatTar(v.tarAtFar)}`,
+      const run = new RunFolder(staging ?? out);
+      const opt = createOptimizer(config);
+      const trainable = model.trainableWeights;
+      const vars = trainable.map((w) => w.read() as tf.Variable);
+      // Decay the convolution and dense kernels (not biases, PReLU slopes, norms or the class weights).
+      const decay = trainable.map(
+        (w) => config.weightDecay > 0 && w.shape.length >= 2 && !w.name.includes(head.name),
       );
-      // A stop inside an epoch keeps its running sums for the resumed part of that epoch.
-      if (complete) epochStats = { seen: 0, correct: 0, lossSum: 0 };
-    };
+      const size = trainData.size ?? 0;
+      const stepsPerEpoch = Math.ceil(size / config.batch);
+      const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Number.POSITIVE_INFINITY);
 
-    progress.start(totalSteps, step);
-    let windowStart = performance.now();
-    let windowImages = 0;
-    while (step < totalSteps) {
-      const next = await stream.next();
-      if (next.done) break;
-      const batch = next.value;
-      const lr = learningRate(config, step, totalSteps);
-      opt.setLearningRate(lr);
-      const x = tf.tensor4d(batch.images, [batch.size, height, width, channels]);
-      let correct = 0;
-      let stepResult: { value: tf.Scalar; grads: tf.NamedTensorMap };
-      try {
-        stepResult = tf.variableGrads(() => {
-          const cos = model.apply(x, { training: true }) as tf.Tensor2D;
-          const pred = tf.argMax(cos, 1);
-          correct = tf
-            .sum(tf.cast(tf.equal(pred, tf.tensor1d(batch.labels, 'int32')), 'int32'))
-            .dataSync()[0];
-          return head.lossFor(cos, batch.labels);
-        }, vars);
-      } catch (err) {
-        // The head refuses non-finite embeddings or weights: the previous update diverged.
-        if (err instanceof NonFiniteError)
-          throw new TrainingDivergedError(step + 1, `'${err.argument}' of the head`, hint);
-        throw err;
-      } finally {
-        x.dispose();
+      let step = 0;
+      let epochStats = { seen: 0, correct: 0, lossSum: 0 };
+      let iteration = undefined as ReturnType<ReturnType<typeof trainData.batches>['getState']> | undefined;
+      if (resumed) {
+        model.setWeights(resumed.weights);
+        for (const t of resumed.weights) t.dispose();
+        head.setHeadState(head.getHeadState());
+        step = resumed.state.step;
+        epochStats = resumed.state.epochStats;
+        iteration = resumed.state.iteration;
+        if (resumed.state.rng && head.head.random) head.head.random.setState(resumed.state.rng);
+        // Slots are created on the first applyGradients; one zero-learning-rate step would move momentum,
+        // so restore directly (TF.js matches slots to variables by position).
+        await setOptimizerState(opt.optimizer, resumed.optimizer);
+        // Records written after the checkpoint are about steps this run trains again.
+        if (resumed.state.metricsBytes !== undefined) run.rollbackMetrics(resumed.state.metricsBytes);
+      } else {
+        if (warmStarted !== undefined) log(`init: ${warmStarted}`);
+        run.writeConfig(config, data.split);
       }
-      const { value, grads } = stepResult;
-      const loss = (await value.data())[0];
-      value.dispose();
-      if (!Number.isFinite(loss)) {
-        tf.dispose(grads);
-        throw new TrainingDivergedError(step + 1, 'loss', hint);
-      }
-      if (config.clipNorm > 0) {
-        const list = vars.map((v) => grads[v.name]);
-        const norm = tf.tidy(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-        if (!Number.isFinite(norm)) {
-          tf.dispose(grads);
-          throw new TrainingDivergedError(step + 1, 'the gradient', hint);
-        }
-        if (norm > config.clipNorm) {
-          for (const v of vars) {
-            const g = grads[v.name];
-            grads[v.name] = tf.mul(g, config.clipNorm / norm);
-            g.dispose();
-          }
-        }
-      }
-      const ordered = vars.map((v, i) => {
-        const g = grads[v.name];
-        return { name: v.name, tensor: decay[i] ? tf.add(g, tf.mul(config.weightDecay, v)) : g };
+      log(`data: ${data.split}`);
+      log(
+        `train ${trainData.name}: ${size} images, ${trainData.numClasses} classes; held out ${heldout.name}: ${heldout.size} images`,
+      );
+
+      const epochs: EpochResult[] = [];
+      const stream = trainData.batches({
+        batchSize: config.batch,
+        epochs: config.epochs,
+        ...(iteration ? { state: iteration } : { seed: config.seed, flip: config.flip, shuffle: true }),
+        reuseBuffers: true,
       });
-      opt.optimizer.applyGradients(ordered);
-      tf.dispose(grads);
-      tf.dispose(ordered.map((o, i) => (decay[i] ? o.tensor : undefined)).filter((t) => t !== undefined));
-      step++;
-      epochStats.seen += batch.size;
-      epochStats.correct += correct;
-      epochStats.lossSum += loss * batch.size;
-      imagesThisRun += batch.size;
-      windowImages += batch.size;
-      const now = performance.now();
-      const ips = (windowImages / Math.max(now - windowStart, 1e-6)) * 1000;
-      if (now - windowStart > 5000) {
-        windowStart = now;
-        windowImages = 0;
+      const hint = divergenceHint(config, head);
+      const started = performance.now();
+      let imagesThisRun = 0;
+
+      // The step of the checkpoint in the folder, for the divergence message.
+      let checkpointStep = resumed?.state.step;
+      const diverged = (at: number, quantity: string) =>
+        new TrainingDivergedError(at, quantity, hint, checkpointStep);
+      const checkpoint = async (nextEpoch: number) => {
+        for (let i = 0; i < vars.length; i++) {
+          if (!allFinite(vars[i])) throw diverged(step, trainable[i].name);
+        }
+        await writeCheckpoint(run.dir, model, await optimizerState(opt.optimizer), {
+          epoch: nextEpoch,
+          step,
+          iteration: stream.getState(),
+          rng: head.head.random?.getState() ?? null,
+          headState: head.getHeadState(),
+          epochStats,
+          metricsBytes: run.metricsBytes(),
+          config,
+        });
+        checkpointStep = step;
+      };
+
+      if (staging !== undefined) {
+        // A checkpoint at step 0, so a run killed before its first regular checkpoint can be resumed;
+        // with it the new run is complete enough to take the place of whatever was in the folder.
+        await checkpoint(0);
+        swapIn(staging, out, replaceOld);
+        staging = undefined;
+        run.dir = out;
       }
-      if (step % config.logEvery === 0 || step === totalSteps) {
+
+      const endEpoch = async (epoch: number, complete: boolean) => {
+        const emb = await embedDataset(backbone, heldout, 256);
+        const v = verifyHeldOut(emb, Math.min(config.pairs, maxPairs(emb.labels)), config.seed);
+        const W = head.kernel!.read().arraySync() as number[][];
+        run.writeEmbeddings(epoch, emb, W.length > 0 && W[0].length === emb.dim ? W : undefined);
+        run.writeScores(v.scores, v.same);
+        const result: EpochResult = {
+          epoch,
+          step,
+          trainLoss: epochStats.lossSum / Math.max(1, epochStats.seen),
+          trainAccuracy: epochStats.correct / Math.max(1, epochStats.seen),
+          verificationAccuracy: v.accuracy,
+          auc: v.auc,
+          eer: v.eer,
+          tarAtFar: v.tarAtFar,
+        };
         run.appendMetrics({
           step,
+          epoch,
+          train_acc: result.trainAccuracy,
+          val_acc: v.accuracy,
+          val_auc: v.auc,
+          val_eer: v.eer,
+          ...Object.fromEntries(v.tarAtFar.map((t) => [`val_tar_far_${farLabel(t.far)}`, t.tar ?? null])),
+        });
+        epochs.push(result);
+        log(
+          `epoch ${epoch + 1}: train acc ${(100 * result.trainAccuracy).toFixed(2)}%  held-out verification ` +
+            `${(100 * v.accuracy).toFixed(2)}% ± ${(100 * v.accuracyStd).toFixed(2)} (10-fold, ${v.pairs} pairs)  ` +
+            `AUC ${v.auc.toFixed(4)}  EER ${(100 * v.eer).toFixed(2)}%  ${formatTar(v.tarAtFar)}`,
+        );
+        // A stop inside an epoch keeps its running sums for the resumed part of that epoch.
+        if (complete) epochStats = { seen: 0, correct: 0, lossSum: 0 };
+      };
+
+      progress.start(totalSteps, step);
+      let windowStart = performance.now();
+      let windowImages = 0;
+      while (step < totalSteps) {
+        const next = await stream.next();
+        if (next.done) break;
+        const batch = next.value;
+        const lr = learningRate(config, step, totalSteps);
+        opt.setLearningRate(lr);
+        const x = tf.tensor4d(batch.images, [batch.size, height, width, channels]);
+        let correct = 0;
+        let stepResult: { value: tf.Scalar; grads: tf.NamedTensorMap };
+        try {
+          stepResult = tf.variableGrads(() => {
+            const cos = model.apply(x, { training: true }) as tf.Tensor2D;
+            const pred = tf.argMax(cos, 1);
+            correct = tf
+              .sum(tf.cast(tf.equal(pred, tf.tensor1d(batch.labels, 'int32')), 'int32'))
+              .dataSync()[0];
+            return head.lossFor(cos, batch.labels);
+          }, vars);
+        } catch (err) {
+          // The head refuses non-finite embeddings or weights: the previous update diverged.
+          if (err instanceof NonFiniteError) throw diverged(step + 1, `'${err.argument}' of the head`);
+          throw err;
+        } finally {
+          x.dispose();
+        }
+        const { value, grads } = stepResult;
+        const loss = (await value.data())[0];
+        value.dispose();
+        if (!Number.isFinite(loss)) {
+          tf.dispose(grads);
+          throw diverged(step + 1, 'loss');
+        }
+        if (config.clipNorm > 0) {
+          const list = vars.map((v) => grads[v.name]);
+          const norm = tf.tidy(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+          if (!Number.isFinite(norm)) {
+            tf.dispose(grads);
+            throw diverged(step + 1, 'the gradient');
+          }
+          if (norm > config.clipNorm) {
+            for (const v of vars) {
+              const g = grads[v.name];
+              grads[v.name] = tf.mul(g, config.clipNorm / norm);
+              g.dispose();
+            }
+          }
+        }
+        const ordered = vars.map((v, i) => {
+          const g = grads[v.name];
+          return { name: v.name, tensor: decay[i] ? tf.add(g, tf.mul(config.weightDecay, v)) : g };
+        });
+        opt.optimizer.applyGradients(ordered);
+        tf.dispose(grads);
+        tf.dispose(ordered.map((o, i) => (decay[i] ? o.tensor : undefined)).filter((t) => t !== undefined));
+        step++;
+        epochStats.seen += batch.size;
+        epochStats.correct += correct;
+        epochStats.lossSum += loss * batch.size;
+        imagesThisRun += batch.size;
+        windowImages += batch.size;
+        const now = performance.now();
+        const ips = (windowImages / Math.max(now - windowStart, 1e-6)) * 1000;
+        if (now - windowStart > 5000) {
+          windowStart = now;
+          windowImages = 0;
+        }
+        if (step % config.logEvery === 0 || step === totalSteps) {
+          run.appendMetrics({
+            step,
+            epoch: batch.epoch,
+            loss,
+            acc: correct / batch.size,
+            lr,
+            images_per_s: ips,
+          });
+        }
+        progress.update({
+          step,
+          total: totalSteps,
           epoch: batch.epoch,
           loss,
           acc: correct / batch.size,
-          lr,
-          images_per_s: ips,
+          imagesPerSecond: ips,
         });
+        if (stream.getState().position >= size) {
+          // End of an epoch: evaluate on the held-out images, then checkpoint (the stream state now
+          // points past this epoch, so a resumed run starts the next one).
+          await endEpoch(batch.epoch, true);
+          await checkpoint(batch.epoch + 1);
+        } else if (
+          step === totalSteps ||
+          (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)
+        ) {
+          if (step === totalSteps) await endEpoch(batch.epoch, false);
+          await checkpoint(batch.epoch);
+        }
       }
-      progress.update({
-        step,
-        total: totalSteps,
-        epoch: batch.epoch,
-        loss,
-        acc: correct / batch.size,
-        imagesPerSecond: ips,
-      });
-      if (stream.getState().position >= size) {
-        // End of an epoch: evaluate on the held-out images, then checkpoint (the stream state now
-        // points past this epoch, so a resumed run starts the next one).
-        await endEpoch(batch.epoch, true);
-        await checkpoint(batch.epoch + 1);
-      } else if (step === totalSteps || (config.checkpointEvery > 0 && step % config.checkpointEvery === 0)) {
-        if (step === totalSteps) await endEpoch(batch.epoch, false);
-        await checkpoint(batch.epoch);
-      }
+      progress.stop();
+      const seconds = (performance.now() - started) / 1000;
+      await stream.return?.();
+      if (options.pictures ?? true) await run.writePictures(config.embeddingDim);
+      model.dispose();
+      return {
+        runDir: options.out,
+        config,
+        steps: step,
+        epochs,
+        seconds,
+        imagesPerSecond: imagesThisRun / Math.max(seconds, 1e-9),
+        split: data.split,
+        backend: tf.getBackend(),
+      };
+    } finally {
+      await opened.close();
     }
-    progress.stop();
-    const seconds = (performance.now() - started) / 1000;
-    await stream.return?.();
-    if (options.pictures ?? true) await run.writePictures(config.embeddingDim);
-    model.dispose();
-    return {
-      runDir: out,
-      config,
-      steps: step,
-      epochs,
-      seconds,
-      imagesPerSecond: imagesThisRun / Math.max(seconds, 1e-9),
-      split: data.split,
-      backend: tf.getBackend(),
-    };
   } finally {
-    await data.close();
+    // A fresh run that failed before its swap leaves nothing: its staging folder holds only its own files.
+    if (staging !== undefined) dismantle(staging, out);
+    lock?.release();
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -47,7 +47,9 @@ afterAll(async () => {
 describe('scanImageFolder', () => {
   it('sorts identities by name into class indices and ignores non-images', async () => {
     const index = await scanImageFolder(dir);
-    expect(index.classNames).toEqual(['alice', 'bob', 'carol']);
+    // carol has no image: not a class (it would have weights and never a sample), but reported.
+    expect(index.classNames).toEqual(['alice', 'bob']);
+    expect(index.skipped).toEqual({ empty: ['carol'], linked: [] });
     expect(index.files).toEqual(['alice/x.png', 'alice/y.WEBP', 'bob/a.png', 'bob/b.png', 'bob/c.png']);
     expect(Array.from(index.labels)).toEqual([0, 0, 1, 1, 1]);
   });
@@ -58,12 +60,41 @@ describe('scanImageFolder', () => {
   });
 });
 
+describe('scanImageFolder and symbolic links', () => {
+  it('does not follow a link to a folder, inside or outside the data root', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'fvl-folder-links-'));
+    try {
+      const data = join(root, 'data');
+      await mkdir(join(data, 'alice'), { recursive: true });
+      await mkdir(join(root, 'elsewhere'));
+      const png = await encode(pattern(4, 4, 0), 4, 4, 3)
+        .png()
+        .toBuffer();
+      await writeFile(join(data, 'alice', 'a.png'), png);
+      await writeFile(join(root, 'elsewhere', 'secret.png'), png);
+      await symlink(join(root, 'elsewhere'), join(data, 'outside'));
+      await symlink(join(data, 'alice'), join(data, 'alias'));
+      const index = await scanImageFolder(data);
+      expect(index.classNames).toEqual(['alice']);
+      expect(index.files).toEqual(['alice/a.png']);
+      expect(index.skipped).toEqual({ empty: [], linked: ['alias', 'outside'] });
+      // Only links left (alias now dangles): no identity at all, and the message says why.
+      await rm(join(data, 'alice'), { recursive: true });
+      await expect(scanImageFolder(data)).rejects.toThrow(
+        /symbolic links to folders are not followed: outside/,
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('openImageFolder', () => {
   const shape = { height: 4, width: 4, channels: 3 } as const;
 
   it('decodes PNG and lossless WebP to the exact pixels written', async () => {
     const ds = await openImageFolder(dir, { shape });
-    expect(ds.numClasses).toBe(3);
+    expect(ds.numClasses).toBe(2);
     expect(ds.size).toBe(5);
     const x = await ds.read(0);
     expect(x).toMatchObject({ label: 0, id: 'alice/x.png' });

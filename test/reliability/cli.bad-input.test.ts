@@ -14,7 +14,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -144,7 +144,20 @@ function commands(): BadCommand[] {
   // A finished run that a failing command must leave alone, and a run whose config.json was cut short.
   const existingRun = join(root, 'existing-run');
   mkdirSync(existingRun);
+  writeFileSync(join(existingRun, 'config.json'), '{"config": {"head": "arcface"}, "split": "mnist"}');
   writeFileSync(join(existingRun, 'metrics.jsonl'), '{"step":1}\n');
+  // A folder of the user's (not a run) holding a file with a run output's name.
+  const userFolder = join(root, 'user-folder');
+  mkdirSync(userFolder);
+  writeFileSync(join(userFolder, 'report.html'), '<p>mine</p>');
+  // A run folder another live process (this one) holds the lock of.
+  const lockedRun = join(root, 'locked-run');
+  mkdirSync(lockedRun);
+  writeFileSync(join(lockedRun, 'config.json'), '{"config": {}, "split": "mnist"}');
+  writeFileSync(
+    join(root, '.locked-run.lock'),
+    JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }),
+  );
   const brokenRun = join(root, 'broken-run');
   mkdirSync(brokenRun);
   writeFileSync(join(brokenRun, 'config.json'), '{"config": {"head": "arc');
@@ -279,6 +292,27 @@ function commands(): BadCommand[] {
       previous: '{"step":1}\n',
     },
     { args: ['train', '--resume', brokenRun], mentions: join(brokenRun, 'config.json') },
+    { args: ['train', '--batch', '99999999', '--out', at('t11')], mentions: '--batch', out: at('t11') },
+    {
+      args: ['train', '--batch', '99999999', '--out', existingRun],
+      mentions: '--batch',
+      out: join(existingRun, 'metrics.jsonl'),
+      previous: '{"step":1}\n',
+    },
+    {
+      args: ['train', '--max-steps', '1', '--out', userFolder],
+      mentions: '--out',
+      out: join(userFolder, 'report.html'),
+      previous: '<p>mine</p>',
+    },
+    {
+      args: ['train', '--max-steps', '1', '--force', '--out', userFolder],
+      mentions: 'report.html',
+      out: join(userFolder, 'report.html'),
+      previous: '<p>mine</p>',
+    },
+    { args: ['train', '--resume', lockedRun], mentions: /locked-run is in use by process \d+/ },
+    { args: ['train', '--resume', existingRun, '--force'], mentions: '--resume' },
     { args: ['compare', '--heads', 'arcface,nope', '--out', at('k1')], mentions: 'nope', out: at('k1') },
     { args: ['compare', '--heads', ',', '--out', at('k2')], mentions: '--heads', out: at('k2') },
     { args: ['compare', '--head', 'arcface', '--out', at('k3')], mentions: '--head', out: at('k3') },

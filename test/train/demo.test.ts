@@ -10,7 +10,10 @@ import { cliSandbox, runCliForErrors } from './helpers.js';
 
 const box = cliSandbox('faceverloss-cli-');
 
+// 30 training digits: the batch must not exceed them (--quick's 32 would be refused).
 const SMALL = [
+  '--batch',
+  '10',
   '--per-class',
   '3',
   '--heldout-per-class',

@@ -1,6 +1,7 @@
 /**
  * Divergence: an absurd learning rate makes the loss or weights non-finite; training stops with a
- * TrainingDivergedError naming the step and the likely cause, and the last good checkpoint stays.
+ * TrainingDivergedError naming the step, the likely cause and the step of the checkpoint that stays
+ * (a fresh run has one from step 0 on).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,5 +51,24 @@ describe('divergence', () => {
     if (after.state.step === 2) {
       for (const [i, w] of after.weights.entries()) expect(Array.from(w.dataSync())).toEqual(saved[i]);
     }
+    // The message names the checkpoint that is really there.
+    expect(e.checkpointStep).toBe(after.state.step);
+    expect(e.message).toContain(`checkpoint of step ${after.state.step} was kept`);
+  }, 120_000);
+
+  it('a fresh run diverging at once names its step-0 checkpoint, which is there', async () => {
+    const out = join(dir, 'fresh');
+    let error: unknown;
+    try {
+      await train(tinyConfig({ lr: 1e30, maxSteps: 4 }), { out, pictures: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(TrainingDivergedError);
+    const e = error as TrainingDivergedError;
+    const kept = readCheckpoint(out);
+    expect(e.checkpointStep).toBe(kept.state.step);
+    expect(e.message).toContain(`checkpoint of step ${kept.state.step} was kept`);
+    for (const w of kept.weights) expect(w.dataSync().every(Number.isFinite)).toBe(true);
   }, 120_000);
 });
