@@ -298,6 +298,64 @@ Napi::Value ConvGradFilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// An optional per-channel Float32Array (null/undefined → nullptr) of at least `length` values.
+const float* optional_floats(const Napi::CallbackInfo& info, size_t i, const char* name, double length) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return floats(info, i, name, length);
+}
+
+float epsilon_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) fail_type(info.Env(), "epsilon must be a number");
+  const double eps = info[i].As<Napi::Number>().DoubleValue();
+  if (!(eps > 0) || !std::isfinite(eps)) fail_range(info.Env(), "epsilon must be a positive finite number");
+  return static_cast<float>(eps);
+}
+
+// Arguments: x, gamma|null, beta|null, y, mean, variance, rows, channels, epsilon.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 9) fail_type(env, "batchNormTrain expects 9 arguments");
+  const int64_t rows = dim(info, 6, "rows"), channels = dim(info, 7, "channels");
+  if (rows < 1 || channels < 1) fail_range(env, "rows and channels must be positive");
+  const double n = static_cast<double>(rows) * static_cast<double>(channels), c = static_cast<double>(channels);
+  const float* x = floats(info, 0, "x", n);
+  const float* gamma = optional_floats(info, 1, "gamma", c);
+  const float* beta = optional_floats(info, 2, "beta", c);
+  float* y = floats(info, 3, "y", n);
+  float* mean = floats(info, 4, "mean", c);
+  float* variance = floats(info, 5, "variance", c);
+  const float eps = epsilon_arg(info, 8);
+  disjoint(env, y, n, x, n, "y");
+  for (float* out : {mean, variance}) {
+    disjoint(env, out, c, x, n, "mean and variance");
+    disjoint(env, out, c, y, n, "mean and variance");
+  }
+  batch_norm_train_forward(x, gamma, beta, y, mean, variance, rows, channels, eps);
+  return env.Undefined();
+}
+
+// Arguments: dy, x, gamma|null, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 11) fail_type(env, "batchNormTrainGrad expects 11 arguments");
+  const int64_t rows = dim(info, 8, "rows"), channels = dim(info, 9, "channels");
+  if (rows < 1 || channels < 1) fail_range(env, "rows and channels must be positive");
+  const double n = static_cast<double>(rows) * static_cast<double>(channels), c = static_cast<double>(channels);
+  const float* dy = floats(info, 0, "dy", n);
+  const float* x = floats(info, 1, "x", n);
+  const float* gamma = optional_floats(info, 2, "gamma", c);
+  const float* mean = floats(info, 3, "mean", c);
+  const float* variance = floats(info, 4, "variance", c);
+  float* dx = floats(info, 5, "dx", n);
+  float* dgamma = floats(info, 6, "dgamma", c);
+  float* dbeta = floats(info, 7, "dbeta", c);
+  const float eps = epsilon_arg(info, 10);
+  disjoint(env, dx, n, dy, n, "dx");
+  disjoint(env, dx, n, x, n, "dx");
+  batch_norm_train_backward(dy, x, gamma, mean, variance, dx, dgamma, dbeta, rows, channels, eps);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_nn(Napi::Env env, Napi::Object exports) {
@@ -307,6 +365,8 @@ void register_nn(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad, "maxPoolGrad"));
   exports.Set("depthwiseConv", Napi::Function::New(env, DepthwiseConv, "depthwiseConv"));
   exports.Set("depthwiseConvGradInput", Napi::Function::New(env, DepthwiseConvGradInput, "depthwiseConvGradInput"));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain, "batchNormTrain"));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad, "batchNormTrainGrad"));
   exports.Set("convForward", Napi::Function::New(env, ConvForward, "convForward"));
   exports.Set("convGradInput", Napi::Function::New(env, ConvGradInput, "convGradInput"));
   exports.Set("convGradFilter", Napi::Function::New(env, ConvGradFilter, "convGradFilter"));

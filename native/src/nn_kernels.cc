@@ -3,6 +3,7 @@
 #include "nn_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -71,6 +72,119 @@ void prelu_backward(const float* dy, const float* x, const float* alpha, float* 
     for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) + c];
     dalpha[c] = static_cast<float>(s);
   }
+}
+
+namespace {
+
+// Per-channel sums in double of f(row values) over `rows`, partials per task (a split that depends on the
+// problem only) added in task order: deterministic whatever the pool size.
+template <class RowFn>
+void channel_sums(int64_t rows, int64_t channels, double* out, RowFn row_fn) {
+  const int tasks = task_count(rows * channels, rows);
+  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels) * 2, 0.0);
+  run_tasks(tasks, [&](int t, int) {
+    double* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels) * 2;
+    // Float sums over short blocks of rows (vectorised), then into the double totals.
+    constexpr int64_t kBlockRows = 32;
+    std::vector<float> block(static_cast<size_t>(channels) * 2);
+    for (int64_t r0 = split(rows, tasks, t), end = split(rows, tasks, t + 1); r0 < end; r0 += kBlockRows) {
+      std::fill(block.begin(), block.end(), 0.0f);
+      for (int64_t r = r0, r1 = std::min(end, r0 + kBlockRows); r < r1; ++r) row_fn(r, block.data(), block.data() + channels);
+      for (int64_t c = 0; c < 2 * channels; ++c) acc[c] += static_cast<double>(block[static_cast<size_t>(c)]);
+    }
+  });
+  for (int64_t c = 0; c < 2 * channels; ++c) {
+    double s = 0.0;
+    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) * 2 + c];
+    out[c] = s;
+  }
+}
+
+}  // namespace
+
+void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                              float* variance, int64_t rows, int64_t channels, float eps) {
+  std::vector<double> sums(static_cast<size_t>(channels) * 2);
+  std::vector<float> m(static_cast<size_t>(channels));
+  // Two passes, as TF.js's moments: the mean, then the mean squared deviation from it.
+  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
+    const float* FVL_RESTRICT xr = x + r * channels;
+    for (int64_t c = 0; c < channels; ++c) s[c] += xr[c];
+  });
+  for (int64_t c = 0; c < channels; ++c) m[static_cast<size_t>(c)] = static_cast<float>(sums[static_cast<size_t>(c)] / static_cast<double>(rows));
+  const float* FVL_RESTRICT mu = m.data();
+  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
+    const float* FVL_RESTRICT xr = x + r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float d = xr[c] - mu[c];
+      s[c] += d * d;
+    }
+  });
+  std::vector<float> scale(static_cast<size_t>(channels)), shift(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const size_t i = static_cast<size_t>(c);
+    const float var = static_cast<float>(sums[i] / static_cast<double>(rows));
+    mean[c] = m[i];
+    variance[c] = var;
+    scale[i] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
+    shift[i] = beta ? beta[c] : 0.0f;
+  }
+  const float* FVL_RESTRICT sc = scale.data();
+  const float* FVL_RESTRICT sh = shift.data();
+  const int tasks = task_count(rows * channels, rows);
+  run_tasks(tasks, [&](int t, int) {
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      const float* FVL_RESTRICT xr = x + r * channels;
+      float* FVL_RESTRICT yr = y + r * channels;
+      for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - mu[c]) * sc[c] + sh[c];
+    }
+  });
+}
+
+void batch_norm_train_backward(const float* dy, const float* x, const float* gamma, const float* mean,
+                               const float* variance, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                               int64_t channels, float eps) {
+  std::vector<float> inv(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) inv[static_cast<size_t>(c)] = 1.0f / std::sqrt(variance[c] + eps);
+  const float* FVL_RESTRICT r_ = inv.data();
+  const float* FVL_RESTRICT mu = mean;
+  std::vector<double> sums(static_cast<size_t>(channels) * 2);
+  // Σ dy and Σ dy·x̂ in one pass.
+  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s_dy, float* FVL_RESTRICT s_dyx) {
+    const float* FVL_RESTRICT xr = x + r * channels;
+    const float* FVL_RESTRICT dr = dy + r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      s_dy[c] += dr[c];
+      s_dyx[c] += dr[c] * ((xr[c] - mu[c]) * r_[c]);
+    }
+  });
+  const double n = static_cast<double>(rows);
+  std::vector<float> k_dy(static_cast<size_t>(channels)), k_b(static_cast<size_t>(channels)),
+      k_x(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const size_t i = static_cast<size_t>(c);
+    const double sum_dy = sums[i], sum_dyx = sums[static_cast<size_t>(channels) + i];
+    dbeta[c] = static_cast<float>(sum_dy);
+    dgamma[c] = static_cast<float>(sum_dyx);
+    // dx = g·r·dy − g·r/N·Σdy − g·r/N·x̂·Σdy·x̂, with x̂ = (x − mean)·r: per channel an affine map of (dy, x).
+    const double g = gamma ? gamma[c] : 1.0;
+    const double gr = g * r_[c];
+    k_dy[i] = static_cast<float>(gr);
+    k_x[i] = static_cast<float>(-gr * r_[c] * sum_dyx / n);
+    k_b[i] = static_cast<float>(-gr * sum_dy / n + gr * r_[c] * sum_dyx / n * mean[c]);
+  }
+  const float* FVL_RESTRICT a = k_dy.data();
+  const float* FVL_RESTRICT b = k_x.data();
+  const float* FVL_RESTRICT k = k_b.data();
+  const int tasks = task_count(rows * channels, rows);
+  run_tasks(tasks, [&](int t, int) {
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      const float* FVL_RESTRICT xr = x + r * channels;
+      const float* FVL_RESTRICT dr = dy + r * channels;
+      float* FVL_RESTRICT out = dx + r * channels;
+      for (int64_t c = 0; c < channels; ++c) out[c] = a[c] * dr[c] + b[c] * xr[c] + k[c];
+    }
+  });
 }
 
 void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {

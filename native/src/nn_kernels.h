@@ -21,6 +21,20 @@ void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, i
 void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
                     int64_t channels);
 
+// Batch normalisation in training mode over `rows` rows of `channels` values (NHWC flattened: the
+// statistics of channel c run over every row). mean and variance (biased, as TF.js's moments) are written
+// per channel, then y = (x − mean) · gamma / sqrt(variance + eps) + beta (gamma, beta may be null: 1, 0).
+// Sums are taken in double over fixed blocks of rows, added in a fixed order.
+void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                              float* variance, int64_t rows, int64_t channels, float eps);
+
+// Its gradient, every path included (through the batch mean and variance): with x̂ = (x − mean)·r,
+// r = 1/sqrt(variance + eps), N = rows,
+//   dbeta = Σ dy,  dgamma = Σ dy·x̂,  dx = gamma·r/N · (N·dy − dbeta − x̂·dgamma).
+void batch_norm_train_backward(const float* dy, const float* x, const float* gamma, const float* mean,
+                               const float* variance, float* dx, float* dgamma, float* dbeta, int64_t rows,
+                               int64_t channels, float eps);
+
 // Geometry of a 2-D pooling window over an NHWC tensor (TF.js computePool2DInfo, dilation 1).
 struct PoolGeometry {
   int64_t batch, in_h, in_w, channels;

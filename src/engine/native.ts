@@ -72,6 +72,36 @@ export interface NativeBinding {
   /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: number[]): void;
   /**
+   * Training-mode batch normalisation over `rows` rows of `channels` values: writes the per-channel
+   * `mean` and biased `variance` and `y = (x − mean)·gamma/sqrt(variance + epsilon) + beta` (gamma,
+   * beta null: 1, 0). Caller: `src/kernels/batch-norm.ts`.
+   */
+  batchNormTrain(
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /** The gradient of `batchNormTrain` for x (through the batch statistics), gamma and beta. */
+  batchNormTrainGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array | null,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    rows: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  /**
    * NHWC convolution into `y` (an implicit GEMM: no patch matrix), filter `[fH, fW, inC, outC]`, then
    * `bias` (1 or outC values, or null) and an activation: 0 linear, 1 relu, 2 prelu (`alpha`: 1 or outC
    * values), 3 leakyrelu (`leakyAlpha`), 4 relu6. `geometry`: batch, inH, inW, inC, outH, outW, outC, fH,

@@ -3,6 +3,8 @@
  * pooling, depthwise convolutions and element-wise arithmetic, registered over the cpu backend's own.
  * The only room that knows the cpu backend's internals (`backend-access.ts`); Node only.
  */
+
+export { type BatchNormTrainingResult, batchNormTraining } from './batch-norm.js';
 export {
   NATIVE_KERNEL_NAMES,
   type NativeKernelName,

@@ -10,8 +10,8 @@
  * {@link unregisterNativeKernels} can put it back. Gradients are unaffected: TF.js registers them per
  * kernel name and they call these same kernels. Registering also installs the native PReLU,
  * max-pooling and depthwise-convolution kernels of `nn.ts` (and its fused PReLU gradient)
- * and the element-wise arithmetic and reduction kernels of `elementwise.ts`; unregistering
- * removes them.
+ * the element-wise arithmetic and reduction kernels of `elementwise.ts` and the training-mode batch
+ * normalisation kernels of `batch-norm.ts`; unregistering removes them.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { sgemm } from '../engine/gemm.js';
@@ -29,6 +29,7 @@ import {
   type TensorInfo,
   type Tf,
 } from './backend-access.js';
+import { registerBatchNormKernels, unregisterBatchNormKernels } from './batch-norm.js';
 import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
@@ -439,13 +440,14 @@ function kernelFor(tf: Tf, name: GemmKernelName): TF.KernelFunc {
 export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
   replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
-  return registerNnKernels(tf) && registerElementwiseKernels(tf);
+  return registerNnKernels(tf) && registerElementwiseKernels(tf) && registerBatchNormKernels(tf);
 }
 
 /** Put back the kernels {@link registerNativeKernels} replaced. Idempotent. */
 export function unregisterNativeKernels(tf: Tf): void {
   unregisterElementwiseKernels(tf);
   unregisterNnKernels(tf);
+  unregisterBatchNormKernels(tf);
   restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
 }
 

@@ -6,6 +6,7 @@
  * `width` scales the channel counts.
  */
 import * as tf from '@tensorflow/tfjs';
+import { BatchNorm } from './batch-norm.js';
 import type { BackboneOptions } from './options.js';
 
 type T = tf.SymbolicTensor;
@@ -26,7 +27,7 @@ export function mobilefacenet(options: BackboneOptions): tf.LayersModel {
   const ch = (c: number) => Math.max(8, Math.round(c * width));
   let layer = 0;
   const init = () => tf.initializers.heNormal({ seed: seed * 1000 + ++layer });
-  const bn = (x: T) => tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(x) as T;
+  const bn = (x: T) => new BatchNorm({ epsilon: 1e-5 }).apply(x) as T;
   const prelu = (x: T) =>
     tf.layers
       .prelu({ sharedAxes: [1, 2], alphaInitializer: tf.initializers.constant({ value: 0.25 }) })

@@ -4,6 +4,7 @@
  * for 28×28 to 112×112 inputs on a CPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import { BatchNorm } from './batch-norm.js';
 import type { BackboneOptions } from './options.js';
 import { SameConv2D } from './same-conv.js';
 
@@ -14,7 +15,7 @@ export function resnetLite(options: BackboneOptions): tf.LayersModel {
   const { inputShape, embeddingDim, seed } = options;
   const width = options.width ?? 1;
   let layer = 0;
-  const bn = (x: T) => tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(x) as T;
+  const bn = (x: T) => new BatchNorm({ epsilon: 1e-5 }).apply(x) as T;
   const prelu = (x: T) =>
     tf.layers
       .prelu({ sharedAxes: [1, 2], alphaInitializer: tf.initializers.constant({ value: 0.25 }) })
