@@ -12,7 +12,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../errors.js';
+import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import { headNames } from '../heads/registry.js';
 import type { BoundarySpace } from '../viz/boundary.js';
 import { boundaryChart, galleryChart, headBoundaries } from '../viz/boundary-chart.js';
@@ -74,6 +74,11 @@ function parseResolution(value: string | undefined, fallback: number): number {
   if (!Number.isInteger(n) || n < 11 || n > 1001)
     throw new InvalidArgumentError('--resolution', 'an integer in [11, 1001]', value);
   return n;
+}
+
+/** An input path must exist before anything else about the command is judged. */
+function requireInput(path: string, expected: string): void {
+  if (!existsSync(path)) throw new CorruptFileError(path, `not found (expected ${expected})`);
 }
 
 function requireOut(out: string | undefined, formats: readonly string[]): string {
@@ -158,7 +163,9 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--out <file>', 'output .svg or .png (.gif with --animate)')
     .action(
       async (source: string, flags: { epoch?: string; animate?: boolean; delay: string; out?: string }) => {
-        // The output path is checked before any file is read, so a typo costs nothing.
+        // The source is checked to exist, then the output path before any file is read, so a typo in
+        // either is reported first and costs nothing.
+        requireInput(source, 'a run folder or an embeddings snapshot file');
         const out = requireOut(flags.out, flags.animate ? ['gif'] : ['svg', 'png']);
         const files = listEmbeddingSnapshots(source, 'source');
         if (flags.animate) {
@@ -194,6 +201,7 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--title <text>', 'chart title', 'ROC')
     .option('--out <file>', 'output .svg or .png')
     .action(async (scores: string[], flags: { title: string; out?: string }) => {
+      for (const file of scores) requireInput(file, 'a score CSV');
       const out = requireOut(flags.out, ['svg', 'png']);
       await writeChart(rocChart(scores.map(rocFromScoresFile), flags.title), out, '--out');
       wrote(out);
@@ -205,8 +213,10 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .argument('<run>', 'run folder or metrics.jsonl file')
     .option('--out <file>', 'output .svg or .png')
     .action(async (run: string, flags: { out?: string }) => {
+      // The input is named first: a missing run is the problem to report, whatever --out says.
+      requireInput(run, 'a run folder or its metrics.jsonl');
       const out = requireOut(flags.out, ['svg', 'png']);
-      const path = existsSync(run) && statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
+      const path = statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
       await writeChart(curvesChart(readMetrics(path)), out, '--out');
       wrote(out);
     });
