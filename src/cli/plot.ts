@@ -12,7 +12,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { CorruptFileError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { headNames } from '../heads/registry.js';
 import type { BoundarySpace } from '../viz/boundary.js';
 import { boundaryChart, galleryChart, headBoundaries } from '../viz/boundary-chart.js';
@@ -77,8 +77,8 @@ function parseResolution(value: string | undefined, fallback: number): number {
 }
 
 /** An input path must exist before anything else about the command is judged. */
-function requireInput(path: string, expected: string): void {
-  if (!existsSync(path)) throw new CorruptFileError(path, `not found (expected ${expected})`);
+function requireInput(path: string, argument: string, expected: string): void {
+  if (!existsSync(path)) throw new InvalidArgumentError(argument, expected, path);
 }
 
 function requireOut(out: string | undefined, formats: readonly string[]): string {
@@ -163,9 +163,9 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--out <file>', 'output .svg or .png (.gif with --animate)')
     .action(
       async (source: string, flags: { epoch?: string; animate?: boolean; delay: string; out?: string }) => {
-        // The source is checked to exist, then the output path before any file is read, so a typo in
-        // either is reported first and costs nothing.
-        requireInput(source, 'a run folder or an embeddings snapshot file');
+        // A missing source is reported first; then the output path is checked before any file is read,
+        // so a typo in either costs nothing.
+        requireInput(source, 'source', 'an existing run folder or embeddings snapshot file');
         const out = requireOut(flags.out, flags.animate ? ['gif'] : ['svg', 'png']);
         const files = listEmbeddingSnapshots(source, 'source');
         if (flags.animate) {
@@ -201,7 +201,7 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--title <text>', 'chart title', 'ROC')
     .option('--out <file>', 'output .svg or .png')
     .action(async (scores: string[], flags: { title: string; out?: string }) => {
-      for (const file of scores) requireInput(file, 'a score CSV');
+      for (const file of scores) requireInput(file, 'scores', 'existing score CSV files');
       const out = requireOut(flags.out, ['svg', 'png']);
       await writeChart(rocChart(scores.map(rocFromScoresFile), flags.title), out, '--out');
       wrote(out);
@@ -214,7 +214,7 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--out <file>', 'output .svg or .png')
     .action(async (run: string, flags: { out?: string }) => {
       // The input is named first: a missing run is the problem to report, whatever --out says.
-      requireInput(run, 'a run folder or its metrics.jsonl');
+      requireInput(run, 'run', 'an existing run folder or metrics.jsonl file');
       const out = requireOut(flags.out, ['svg', 'png']);
       const path = statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
       await writeChart(curvesChart(readMetrics(path)), out, '--out');
