@@ -55,9 +55,21 @@ export class UnknownNameError extends FaceVerLossError {
 /** A file is missing, unreadable, truncated or not in the expected format. */
 export class CorruptFileError extends FaceVerLossError {
   readonly path: string;
-  constructor(path: string, problem: string) {
-    super(`${path}: ${problem}`, 'CORRUPT_FILE');
+  constructor(path: string, problem: string, code = 'CORRUPT_FILE') {
+    super(`${path}: ${problem}`, code);
     this.path = path;
+  }
+}
+
+/**
+ * A file is larger than a reader accepts. A kind of {@link CorruptFileError} (code `FILE_TOO_LARGE`), so
+ * code that handles bad files handles this one too; `limit` is the cap in bytes that was exceeded.
+ */
+export class FileTooLargeError extends CorruptFileError {
+  readonly limit: number;
+  constructor(path: string, problem: string, limit: number) {
+    super(path, problem, 'FILE_TOO_LARGE');
+    this.limit = limit;
   }
 }
 

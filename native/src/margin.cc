@@ -376,7 +376,11 @@ void row_forward(const MarginProblem& p, const Workspace& ws, const uint8_t* arg
   else
     for (int64_t j = 0; j < C; ++j) mx = std::max(mx, buf[j]);
   const bool pair = c.loss == LossKind::SoftplusPair;
-  double m = pair ? double(mx) : std::max(double(mx), rs.logit_y);
+  // The sweeps take their shift in fp32, so the shift is rounded once here and the very same value goes
+  // into the log-sum-exp. Shifting the negatives by fp32(m) but adding m back would give every p_j a
+  // relative error of up to |m|·2⁻²⁴, so Σp ≠ 1 and dL/dcos (Σ_j p_j − 1 cancels) loses digits: at
+  // QAMFace's logits (≈ 200) that was 1e-5 per p_j and 7e-3 of grads.X on a near-tied row.
+  const double m = static_cast<float>(pair ? double(mx) : std::max(double(mx), rs.logit_y));
   double sum = 0;
   if (mx > -INFINITY) {
     if (sweeps) sum = sweeps->sum_exp(buf, C, static_cast<float>(m));
@@ -401,8 +405,12 @@ void row_backward(MarginProblem& p, const Workspace& ws, const uint8_t* argsub, 
   const float* bias = p.bias;
   const bool pair = c.loss == LossKind::SoftplusPair;
   // CE family: G = w·exp(logit − lse) − w·[j = y]; softplus-pair: G = dz·exp(logit − max)/sum.
-  const float shift = static_cast<float>(pair ? rs.max : rs.lse);
-  const float wf = static_cast<float>(pair ? (rs.sum > 0 ? rs.dz / rs.sum : 0.0) : rs.w);
+  // The sweep shifts by an fp32 number; what rounding it drops, exp(shift − lse), goes into the weight so
+  // the negatives' G agree with the target's (taken in double) — see row_forward.
+  const double exact_shift = pair ? rs.max : rs.lse;
+  const float shift = static_cast<float>(exact_shift);
+  const double rounding = std::isfinite(exact_shift) ? std::exp(double(shift) - exact_shift) : 1.0;
+  const float wf = static_cast<float>((pair ? (rs.sum > 0 ? rs.dz / rs.sum : 0.0) : rs.w) * rounding);
   const float lim = c.has_clamp ? static_cast<float>(c.clamp) : INFINITY;
   // The target column is handled in double after the sweep; keep the sweep away from it.
   srow[y] = 0.0f;

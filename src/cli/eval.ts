@@ -106,9 +106,11 @@ export function registerEval(program: Command, options: EvalCommandOptions = {})
               'evaluate a .bin from code with evaluateBin(bin, embed), or export embeddings and use --pairs/--embeddings',
           );
         }
-        const embed = await options.loadModel(flags.model!);
-        const bin = readVerificationBin(flags.bin!);
+        // Arguments and the set are checked before the model is loaded: a bad --bin (a device, a
+        // truncated pickle) is reported at once, not after the slowest step.
         const batchSize = positiveInteger('--batch-size', flags.batchSize);
+        const bin = readVerificationBin(flags.bin!);
+        const embed = await options.loadModel(flags.model!);
         report = (await evaluateBin(bin, embed, { batchSize, flip: flags.flip, folds })).report;
       }
       write(flags.json ? `${JSON.stringify(verificationToJson(report))}\n` : formatVerificationTable(report));

@@ -76,6 +76,11 @@ function parseResolution(value: string | undefined, fallback: number): number {
   return n;
 }
 
+/** An input path must exist before anything else about the command is judged. */
+function requireInput(path: string, argument: string, expected: string): void {
+  if (!existsSync(path)) throw new InvalidArgumentError(argument, expected, path);
+}
+
 function requireOut(out: string | undefined, formats: readonly string[]): string {
   if (out === undefined) {
     throw new InvalidArgumentError(
@@ -158,7 +163,9 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--out <file>', 'output .svg or .png (.gif with --animate)')
     .action(
       async (source: string, flags: { epoch?: string; animate?: boolean; delay: string; out?: string }) => {
-        // The output path is checked before any file is read, so a typo costs nothing.
+        // A missing source is reported first; then the output path is checked before any file is read,
+        // so a typo in either costs nothing.
+        requireInput(source, 'source', 'an existing run folder or embeddings snapshot file');
         const out = requireOut(flags.out, flags.animate ? ['gif'] : ['svg', 'png']);
         const files = listEmbeddingSnapshots(source, 'source');
         if (flags.animate) {
@@ -194,6 +201,7 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .option('--title <text>', 'chart title', 'ROC')
     .option('--out <file>', 'output .svg or .png')
     .action(async (scores: string[], flags: { title: string; out?: string }) => {
+      for (const file of scores) requireInput(file, 'scores', 'existing score CSV files');
       const out = requireOut(flags.out, ['svg', 'png']);
       await writeChart(rocChart(scores.map(rocFromScoresFile), flags.title), out, '--out');
       wrote(out);
@@ -205,8 +213,10 @@ export function registerPlot(program: Command, options: PlotCommandOptions = {})
     .argument('<run>', 'run folder or metrics.jsonl file')
     .option('--out <file>', 'output .svg or .png')
     .action(async (run: string, flags: { out?: string }) => {
+      // The input is named first: a missing run is the problem to report, whatever --out says.
+      requireInput(run, 'run', 'an existing run folder or metrics.jsonl file');
       const out = requireOut(flags.out, ['svg', 'png']);
-      const path = existsSync(run) && statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
+      const path = statSync(run).isDirectory() ? join(run, 'metrics.jsonl') : run;
       await writeChart(curvesChart(readMetrics(path)), out, '--out');
       wrote(out);
     });

@@ -3,7 +3,16 @@
  * H×W×C at a fixed size. sharp is imported on first use so that MNIST-only programs start without it.
  */
 import { CorruptFileError } from '../errors.js';
+import { MiB, readRegularFileAsync } from '../regular-file.js';
 import type { ImageShape } from './types.js';
+
+/**
+ * Largest image file read: aligned faces are a few KiB and even a 50-megapixel JPEG is far below this,
+ * while a runaway file (or one named .png by mistake) is refused before it is read.
+ */
+export const IMAGE_MAX_BYTES = 256 * MiB;
+
+const IMAGE_LIMITS = { what: 'an image', maxBytes: IMAGE_MAX_BYTES } as const;
 
 /**
  * How an image whose aspect ratio differs from the target is resized.
@@ -24,7 +33,8 @@ function loadSharp(): Promise<SharpFactory> {
  * Decodes `input` (a file path or encoded bytes) to `shape`: EXIF orientation applied, resized with
  * `fit`, transparency flattened onto black, converted to grey (1 channel, sharp's luminance) or sRGB
  * (3 channels). `name` identifies the image in errors (the path, or `file@offset` for records).
- * Every failure — missing file, unknown format, truncated data — becomes a `CorruptFileError`.
+ * Every failure — missing file, not a regular file, unknown format, truncated data — becomes a
+ * `CorruptFileError`.
  */
 export async function decodeImage(
   input: string | Uint8Array,
@@ -33,8 +43,12 @@ export async function decodeImage(
   fit: ResizeFit = 'cover',
 ): Promise<Uint8Array> {
   const sharp = await loadSharp();
+  // A path is read here, not by sharp: sharp would open a named pipe called `0.png` and wait forever for
+  // a writer, or read a device without end; the shared reader refuses anything but a regular file.
   const source =
-    typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    typeof input === 'string'
+      ? await readRegularFileAsync(input, IMAGE_LIMITS)
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   let data: Buffer;
   let info: { width: number; height: number; channels: number };
   try {

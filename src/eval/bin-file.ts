@@ -4,8 +4,9 @@
  * `issame_list` holds one boolean per pair.
  */
 import { CorruptFileError } from '../errors.js';
+import { MiB, readRegularFile } from '../regular-file.js';
 import { type PickleValue, unpickle } from './pickle.js';
-import { readBytes } from './read-file.js';
+import type { ReadOptions } from './read-file.js';
 import { requireBothClasses } from './scores-file.js';
 
 /** A verification set: pair i compares `images[2i]` with `images[2i+1]`. */
@@ -16,9 +17,19 @@ export interface VerificationBin {
   readonly issame: readonly boolean[];
 }
 
+/**
+ * Default size cap of a `.bin` set, which is read whole (the images are views into its bytes): the
+ * usual sets are 60–400 MiB (lfw.bin 63 MiB), so 2 GiB leaves room without reading a runaway file.
+ */
+export const BIN_MAX_BYTES = 2048 * MiB;
+
 /** Reads a verification `.bin` file; errors name the path and the byte offset or item. */
-export function readVerificationBin(path: string): VerificationBin {
-  return parseVerificationBin(readBytes(path), path);
+export function readVerificationBin(path: string, options: ReadOptions = {}): VerificationBin {
+  const bytes = readRegularFile(path, {
+    what: 'a verification .bin set',
+    maxBytes: options.maxBytes ?? BIN_MAX_BYTES,
+  });
+  return parseVerificationBin(bytes, path);
 }
 
 /** Parses the bytes of a verification `.bin`; `source` names the file in errors. */

@@ -8,7 +8,15 @@
  * 1-based, and image i of `name` is identified as `name/name_000i` (four digits), as in LFW.
  */
 import { CorruptFileError } from '../errors.js';
-import { forEachLine, quote, readText } from './read-file.js';
+import { forEachFileLine, MiB } from '../regular-file.js';
+import {
+  forEachLine,
+  type LineParser,
+  lineLimits,
+  quote,
+  type ReadOptions,
+  withoutBom,
+} from './read-file.js';
 import { requireBothClasses } from './scores-file.js';
 
 /** One pair of image identifiers. */
@@ -26,21 +34,35 @@ export function lfwImageId(name: string, index: number): string {
   return `${name}/${name}_${String(index).padStart(4, '0')}`;
 }
 
-/** Reads a pairs file; errors name the path and line. */
-export function readPairsFile(path: string): ImagePair[] {
-  return parsePairs(readText(path), path);
+/**
+ * Default size cap of a pairs file: each pair becomes an object with two strings (about 200 bytes in
+ * memory), so 512 MiB (some 20 million pairs) stays within a few GiB.
+ */
+export const PAIRS_MAX_BYTES = 512 * MiB;
+
+/** Reads a pairs file line by line; errors name the path and line. */
+export function readPairsFile(path: string, options: ReadOptions = {}): ImagePair[] {
+  const parser = pairsParser(path);
+  forEachFileLine(path, lineLimits('a pairs file', PAIRS_MAX_BYTES, options), parser.line);
+  return parser.finish();
 }
 
 /** Parses pairs text (see the module comment); `source` names the file in errors. */
 export function parsePairs(text: string, source: string): ImagePair[] {
+  const parser = pairsParser(source);
+  forEachLine(withoutBom(text), parser.line);
+  return parser.finish();
+}
+
+function pairsParser(source: string): LineParser<ImagePair[]> {
   const pairs: ImagePair[] = [];
   let expected = -1;
   let headerLine = 0;
   let positives = 0;
-  forEachLine(text, (raw, lineNumber) => {
-    const line = raw.trim();
-    if (line === '') return;
-    const fields = line.split(/\s+/);
+  const line = (raw: string, lineNumber: number): void => {
+    const trimmed = raw.trim();
+    if (trimmed === '') return;
+    const fields = trimmed.split(/\s+/);
     if (expected < 0) {
       const counts = fields.map(parseCount);
       if ((fields.length !== 1 && fields.length !== 2) || counts.some((c) => c === undefined)) {
@@ -78,19 +100,29 @@ export function parsePairs(text: string, source: string): ImagePair[] {
         `line ${lineNumber}: expected "name i j" or "name1 i name2 j", got ${fields.length} fields`,
       );
     }
+    // Stop at the first pair too many rather than read the rest of a huge file.
+    if (pairs.length === expected) {
+      throw new CorruptFileError(
+        source,
+        `line ${lineNumber}: the header (line ${headerLine}) announces ${expected} pairs, this is one more`,
+      );
+    }
     pairs.push(pair);
-  });
+  };
 
-  if (expected < 0)
-    throw new CorruptFileError(source, 'line 1: empty file, expected a header such as "10 300"');
-  if (pairs.length !== expected) {
-    throw new CorruptFileError(
-      source,
-      `line ${headerLine}: the header announces ${expected} pairs but the file has ${pairs.length}`,
-    );
-  }
-  requireBothClasses(source, positives, pairs.length - positives);
-  return pairs;
+  const finish = (): ImagePair[] => {
+    if (expected < 0)
+      throw new CorruptFileError(source, 'line 1: empty file, expected a header such as "10 300"');
+    if (pairs.length !== expected) {
+      throw new CorruptFileError(
+        source,
+        `line ${headerLine}: the header announces ${expected} pairs but the file has ${pairs.length}`,
+      );
+    }
+    requireBothClasses(source, positives, pairs.length - positives);
+    return pairs;
+  };
+  return { line, finish };
 
   function index(field: string, lineNumber: number): number {
     const v = parseCount(field);

@@ -1,22 +1,28 @@
-/** File reading shared by the evaluation readers: every failure becomes a {@link CorruptFileError}. */
-import { readFileSync } from 'node:fs';
-import { CorruptFileError } from '../errors.js';
+/**
+ * File reading shared by the evaluation readers: regular files only, within a size cap per format, text
+ * streamed line by line (see src/regular-file.ts); every failure becomes a {@link CorruptFileError}
+ * naming the file.
+ */
+import { type LineLimits, MiB } from '../regular-file.js';
 
-/** Reads a whole file; a missing or unreadable file is reported with its path. */
-export function readBytes(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const reason =
-      err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : 'unreadable';
-    throw new CorruptFileError(path, `cannot read the file (${reason})`);
-  }
+/** Options every file reader takes. */
+export interface ReadOptions {
+  /** Largest accepted file size in bytes (each reader has a default; raise it for huge sets). */
+  readonly maxBytes?: number;
 }
 
-/** Reads a text file as UTF-8 (a leading byte-order mark is dropped). */
-export function readText(path: string): string {
-  const text = readBytes(path).toString('utf8');
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/** A parser fed one line at a time, from a string or from a file stream (same results either way). */
+export interface LineParser<T> {
+  line(line: string, lineNumber: number): void;
+  finish(): T;
+}
+
+/** Lines of a reader: long enough for a 10,000-dimensional embedding written with 17 digits. */
+const MAX_LINE = 1 * MiB;
+
+/** The caps of one text format, with the caller's size cap when given. */
+export function lineLimits(what: string, defaultMaxBytes: number, options: ReadOptions = {}): LineLimits {
+  return { what, maxBytes: options.maxBytes ?? defaultMaxBytes, maxLineLength: MAX_LINE };
 }
 
 /**
@@ -34,6 +40,11 @@ export function forEachLine(text: string, visit: (line: string, lineNumber: numb
     visit(text.slice(start, stop), lineNumber);
     start = end + 1;
   }
+}
+
+/** Text handed to a parser directly starts like a file: a leading byte-order mark is dropped. */
+export function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;

@@ -2,8 +2,8 @@
  * Reading `faceverloss-golden/1` fixtures: JSON files holding the inputs, outputs, gradients and state
  * of reference implementations over one or more SGD steps.
  */
-import { readFileSync } from 'node:fs';
 import { CorruptFileError } from '../errors.js';
+import { MiB, readRegularFile } from '../regular-file.js';
 
 /** A decoded tensor: flat values plus shape. Non-finite values arrive as NaN / ±Infinity. */
 export interface Tensor {
@@ -84,15 +84,14 @@ function decodeMap(raw: unknown): Record<string, Tensor> {
   return out;
 }
 
+/** Largest fixture file read. */
+const FIXTURE_MAX_BYTES = 256 * MiB;
+
 /** Load and decode one fixture file. */
 export function loadFixture(path: string): Fixture {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CorruptFileError(path, `cannot read fixture JSON (${(err as Error).message})`);
-  }
-  return parseFixture(text, path);
+  // Regular files only, within a cap (fixtures are KiB to a few MiB): never a hang on a pipe or device.
+  const text = readRegularFile(path, { what: 'a golden fixture (JSON)', maxBytes: FIXTURE_MAX_BYTES });
+  return parseFixture(text.toString('utf8'), path);
 }
 
 /** Decode the text of a fixture file; `path` names it in errors. */

@@ -71,6 +71,15 @@ export function headDefinition(name: string): AnyDefinition {
 /** Validate parameters for a head, filling in defaults; throws InvalidArgumentError naming the field. */
 export function resolveParams(name: string, params: unknown = {}): Record<string, unknown> {
   const def = headDefinition(name);
+  // Only a missing argument means "the defaults": null, an array or a number is a mistake to report
+  // (null used to pass as {} and silently train with the defaults).
+  if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
+    throw new InvalidArgumentError(
+      `${name} params`,
+      'an object of head parameters such as { margin: 0.5 }, or undefined for the defaults',
+      params,
+    );
+  }
   const parsed = (def.schema as z.ZodType).safeParse(params ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -139,6 +139,16 @@ export class HeadLayer extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const X = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
     const W = this.kernel!.read() as tf.Tensor2D;
+    // The weights fix D at build time; another size would reach matMul and fail there with TF.js's
+    // own message, which names neither the layer nor the sizes.
+    const D = W.shape[1];
+    if (X.rank !== 2 || X.shape[1] !== D) {
+      throw new ShapeMismatchError(
+        `input of HeadLayer '${this.name}'`,
+        `B×${D} embeddings (the size the layer was built for)`,
+        X.shape.join('×'),
+      );
+    }
     const geo = tfHeadGeometry(this.head, X, W);
     // The loss needs this call's tensors after the model's own tidy scope has ended, so the layer keeps
     // copies (still on the gradient tape) for its latest calls and releases older ones.
@@ -251,11 +261,44 @@ export class HeadLayer extends tf.layers.Layer {
 }
 tf.serialization.registerClass(HeadLayer);
 
+/**
+ * The class of each one-hot row. Rows must hold a single 1 and zeros: an argMax would quietly turn
+ * smoothed, multi-hot or all-zero rows into some class, and the margin loss needs one exact class.
+ */
+function oneHotIndices(yTrue: tf.Tensor, classes: number): Int32Array {
+  const values = yTrue.dataSync();
+  const rows = yTrue.shape[0] as number;
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let hot = -1;
+    for (let j = 0; j < classes; j++) {
+      const v = values[i * classes + j];
+      if (v === 0) continue;
+      if (v !== 1 || hot >= 0) {
+        const row = Array.from(values.subarray(i * classes, Math.min((i + 1) * classes, i * classes + 8)));
+        throw new InvalidArgumentError(
+          `labels[${i}]`,
+          `a one-hot row of ${classes} values (a single 1, the rest 0), or class indices of shape [B]`,
+          `[${row.join(', ')}${classes > 8 ? ', …' : ''}]`,
+        );
+      }
+      hot = j;
+    }
+    if (hot < 0) {
+      throw new InvalidArgumentError(
+        `labels[${i}]`,
+        `a one-hot row of ${classes} values (a single 1, the rest 0), or class indices of shape [B]`,
+        'a row of zeros',
+      );
+    }
+    out[i] = hot;
+  }
+  return out;
+}
+
 /** Class indices from labels given as indices ([B] or [B, 1]) or one-hot rows ([B, C]). */
 export function labelsFrom(yTrue: tf.Tensor, classes: number): Int32Array {
-  if (yTrue.rank === 2 && yTrue.shape[1] === classes && classes > 1) {
-    return Int32Array.from(tf.tidy(() => tf.argMax(yTrue, 1)).dataSync());
-  }
+  if (yTrue.rank === 2 && yTrue.shape[1] === classes && classes > 1) return oneHotIndices(yTrue, classes);
   if (yTrue.rank === 1 || (yTrue.rank === 2 && yTrue.shape[1] === 1)) {
     const values = yTrue.dataSync();
     const out = new Int32Array(values.length);

@@ -3,8 +3,8 @@
  * `{"step":1,"epoch":0,"loss":2.3,"acc":0.1,"lr":0.1}`. `step` is required; every other numeric field is
  * a series to plot. Blank lines are ignored.
  */
-import { readFileSync } from 'node:fs';
 import { CorruptFileError } from '../errors.js';
+import { MiB, readRegularFile } from '../regular-file.js';
 
 /** One metrics line: `step` plus named numbers. */
 export type MetricsRecord = { step: number } & Record<string, number>;
@@ -35,13 +35,15 @@ export function parseMetrics(text: string, source: string): MetricsRecord[] {
   return out;
 }
 
+/** Largest metrics.jsonl read (a line per logged step is about 100 bytes). */
+const METRICS_MAX_BYTES = 256 * MiB;
+
 /** Read a metrics.jsonl file. */
 export function readMetrics(path: string): MetricsRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new CorruptFileError(path, 'cannot be read (expected metrics.jsonl: one JSON object per line)');
-  }
-  return parseMetrics(text, path);
+  // Regular files only (a pipe or device is refused, never waited on), within a cap far above any run.
+  const text = readRegularFile(path, {
+    what: 'a metrics.jsonl file (one JSON object per line)',
+    maxBytes: METRICS_MAX_BYTES,
+  });
+  return parseMetrics(text.toString('utf8'), path);
 }

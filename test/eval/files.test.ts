@@ -9,6 +9,7 @@ import {
   parseEmbeddings,
   parsePairs,
   parseScoresCsv,
+  readEmbeddingsFile,
   readScoresFile,
   readVerificationBin,
   scorePairs,
@@ -137,6 +138,26 @@ describe('embeddings file', () => {
     expectCorrupt(() => parseEmbeddings('a,1,2\na.png,3,4\n', 'e.csv'), /line 2: "a" already appeared/);
     expectCorrupt(() => parseEmbeddings('\na\n', 'e.csv'), /line 2: "a" has no values/);
     expectCorrupt(() => parseEmbeddings('# only a comment\n', 'e.csv'), /no embeddings found/);
+  });
+
+  it('refuses values beyond float32 where they are read, naming the file, line and column', () => {
+    // As float32, 1e53 is Infinity: accepted, it only failed later without saying where.
+    expectCorrupt(
+      () => parseEmbeddings('a,1,2\nb,0,1e53\n', 'e.csv'),
+      /^e\.csv: line 2, column 3: "1e53" is outside the float32 range/,
+    );
+    expectCorrupt(() => parseEmbeddings('a -3.5e38 0\n', 'e.csv'), /line 1, column 2: "-3.5e38" is outside/);
+    // The largest float32 and values that round to it (or underflow to 0) are still numbers.
+    const table = parseEmbeddings('a 3.4028234e38 1e-50\n', 'e.csv');
+    expect(Array.from(table.vectors[0])).toEqual([Math.fround(3.4028234e38), 0]);
+  });
+
+  it('reads a file line by line, like the text', () => {
+    const path = join(dir, 'emb.txt');
+    writeFileSync(path, '\ufeffa,1,2\r\n# c\r\nb 3 4');
+    const table = readEmbeddingsFile(path);
+    expect(table.names).toEqual(['a', 'b']);
+    expect(Array.from(table.vectors[1])).toEqual([3, 4]);
   });
 
   it('maps LFW identifiers to identities', () => {

@@ -145,7 +145,11 @@ const EMBEDDINGS = 'a/a_0001,0.5,1\nb/b_0001 0.25 -1\n# comment\nc/c_0001,1e-3,2
 const embeddingsText = fc.oneof(
   anyText,
   mutated(utf8(EMBEDDINGS)).map(text),
-  tokenLines(['a', 'b/b_0001', '1', '-0.5', 'NaN', '1e999', '#', ''], [',', ' ', '\t']),
+  // Values beyond float32 (1e53, 3.5e38) are finite doubles that the reader must still refuse.
+  tokenLines(
+    ['a', 'b/b_0001', '1', '-0.5', 'NaN', '1e999', '1e53', '-3.5e38', '3.4e38', '1e-50', '#', ''],
+    [',', ' ', '\t'],
+  ),
 );
 
 function checkEmbeddings(t: string): void {
@@ -313,6 +317,19 @@ function checkFixture(t: string): void {
 /** A property over one arbitrary input, sync or async. */
 // biome-ignore lint/suspicious/noExplicitAny: the properties differ in their input types.
 export type AnyProperty = fc.IRawProperty<any>;
+
+/** The check behind each parser property, by the same name (for fixed regression inputs). */
+// biome-ignore lint/suspicious/noExplicitAny: the checks differ in their input types.
+export const parserChecks: Record<string, (input: any) => void | Promise<void>> = {
+  'scores CSV': checkScores,
+  'pairs file': checkPairs,
+  'embeddings file': checkEmbeddings,
+  'pickle / .bin': checkPickle,
+  'RecordIO framing + IR header': checkRecordIO,
+  'RecordIO frame round trip': checkRecordRoundTrip,
+  '.idx index': checkIndex,
+  'golden fixture JSON': checkFixture,
+};
 
 /** The parser properties by name (each call builds a fresh property). */
 export const parserProperties: Record<string, () => AnyProperty> = {

@@ -133,6 +133,7 @@ function commands(): BadCommand[] {
   const missing = at('missing.csv');
   const corruptCsv = write('corrupt.csv', 'score,label\n0.5,1\n0.4,x\n');
   const flippedBin = write('flipped.bin', flipBytes(readFileSync(valid.bin), 11, 3));
+  const cutBin = write('cut.bin', readFileSync(valid.bin).subarray(0, 20));
   const existing = write('existing.svg', '<svg>previous</svg>');
   const aFile = write('plain-file', 'x');
   const corruptGolden = join(root, 'golden-corrupt');
@@ -180,7 +181,13 @@ function commands(): BadCommand[] {
     { args: ['eval', '--pairs', valid.pairs, '--embeddings', missing], mentions: missing },
     { args: ['eval', '--pairs', corruptCsv, '--embeddings', valid.scores], mentions: corruptCsv },
     { args: ['eval', '--bin', valid.bin], mentions: '--model' },
-    { args: ['eval', '--bin', flippedBin, '--model', root], mentions: '--model' },
+    { args: ['eval', '--bin', valid.bin, '--model', root], mentions: '--model' },
+    // The set is read before the model is loaded: its problem is reported first.
+    { args: ['eval', '--bin', cutBin, '--model', root], mentions: cutBin },
+    {
+      args: ['eval', '--bin', flippedBin, '--model', at('no-such-run')],
+      mentions: /flipped\.bin|no-such-run/,
+    },
     { args: ['eval', '--gallery', valid.scores], mentions: '--probe' },
     { args: ['eval', '--gallery', missing, '--probe', missing], mentions: missing },
     {
@@ -243,6 +250,11 @@ function commands(): BadCommand[] {
     },
     { args: ['plot', 'roc', valid.scores, '--out', at('r3.jpg')], mentions: '--out', out: at('r3.jpg') },
     { args: ['plot', 'curves', missing, '--out', at('c1.svg')], mentions: missing, out: at('c1.svg') },
+    // Without --out too, the missing input is what is reported (it used to blame --out).
+    { args: ['plot', 'curves', missing], mentions: missing },
+    { args: ['plot', 'curves', join(root, 'no-such-run')], mentions: 'no-such-run' },
+    { args: ['plot', 'roc', missing], mentions: missing },
+    { args: ['plot', 'features', missing], mentions: missing },
     { args: ['plot', 'curves', corruptCsv, '--out', at('c2.svg')], mentions: corruptCsv, out: at('c2.svg') },
     { args: ['plot', 'features', missing, '--out', at('f1.png')], mentions: missing, out: at('f1.png') },
     {
@@ -347,6 +359,22 @@ describe('bad command lines fail cleanly', () => {
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!).pairs).toBe(10);
     expect(SCORES_CSV.split('\n').length - 2).toBe(10);
   });
+
+  it('devices as inputs are refused at once, naming the device (they used to hang)', (ctx) => {
+    if (process.platform === 'win32') ctx.skip('/dev is POSIX');
+    for (const args of [
+      ['eval', '--scores', '/dev/zero'],
+      ['eval', '--bin', '/dev/urandom', '--model', root],
+    ]) {
+      const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        killSignal: 'SIGKILL',
+      });
+      expect({ args, status: r.status, signal: r.signal }).toEqual({ args, status: 2, signal: null });
+      expect(r.stderr).toContain(`${args[2]}: is a character device`);
+    }
+  }, 130_000);
 
   it('the installed entry point prints one line and exits 2 for a missing file', () => {
     const r = spawnSync('npx', ['tsx', 'src/cli/main.ts', 'eval', '--scores', join(root, 'missing.csv')], {

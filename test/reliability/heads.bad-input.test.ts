@@ -88,6 +88,9 @@ function headCases(name: string): BadInput[] {
     },
     { name: `${name}: scale NaN`, run: () => createHead(name, { scale: Number.NaN }), mentions: name },
     { name: `${name}: params a number`, run: () => createHead(name, 5), mentions: name },
+    // null used to pass as "the defaults".
+    { name: `${name}: params null`, run: () => createHead(name, null), mentions: `${name} params` },
+    { name: `${name}: params an array`, run: () => createHead(name, []), mentions: `${name} params` },
     {
       // Loss, logits and gradients; CircleLoss's per-row `pair` term is −∞ by definition without negatives.
       name: `${name}: C = 1`,
@@ -287,6 +290,42 @@ function layerCases(): BadInput[] {
       name: 'marginLoss: three labels for two rows',
       run: lossWith(() => labelsOf([0, 1, 2], [3])),
       mentions: 'labels',
+    },
+    // One-hot rows were argMaxed: smoothed, multi-hot or empty rows silently became some class.
+    {
+      name: 'marginLoss: smoothed one-hot row',
+      run: lossWith(() => labelsOf([0.9, 0.05, 0.05, 0, 1, 0], [2, 3])),
+      mentions: 'labels[0]',
+    },
+    {
+      name: 'marginLoss: two classes in one row',
+      run: lossWith(() => labelsOf([1, 0, 0, 0, 1, 1], [2, 3])),
+      mentions: 'labels[1]',
+    },
+    {
+      name: 'marginLoss: a row of zeros',
+      run: lossWith(() => labelsOf([1, 0, 0, 0, 0, 0], [2, 3])),
+      mentions: 'labels[1]',
+    },
+    {
+      name: 'marginLoss: a one-hot row holding 2',
+      run: lossWith(() => labelsOf([2, 0, 0, 0, 1, 0], [2, 3])),
+      mentions: 'labels[0]',
+    },
+    {
+      name: 'HeadLayer: another embedding size than it was built for',
+      run: () => {
+        const layer = new HeadLayer({ head: 'arcface', classes: 3 });
+        try {
+          tf.tidy(() => {
+            layer.apply(tf.zeros([2, 4])); // builds the layer for D = 4
+          });
+          return tf.tidy(() => (layer.apply(tf.zeros([2, 5])) as tf.Tensor).shape);
+        } finally {
+          layer.dispose();
+        }
+      },
+      mentions: /expected B×4 embeddings.*got 2×5/,
     },
     {
       name: 'marginLoss: NaN embedding',

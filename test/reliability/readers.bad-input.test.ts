@@ -4,7 +4,15 @@
  * Every one must raise a typed FaceVerLossError naming the file (a flipped byte may also leave a file
  * that still parses: then the result must be well-formed), without hanging.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -222,7 +230,47 @@ function contentCases(): BadInput[] {
     embeddings('a 1 NaN\n', 'a NaN value'),
     embeddings('a\n', 'a name without values'),
     embeddings('a 1 2\na 3 4\n', 'a repeated name'),
+    embeddings('a 1e53 0\nb 1 2\n', 'a value beyond float32 (1e53 would be Infinity)'),
+    embeddings('a 1 2\nb 0 -3.5e38\n', 'a negative value beyond float32'),
+    ...sizeCapCases(),
+    endlessLine(),
   ];
+}
+
+/** Each text and binary reader refuses a file over the size cap it was given (16 bytes), naming the cap. */
+function sizeCapCases(): BadInput[] {
+  const capped: [string, (p: string) => unknown][] = [
+    ['scores', (p) => readScoresFile(p, { maxBytes: 16 })],
+    ['pairs', (p) => readPairsFile(p, { maxBytes: 16 })],
+    ['bin', (p) => readVerificationBin(p, { maxBytes: 16 })],
+  ];
+  const cases: BadInput[] = capped.map(([format, read]) => ({
+    name: `${format}: larger than a 16-byte cap`,
+    run: () => read(valid[format as 'scores' | 'pairs' | 'bin']),
+    mentions: /more than the 16 bytes accepted/,
+  }));
+  const table = put(`${'a 1 2\n'.repeat(20)}`, 'txt');
+  cases.push({
+    name: 'embeddings: larger than a 16-byte cap',
+    run: () => readEmbeddingsFile(table, { maxBytes: 16 }),
+    mentions: /more than the 16 bytes accepted/,
+  });
+  return cases;
+}
+
+/**
+ * A 600 MB score file: the header, then NUL bytes without a newline (a sparse file, so it costs no disk).
+ * Read whole it exceeded V8's longest string (`Cannot create a string longer than …`, no path); streamed
+ * it stops at the line cap, naming the file and the line.
+ */
+function endlessLine(): BadInput {
+  const p = put('score,label\n', 'csv');
+  truncateSync(p, 600 * 1024 * 1024);
+  return {
+    name: 'scores: 600 MB with no newline after the header',
+    run: () => readScoresFile(p),
+    mentions: /case-\d+\.csv: line 2: longer than/,
+  };
 }
 
 async function recordIOCases(): Promise<BadInput[]> {

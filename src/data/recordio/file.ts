@@ -2,13 +2,16 @@
  * Read access to a RecordIO file: random access by key through its `.idx`, or a sequential scan
  * when there is no index. Every read allocates its own buffers, so reads may run concurrently.
  */
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { CorruptFileError, InvalidArgumentError } from '../../errors.js';
+import { MiB, openRegularHandle, readRegularFileAsync } from '../../regular-file.js';
 import { type ByteSource, MAX_RECORD_BYTES, RECORDIO_MAGIC, readFramedRecord } from './framing.js';
 import { parseRecordIndex, type RecordIndex } from './index-file.js';
 
 /** Read-ahead of a random read when the extent of the record is not known from the index. */
 const RANDOM_READ_AHEAD = 16 << 10;
+/** Largest .idx read: about 20 bytes a record, so room for 50 million records. */
+const IDX_MAX_BYTES = 1024 * MiB;
 /** Window of a sequential scan. */
 const SCAN_WINDOW = 4 << 20;
 /**
@@ -96,24 +99,20 @@ export class RecordIOFile {
     if (typeof recPath !== 'string' || recPath.length === 0) {
       throw new InvalidArgumentError('recPath', 'a path to a .rec file', recPath);
     }
-    let handle: FileHandle;
+    // Regular files only (a folder, pipe or device is refused before reading); no size cap on the
+    // records, which are read in windows (insightface sets reach hundreds of GiB).
+    const { handle, size } = await openRegularHandle(recPath, {
+      what: 'a RecordIO .rec file',
+      maxBytes: Number.MAX_SAFE_INTEGER,
+    });
     try {
-      handle = await open(recPath, 'r');
-    } catch (error) {
-      throw new CorruptFileError(recPath, `cannot open: ${(error as Error).message}`);
-    }
-    try {
-      const stat = await handle.stat();
-      // open() succeeds on a folder on Linux; reading it would fail later with an untyped EISDIR.
-      if (!stat.isFile()) throw new CorruptFileError(recPath, 'not a regular file');
-      const size = stat.size;
       const idx = idxPath ?? `${recPath.replace(/\.rec$/, '')}.idx`;
       let text: Uint8Array | undefined;
       try {
-        text = await readFile(idx);
+        text = await readRegularFileAsync(idx, { what: 'a RecordIO .idx index', maxBytes: IDX_MAX_BYTES });
       } catch (error) {
-        if (idxPath !== undefined)
-          throw new CorruptFileError(idx, `cannot read: ${(error as Error).message}`);
+        // Without an explicit index a missing (or unusable) default one means: scan the records.
+        if (idxPath !== undefined) throw error;
       }
       const index = text !== undefined ? parseRecordIndex(text, idx) : await scan(handle, size, recPath);
       for (let i = 0; i < index.offsets.length; i++) {

@@ -8,9 +8,9 @@
  *   JPEG/PNG.
  * Labels travel as float32 in the format, so they are exact up to 2^24.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CorruptFileError, InvalidArgumentError } from '../../errors.js';
+import { MiB, readRegularFileAsync } from '../../regular-file.js';
 import { createDataset } from '../dataset.js';
 import { decodeImage, type ResizeFit } from '../decode.js';
 import { checkShape, FACE_SHAPE } from '../shape.js';
@@ -40,7 +40,9 @@ function labelOf(label: number | Float32Array): number {
 
 async function readProperty(recPath: string): Promise<number | undefined> {
   try {
-    const text = await readFile(join(dirname(recPath), 'property'), 'utf8');
+    const path = join(dirname(recPath), 'property');
+    const bytes = await readRegularFileAsync(path, { what: 'a property file', maxBytes: MiB });
+    const text = bytes.toString('utf8');
     const classes = Number(text.trim().split(',')[0]);
     return Number.isInteger(classes) && classes > 0 ? classes : undefined;
   } catch {
