@@ -73,6 +73,12 @@ typedef void (*ConvForwardRangeFn)(const ConvGeometry& g, const PaddedInput& in,
 typedef void (*ConvBackwardFilterRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* dy,
                                           int64_t ocp, float* acc, int64_t p0, int64_t p1, void* scratch);
 
+// Filter gradient with vectors along window rows (unit dilation): output pixels [p0, p1), added into acc
+// laid out [fh][out_c][runp], runp = fw·in_c rounded up to a multiple of rows_block. `scratch` has room
+// for kConvPixelBlock pointers.
+typedef void (*ConvFilterRowsRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* dy, int64_t runp,
+                                      float* acc, int64_t p0, int64_t p1, void* scratch);
+
 // Output pixels per block of the filter gradient.
 constexpr int kConvPixelBlock = 32;
 
@@ -81,6 +87,9 @@ struct ConvKernels {
   int width;  // floats per vector: channel counts are padded to a multiple of it in packed filters
   ConvForwardRangeFn forward;
   ConvBackwardFilterRangeFn backward_filter;
+  ConvFilterRowsRangeFn filter_rows;
+  int rows_block;  // floats of a window row one filter_rows tile covers
+  int rows_channels;  // output channels one filter_rows tile covers
 };
 
 extern const ConvKernels kConvScalar;

@@ -12,6 +12,9 @@ namespace {
 struct Vec {
   using V = __m256;
   static constexpr int W = 8;
+  // Tile of the filter gradient along window rows: output channels × vectors of the row.
+  static constexpr int kRowsMR = 4;
+  static constexpr int kRowsNV = 3;
   static constexpr int kMaxNV = 3;
   template <int NV>
   static constexpr int mr() {
@@ -25,6 +28,11 @@ struct Vec {
     _mm256_store_ps(lanes, v);
     for (int i = 0; i < n; ++i) p[i] = lanes[i];
   }
+  static FVL_INLINE V load_n(const float* p, int n) {
+    alignas(32) float lanes[8] = {};
+    for (int i = 0; i < n; ++i) lanes[i] = p[i];
+    return _mm256_load_ps(lanes);
+  }
   static FVL_INLINE V set1(float x) { return _mm256_set1_ps(x); }
   static FVL_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static FVL_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
@@ -36,6 +44,7 @@ struct Vec {
 #include "conv_tiles.h"
 
 namespace fvl {
-const ConvKernels kConvAvx2 = {"avx2", Vec::W, forward_range, backward_filter_range};
+const ConvKernels kConvAvx2 = {"avx2", Vec::W, forward_range, backward_filter_range,
+                                     filter_rows_range, Vec::kRowsNV * Vec::W, Vec::kRowsMR};
 }  // namespace fvl
 #endif

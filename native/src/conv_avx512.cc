@@ -12,6 +12,9 @@ namespace {
 struct Vec {
   using V = __m512;
   static constexpr int W = 16;
+  // Tile of the filter gradient along window rows: output channels × vectors of the row.
+  static constexpr int kRowsMR = 8;
+  static constexpr int kRowsNV = 3;
   static constexpr int kMaxNV = 4;
   template <int NV>
   static constexpr int mr() {
@@ -22,6 +25,9 @@ struct Vec {
   static FVL_INLINE void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static FVL_INLINE void store_n(float* p, V v, int n) {
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+  }
+  static FVL_INLINE V load_n(const float* p, int n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
   }
   static FVL_INLINE V set1(float x) { return _mm512_set1_ps(x); }
   static FVL_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
@@ -34,6 +40,7 @@ struct Vec {
 #include "conv_tiles.h"
 
 namespace fvl {
-const ConvKernels kConvAvx512 = {"avx512", Vec::W, forward_range, backward_filter_range};
+const ConvKernels kConvAvx512 = {"avx512", Vec::W, forward_range, backward_filter_range,
+                                     filter_rows_range, Vec::kRowsNV * Vec::W, Vec::kRowsMR};
 }  // namespace fvl
 #endif

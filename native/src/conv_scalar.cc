@@ -8,6 +8,9 @@ namespace {
 struct Vec {
   using V = float;
   static constexpr int W = 1;
+  // Tile of the filter gradient along window rows: output channels × vectors of the row.
+  static constexpr int kRowsMR = 4;
+  static constexpr int kRowsNV = 4;
   static constexpr int kMaxNV = 4;
   template <int NV>
   static constexpr int mr() {
@@ -17,6 +20,7 @@ struct Vec {
   static FVL_INLINE V load(const float* p) { return *p; }
   static FVL_INLINE void store(float* p, V v) { *p = v; }
   static FVL_INLINE void store_n(float*, V, int) {}  // never called: W = 1 has no partial vectors
+  static FVL_INLINE V load_n(const float*, int) { return 0.0f; }  // never called: W = 1
   static FVL_INLINE V set1(float x) { return x; }
   // Separate multiply and add, as the vector kernels' fused result would differ only in rounding.
   static FVL_INLINE V fma(V a, V b, V c) { return a * b + c; }
@@ -29,5 +33,6 @@ struct Vec {
 #include "conv_tiles.h"
 
 namespace fvl {
-const ConvKernels kConvScalar = {"scalar", Vec::W, forward_range, backward_filter_range};
+const ConvKernels kConvScalar = {"scalar", Vec::W, forward_range, backward_filter_range,
+                                     filter_rows_range, Vec::kRowsNV * Vec::W, Vec::kRowsMR};
 }  // namespace fvl

@@ -186,5 +186,62 @@ void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const f
   }
 }
 
+// ---- filter gradient along window rows: MR output channels × NV vectors of one filter row ------------
+//
+// With unit dilation the taps of one filter row, (fx, input channel), are one contiguous run of fw·in_c
+// floats of the input, laid out like that filter row. So vectors can run along the run — the input is
+// loaded as is and dy is broadcast — which fills whole vectors when the channel counts are small (8 input
+// channels × 5 taps = 40 floats), where vectors along the output channels would be half empty. The
+// sums go to acc laid out [fh][out_c][runp] (run padded to whole blocks); conv.cc transposes them.
+
+template <int MR, int NV>
+void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dy,
+                       int64_t npix, int64_t runp, float* acc_out) {
+  const int64_t run = fr.run;
+  for (int64_t fy = 0; fy < g.filter_h; ++fy) {
+    for (int64_t t0 = 0; t0 < run; t0 += NV * Vec::W) {
+      const int64_t nt = min64(NV * Vec::W, run - t0);
+      const int64_t at = fy * fr.row_step + t0;
+      for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+        const int64_t no = min64(MR, g.out_c - o0);
+        typename Vec::V acc[MR][NV];
+        for (int j = 0; j < MR; ++j)
+          for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+        for (int64_t s = 0; s < npix; ++s) {
+          const float* src = origin[s] + at;
+          typename Vec::V xv[NV];
+          for (int v = 0; v < NV; ++v) {
+            const int64_t left = nt - static_cast<int64_t>(v) * Vec::W;
+            xv[v] = left >= Vec::W ? Vec::load(src + v * Vec::W)
+                                   : (left > 0 ? Vec::load_n(src + v * Vec::W, static_cast<int>(left)) : Vec::zero());
+          }
+          const float* d = dy + s * g.out_c + o0;
+          for (int j = 0; j < MR; ++j) {
+            const typename Vec::V a = Vec::set1(d[min64(j, no - 1)]);
+            for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+          }
+        }
+        for (int j = 0; j < no; ++j) {
+          float* out = acc_out + (fy * g.out_c + o0 + j) * runp + t0;
+          for (int v = 0; v < NV; ++v)
+            Vec::store(out + v * Vec::W, Vec::add(Vec::load(out + v * Vec::W), acc[j][v]));
+        }
+      }
+    }
+  }
+}
+
+// `scratch`: room for kConvPixelBlock pointers. dy rows of pixels [p0, p1) are read in place.
+void filter_rows_range(const ConvGeometry& g, const PaddedInput& in, const float* dy, int64_t runp, float* acc,
+                       int64_t p0, int64_t p1, void* scratch) {
+  const FilterRow fr = filter_row(g, in);
+  const float** origin = static_cast<const float**>(scratch);
+  for (int64_t p = p0; p < p1; p += kConvPixelBlock) {
+    const int64_t npix = min64(kConvPixelBlock, p1 - p);
+    for (int64_t s = 0; s < npix; ++s) origin[s] = window_origin(g, in, p + s);
+    filter_rows_block<Vec::kRowsMR, Vec::kRowsNV>(g, fr, origin, dy + p * g.out_c, npix, runp, acc);
+  }
+}
+
 }  // namespace
 }  // namespace fvl

@@ -380,11 +380,12 @@ describe.skipIf(!engine)('native element-wise and reduction kernels', () => {
 
   it('a MobileFaceNet training run gives the same losses with and without the element-wise kernels', () => {
     // Batch normalisation over 4 values at the 1×1 end of a 16×16 input amplifies rounding: the
-    // convolution kernels alone move the third loss by about 2e-4 relative, so the element-wise
-    // kernels are compared with the other native kernels in place, and with plain TF.js loosely.
+    // convolution and batch-normalisation kernels alone move the third loss by about 1e-3 relative, so
+    // the element-wise kernels are compared with the other native kernels in place, and with plain
+    // TF.js loosely.
     const build = () => mobilefacenet({ inputShape: [16, 16, 3], embeddingDim: 16, seed: 1, width: 0.25 });
     const got = nativeLosses(build, [4, 16, 16, 3], 16);
     expectLossesClose(losses('no-elementwise', build, [4, 16, 16, 3], 16), got, 1e-5);
-    expectLossesClose(losses('plain', build, [4, 16, 16, 3], 16), got, 1e-3);
+    expectLossesClose(losses('plain', build, [4, 16, 16, 3], 16), got, 3e-3);
   });
 });
