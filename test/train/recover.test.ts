@@ -15,6 +15,9 @@ function runFolder(): string {
   return d;
 }
 
+/** A pid that is not this process's (whose own temporary folder recovery must keep). */
+const otherPid = process.pid === 4243 ? 4244 : 4243;
+
 function fakeCheckpoint(dir: string, step: number): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'state.json'), JSON.stringify({ step }));
@@ -34,11 +37,11 @@ describe('recoverCheckpoint', () => {
     const run = runFolder();
     fakeCheckpoint(checkpointDir(run), 9);
     fakeCheckpoint(join(run, '.checkpoint.4242.old'), 8);
-    fakeCheckpoint(join(run, '.checkpoint.4243.tmp'), 10);
+    fakeCheckpoint(join(run, `.checkpoint.${otherPid}.tmp`), 10);
     recoverCheckpoint(run);
     expect(JSON.parse(readFileSync(join(checkpointDir(run), 'state.json'), 'utf8')).step).toBe(9);
     expect(existsSync(join(run, '.checkpoint.4242.old'))).toBe(false);
-    expect(existsSync(join(run, '.checkpoint.4243.tmp'))).toBe(false);
+    expect(existsSync(join(run, `.checkpoint.${otherPid}.tmp`))).toBe(false);
   });
 
   it('does not resurrect an incomplete folder (no state.json)', () => {
