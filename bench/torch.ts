@@ -45,7 +45,12 @@ export function findTorchPython(preferred?: string): { python: string } | { reas
  * Best-of-thread-counts (1 and every core) PyTorch timing of a twin script under bench/, run with the
  * tuned malloc; prints one line per thread count. Null (with the reason on stderr) when every run failed.
  */
-export function torchTiming(python: string, scriptName: string, args: string[]): TorchTiming | null {
+export function torchTiming(
+  python: string,
+  scriptName: string,
+  args: string[],
+  env: Record<string, string> = {},
+): TorchTiming | null {
   const script = join(here, scriptName);
   const counts = [...new Set([1, availableParallelism()])];
   let best: TorchTiming | null = null;
@@ -56,6 +61,7 @@ export function torchTiming(python: string, scriptName: string, args: string[]):
       env: {
         ...process.env,
         ...mallocTuning,
+        ...env,
         OMP_NUM_THREADS: String(threads),
         OPENBLAS_NUM_THREADS: String(threads),
       },
@@ -73,6 +79,16 @@ export function torchTiming(python: string, scriptName: string, args: string[]):
   }
   return best;
 }
+
+/**
+ * Environment that caps PyTorch at AVX2 (its oneDNN convolutions and its ATen kernels), so that with
+ * FACEVERLOSS_DISPATCH=avx2 an AVX-512 machine compares both sides as an AVX2 machine would run them.
+ */
+export const TORCH_AVX2 = {
+  ONEDNN_MAX_CPU_ISA: 'AVX2',
+  DNNL_MAX_CPU_ISA: 'AVX2',
+  ATEN_CPU_CAPABILITY: 'avx2',
+};
 
 /** Best-of-thread-counts PyTorch timing of one ArcFace step (bench/torch_head.py). */
 export function torchHeadTiming(

@@ -11,15 +11,18 @@
  *
  * `--no-compare` skips the slow plain-TF.js run; `--json` prints one JSON line last (images_per_s,
  * median_ms_per_step, backend, backbone, batch, width, and the PyTorch and plain figures when measured).
+ * With FACEVERLOSS_DISPATCH=avx2 PyTorch is capped at AVX2 too (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY), so
+ * an AVX-512 machine measures both sides as an AVX2 machine runs them.
  * Defaults: LeNet++ batch 64, width 0.25; MobileFaceNet batch 16, width 0.25; resnet-lite batch 64, width 1.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { engineInfo } from '../src/engine/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { unregisterNativeKernels } from '../src/kernels/index.js';
 import { useBestBackend } from '../src/tf/index.js';
 import { type BackboneOptions, lenetpp, mobilefacenet, resnetLite } from '../src/train/index.js';
-import { findTorchPython, torchTiming } from './torch.js';
+import { findTorchPython, TORCH_AVX2, torchTiming } from './torch.js';
 
 /** What the benchmark needs to know about each backbone. */
 interface Setup {
@@ -126,33 +129,43 @@ export async function run(argv: string[]): Promise<void> {
     `${setup.title} width ${width}, ${h}×${w}×${c}, batch ${batch}, median of ${repeats} training steps`,
   );
   const result: Record<string, unknown> = { backbone: values.backbone, batch, width };
+  const choice = await useBestBackend();
+  const info = engineInfo();
+  const dispatch = info.available ? info.dispatch : 'none';
+  const ms = await measure(setup, batch, width, repeats);
+  const images = perSecond(batch, ms);
+  console.log(`  ${choice.detail} (${dispatch}): ${rate(images)} images/s (${ms.toFixed(2)} ms per step)`);
+  Object.assign(result, { images_per_s: images, median_ms_per_step: ms, backend: choice.detail, dispatch });
   if (!values['no-compare']) {
-    // The plain cpu backend: without the native engine's kernels, whatever an earlier import registered.
+    // Then the plain cpu backend, without the native engine's kernels (after ours: its slow run leaves a
+    // heap that would slow whatever is measured next).
     await tf.setBackend('cpu');
     unregisterNativeKernels(tf);
     const plain = await measure(setup, batch, width, Math.min(repeats, 3));
     console.log(`  tfjs cpu (plain)     ${rate(perSecond(batch, plain))} images/s`);
     result.plain_images_per_s = perSecond(batch, plain);
-  }
-  const choice = await useBestBackend();
-  const ms = await measure(setup, batch, width, repeats);
-  const images = perSecond(batch, ms);
-  console.log(`  ${choice.detail}: ${rate(images)} images/s (${ms.toFixed(2)} ms per step)`);
-  Object.assign(result, { images_per_s: images, median_ms_per_step: ms, backend: choice.detail });
-  if (typeof result.plain_images_per_s === 'number') {
-    console.log(`  ratio best / plain   ${(images / result.plain_images_per_s).toFixed(2)}×`);
+    console.log(`  ratio ours / plain   ${(images / perSecond(batch, plain)).toFixed(2)}×`);
   }
   if (values.torch) {
     const found = findTorchPython(values.python);
+    // Our side runs at less than AVX-512 (FACEVERLOSS_DISPATCH=avx2): PyTorch gets the same ceiling.
+    const capped = dispatch === 'avx2';
     if ('reason' in found) console.error(`--torch: ${found.reason}`);
     const timing =
       'python' in found
-        ? torchTiming(found.python, 'torch_train.py', [
-            ...['--backbone', values.backbone, '--batch', String(batch), '--width', String(width)],
-            ...['--side', String(h), '--channels', String(c), '--dim', String(setup.embeddingDim)],
-            ...['--repeats', String(repeats)],
-          ])
+        ? torchTiming(
+            found.python,
+            'torch_train.py',
+            [
+              ...['--backbone', values.backbone, '--batch', String(batch), '--width', String(width)],
+              ...['--side', String(h), '--channels', String(c), '--dim', String(setup.embeddingDim)],
+              ...['--repeats', String(repeats)],
+            ],
+            capped ? TORCH_AVX2 : {},
+          )
         : null;
+    if (capped)
+      console.log('  pytorch capped at AVX2 (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY), as our dispatch');
     if (timing) {
       const torchImages = perSecond(batch, timing.median_ms);
       console.log(
