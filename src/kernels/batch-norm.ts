@@ -12,6 +12,7 @@ import {
   type CpuBackend,
   floats,
   type KernelArgs,
+  outputFloats,
   size,
   type TensorInfo,
   type Tf,
@@ -40,7 +41,7 @@ function forward(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
   const at = layout(backend, x, [gamma, beta]);
   if (!at)
     throw new Error(`${BATCH_NORM_TRAIN_KERNEL} needs float32 channels-last x and per-channel gamma, beta`);
-  const Y = new Float32Array(at.X.length);
+  const Y = outputFloats(at.X.length);
   const mean = new Float32Array(at.channels);
   const variance = new Float32Array(at.channels);
   const G = gamma ? floats(backend, gamma) : null;
@@ -64,7 +65,7 @@ function backward(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
       `${BATCH_NORM_TRAIN_GRAD_KERNEL} needs float32 dy and x of one shape and per-channel statistics`,
     );
   }
-  const dX = new Float32Array(at.X.length);
+  const dX = outputFloats(at.X.length);
   const dG = new Float32Array(at.channels);
   const dB = new Float32Array(at.channels);
   const G = gamma ? floats(backend, gamma) : null;

@@ -26,6 +26,7 @@ import {
   type KernelArgs,
   type KernelConfig,
   kernelIsOurs,
+  outputFloats,
   replaceKernels,
   restoreKernels,
   size,
@@ -96,7 +97,7 @@ function binary(tf: Tf, engine: NativeBinding, name: ElementwiseKernelName, args
   const pa = n > 0 ? period(a.shape, n, channels) : null;
   const pb = n > 0 ? period(b.shape, n, channels) : null;
   if (pa === null || pb === null || A.length < pa || B.length < pb) return fallback(name, args);
-  const Y = new Float32Array(n);
+  const Y = outputFloats(n);
   engine.binaryOp(op, A, pa, B, pb, Y, n, channels);
   return backend.makeTensorInfo(out, 'float32', Y);
 }
@@ -107,7 +108,7 @@ function square(engine: NativeBinding, args: KernelArgs) {
   const X = floats(backend, x);
   if (!X || !x || X.length === 0) return fallback('Square', args);
   // x · x rounded once to float: what TF.js's loop stores.
-  const Y = new Float32Array(X.length);
+  const Y = outputFloats(X.length);
   engine.binaryOp('mul', X, X.length, X, X.length, Y, X.length, X.length);
   return backend.makeTensorInfo([...x.shape], 'float32', Y);
 }
@@ -131,7 +132,7 @@ function batchNorm(engine: NativeBinding, args: KernelArgs) {
   if (!X || !x || X.length === 0 || !fits) return fallback('FusedBatchNorm', args);
   const [M, V, S, O] = params as Float32Array[];
   const epsilon = (args.attrs as { varianceEpsilon?: number } | undefined)?.varianceEpsilon ?? 0.001;
-  const Y = new Float32Array(X.length);
+  const Y = outputFloats(X.length);
   engine.batchNorm(X, M, V, S, O, Y, X.length, channels, epsilon);
   return backend.makeTensorInfo([...x.shape], 'float32', Y);
 }
@@ -171,7 +172,7 @@ function reduce(tf: Tf, engine: NativeBinding, name: 'Sum' | 'Mean', args: Kerne
   const X = floats(backend, x);
   const r = X && x ? reduction(tf, x.shape, args.attrs as unknown as ReduceAttrs) : null;
   if (!X || !r || X.length < r.outer * r.reduce * r.inner) return fallback(name, args);
-  const Y = new Float32Array(r.outer * r.inner);
+  const Y = outputFloats(r.outer * r.inner);
   engine.reduceSum(X, Y, r.outer, r.reduce, r.inner, name === 'Mean');
   return backend.makeTensorInfo(r.out, 'float32', Y);
 }
@@ -195,7 +196,7 @@ function tile(args: KernelArgs) {
   const block = x.shape.slice(0, repeated).every((d) => d === 1);
   if (n === 0 || !block || X.length < m || !out.every((d) => Number.isSafeInteger(d)))
     return fallback('Tile', args);
-  const Y = new Float32Array(n);
+  const Y = outputFloats(n);
   Y.set(X.subarray(0, m));
   for (let filled = m; filled < n; filled *= 2) Y.copyWithin(filled, 0, Math.min(filled, n - filled));
   return backend.makeTensorInfo(out, 'float32', Y);

@@ -23,6 +23,7 @@ import {
   type KernelArgs,
   type KernelConfig,
   kernelIsOurs,
+  outputFloats,
   replaceKernels,
   restoreKernels,
   size,
@@ -145,7 +146,7 @@ function product(
   const count = size(batch);
   if (M === 0 || N === 0 || K === 0 || count === 0) return null;
   const shape = [...batch, M, N];
-  const C = new Float32Array(count * M * N);
+  const C = outputFloats(count * M * N);
   const strideA = M * K;
   const strideB = K * N;
   if (size(batchB) === 1 && !transA) {
@@ -355,7 +356,7 @@ function convForward(
   attrs: EpilogueAttrs,
   prelu: Float32Array | null,
 ): Float32Array {
-  const Y = new Float32Array(outputSize(g));
+  const Y = outputFloats(outputSize(g));
   const code = epilogue ? NATIVE_ACTIVATIONS[attrs.activation ?? 'linear'] : 0;
   if (epilogue && code === undefined) {
     engine.convForward(X, W, Y, g, null, 0, null, 0);
@@ -402,7 +403,7 @@ function conv2DBackpropInput(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[
   // The gradient op has no dilation attribute: TF.js computes it for unit dilation only.
   const g = D && W && filter ? geometry(tf, [...attrs.inputShape], filter.shape, attrs, 1) : null;
   if (!D || !W || !g || size(dy!.shape) !== outputSize(g)) return fallback('Conv2DBackpropInput', args);
-  const dX = new Float32Array(inputSize(g));
+  const dX = outputFloats(inputSize(g));
   requireEngine().convGradInput(D, W, dX, g);
   return backend.makeTensorInfo([...attrs.inputShape], 'float32', dX);
 }
@@ -415,7 +416,7 @@ function conv2DBackpropFilter(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo
   const D = floats(backend, dy);
   const g = X && D && x ? geometry(tf, x.shape, [...attrs.filterShape], attrs, 1) : null;
   if (!X || !D || !g || size(dy!.shape) !== outputSize(g)) return fallback('Conv2DBackpropFilter', args);
-  const dW = new Float32Array(size(attrs.filterShape));
+  const dW = outputFloats(size(attrs.filterShape));
   requireEngine().convGradFilter(X, D, dW, g);
   return backend.makeTensorInfo([...attrs.filterShape], 'float32', dW);
 }

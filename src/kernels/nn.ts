@@ -21,6 +21,7 @@ import {
   type KernelArgs,
   type KernelConfig,
   kernelIsOurs,
+  outputFloats,
   replaceKernels,
   restoreKernels,
   size,
@@ -76,7 +77,7 @@ function prelu(engine: NativeBinding, args: KernelArgs): TensorInfo | TensorInfo
   const A = floats(backend, alpha);
   const channels = X && A && x && alpha ? preluChannels(x.shape, alpha.shape) : null;
   if (!X || !A || channels === null) return fallback('Prelu', args);
-  const Y = new Float32Array(X.length);
+  const Y = outputFloats(X.length);
   engine.preluForward(X, A, Y, X.length / channels, channels);
   return backend.makeTensorInfo([...x!.shape], 'float32', Y);
 }
@@ -92,7 +93,7 @@ function preluGrad(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
   if (!D || !X || !A || channels === null || D.length !== X.length) {
     throw new Error(`${PRELU_GRAD_KERNEL} needs float32 dy and x of one shape and a per-channel alpha`);
   }
-  const dX = new Float32Array(X.length);
+  const dX = outputFloats(X.length);
   const dA = new Float32Array(A.length);
   engine.preluBackward(D, X, A, dX, dA, X.length / channels, channels);
   return [
@@ -149,7 +150,7 @@ function maxPool(tf: Tf, engine: NativeBinding, args: KernelArgs): TensorInfo | 
   const X = floats(backend, x);
   const pool = X && x ? poolGeometry(tf, x.shape, args.attrs as unknown as PoolAttrs) : null;
   if (!X || !pool) return fallback('MaxPool', args);
-  const Y = new Float32Array(size(pool.out));
+  const Y = outputFloats(size(pool.out));
   engine.maxPool(X, Y, pool.geometry);
   return backend.makeTensorInfo(pool.out, 'float32', Y);
 }
@@ -230,7 +231,7 @@ function depthwiseConv(tf: Tf, engine: NativeBinding, args: KernelArgs): TensorI
   const attrs = args.attrs as unknown as DepthwiseAttrs;
   const g = X && W && x && filter ? depthwiseGeometry(tf, x.shape, filter.shape, attrs) : null;
   if (!X || !W || !g) return fallback('DepthwiseConv2dNative', args);
-  const Y = new Float32Array(size(g.out));
+  const Y = outputFloats(size(g.out));
   engine.depthwiseConv(X, W, Y, g.geometry);
   return backend.makeTensorInfo(g.out, 'float32', Y);
 }
@@ -245,7 +246,7 @@ function depthwiseGradInput(tf: Tf, engine: NativeBinding, args: KernelArgs): Te
   if (!D || !W || !g || g.dilated || D.length !== size(g.out)) {
     return fallback('DepthwiseConv2dNativeBackpropInput', args);
   }
-  const dX = new Float32Array(size(attrs.inputShape));
+  const dX = outputFloats(size(attrs.inputShape));
   engine.depthwiseConvGradInput(D, W, dX, g.geometry);
   return backend.makeTensorInfo([...attrs.inputShape], 'float32', dX);
 }
@@ -260,7 +261,7 @@ function depthwiseGradFilter(tf: Tf, engine: NativeBinding, args: KernelArgs): T
   if (!X || !D || !g || g.dilated || D.length !== size(g.out)) {
     return fallback('DepthwiseConv2dNativeBackpropFilter', args);
   }
-  const dW = new Float32Array(size(attrs.filterShape));
+  const dW = outputFloats(size(attrs.filterShape));
   engine.depthwiseConvGradFilter(X, D, dW, g.geometry);
   return backend.makeTensorInfo([...attrs.filterShape], 'float32', dW);
 }
