@@ -222,8 +222,12 @@ void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, f
   const int64_t units = g.batch * blocks;
   const int tasks = task_count(g.batch * g.out_h * g.out_w * C * g.filter_h * g.filter_w, units);
   run_tasks(tasks, [&](int t, int) {
+    // The winner of each channel as its tap number in the window: 32-bit like the values, so the
+    // compare-and-select loop vectorises (a 64-bit position next to float compares does not).
     float best[kBlock];
-    int64_t where[kBlock];
+    int32_t tap[kBlock];
+    std::vector<int64_t> offsets(static_cast<size_t>(g.filter_h * g.filter_w));
+    int64_t* offset = offsets.data();  // input offset of each window tap
     for (int64_t u = split(units, tasks, t), end = split(units, tasks, t + 1); u < end; ++u) {
       const int64_t n = u / blocks, c0 = (u % blocks) * kBlock;
       const int64_t cn = std::min(kBlock, C - c0);
@@ -235,25 +239,31 @@ void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, f
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
           const int64_t w0 = ow * g.stride_w - g.pad_left;
           const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+          for (int64_t h = h_lo, k = 0; h < h_hi; ++h)
+            for (int64_t w = w_lo; w < w_hi; ++w, ++k) offset[k] = (h * g.in_w + w) * C;
           for (int64_t c = 0; c < cn; ++c) {
             best[c] = -std::numeric_limits<float>::infinity();
-            where[c] = -1;
+            tap[c] = -1;
           }
+          int32_t k = 0;
           for (int64_t h = h_lo; h < h_hi; ++h) {
-            for (int64_t w = w_lo; w < w_hi; ++w) {
-              const int64_t pos = (h * g.in_w + w) * C;
-              const float* FVL_RESTRICT px = xn + pos;
+            for (int64_t w = w_lo; w < w_hi; ++w, ++k) {
+              const float* FVL_RESTRICT px = xn + (h * g.in_w + w) * C;
+              float* FVL_RESTRICT b = best;
+              int32_t* FVL_RESTRICT at = tap;
               // Strictly greater: the first maximum in scan order keeps the gradient.
               for (int64_t c = 0; c < cn; ++c) {
-                const bool gt = px[c] > best[c];
-                best[c] = gt ? px[c] : best[c];
-                where[c] = gt ? pos : where[c];
+                // As masks and a max, which the compiler keeps branch-free (a select it turns into a branch).
+                const float v = px[c], current = b[c];
+                const int32_t take = -static_cast<int32_t>(v > current);
+                b[c] = std::max(current, v);
+                at[c] = (k & take) | (at[c] & ~take);
               }
             }
           }
           const float* d = dy + ((n * g.out_h + oh) * g.out_w + ow) * C + c0;
           for (int64_t c = 0; c < cn; ++c)
-            if (where[c] >= 0) dxn[where[c] + c] += d[c];
+            if (tap[c] >= 0) dxn[offset[tap[c]] + c] += d[c];
         }
       }
     }
