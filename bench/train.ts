@@ -10,7 +10,7 @@
  *                          [--repeats 20] [--no-compare] [--torch [--python PATH]] [--json]
  *
  * `--no-compare` skips the slow plain-TF.js run; `--json` prints one JSON line last (images_per_s,
- * median_ms_per_step, backend, backbone, batch, width, and the PyTorch and plain figures when measured).
+ * median_ms_per_step, page_faults_per_step, backend, dispatch, backbone, batch, width, and the PyTorch and plain figures when measured).
  * With FACEVERLOSS_DISPATCH=avx2 PyTorch is capped at AVX2 too (ONEDNN_MAX_CPU_ISA, ATEN_CPU_CAPABILITY), so
  * an AVX-512 machine measures both sides as an AVX2 machine runs them.
  * Defaults: LeNet++ batch 64, width 0.25; MobileFaceNet batch 16, width 0.25; resnet-lite batch 64, width 1.
@@ -72,8 +72,15 @@ function rate(value: number): string {
   return value.toFixed(value < 10 ? 2 : 1).padStart(8);
 }
 
-/** Median milliseconds per step of `repeats` timed steps after warm-up steps on the active backend. */
-async function measure(setup: Setup, batch: number, width: number, repeats: number): Promise<number> {
+interface Measured {
+  /** Median milliseconds per step. */
+  ms: number;
+  /** Minor page faults per timed step (fresh memory touched for the first time). */
+  faults: number;
+}
+
+/** Median time and page faults of `repeats` timed steps after warm-up steps on the active backend. */
+async function measure(setup: Setup, batch: number, width: number, repeats: number): Promise<Measured> {
   const { inputShape, embeddingDim } = setup;
   const model = setup.build({ inputShape, embeddingDim, seed: 1, width });
   const x = tf.randomNormal([batch, ...inputShape], 0, 1, 'float32', 1);
@@ -88,16 +95,18 @@ async function measure(setup: Setup, batch: number, width: number, repeats: numb
     loss.dispose();
   };
   for (let w = 0; w < 3; w++) await step();
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const start = performance.now();
     await step();
     times.push(performance.now() - start);
   }
+  const faults = (process.resourceUsage().minorPageFault - faultsBefore) / repeats;
   model.dispose();
   tf.dispose([x, target]);
   opt.dispose();
-  return median(times);
+  return { ms: median(times), faults };
 }
 
 const perSecond = (batch: number, ms: number) => (batch / ms) * 1000;
@@ -132,16 +141,24 @@ export async function run(argv: string[]): Promise<void> {
   const choice = await useBestBackend();
   const info = engineInfo();
   const dispatch = info.available ? info.dispatch : 'none';
-  const ms = await measure(setup, batch, width, repeats);
+  const { ms, faults } = await measure(setup, batch, width, repeats);
   const images = perSecond(batch, ms);
-  console.log(`  ${choice.detail} (${dispatch}): ${rate(images)} images/s (${ms.toFixed(2)} ms per step)`);
-  Object.assign(result, { images_per_s: images, median_ms_per_step: ms, backend: choice.detail, dispatch });
+  console.log(
+    `  ${choice.detail} (${dispatch}): ${rate(images)} images/s (${ms.toFixed(2)} ms per step, ${faults.toFixed(0)} page faults per step)`,
+  );
+  Object.assign(result, {
+    images_per_s: images,
+    median_ms_per_step: ms,
+    page_faults_per_step: faults,
+    backend: choice.detail,
+    dispatch,
+  });
   if (!values['no-compare']) {
     // Then the plain cpu backend, without the native engine's kernels (after ours: its slow run leaves a
     // heap that would slow whatever is measured next).
     await tf.setBackend('cpu');
     unregisterNativeKernels(tf);
-    const plain = await measure(setup, batch, width, Math.min(repeats, 3));
+    const plain = (await measure(setup, batch, width, Math.min(repeats, 3))).ms;
     console.log(`  tfjs cpu (plain)     ${rate(perSecond(batch, plain))} images/s`);
     result.plain_images_per_s = perSecond(batch, plain);
     console.log(`  ratio ours / plain   ${(images / perSecond(batch, plain)).toFixed(2)}×`);
