@@ -131,12 +131,13 @@ void ThreadPool::resize(int n) {
 void ThreadPool::start(int threads) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = false;
+    stopping_.store(false);
     // A new worker must not mistake the last region (long finished) for work: it starts from the
-    // current generation, read here under the lock, not when the thread gets around to running.
+    // current generation, read here, not when the thread gets around to running.
+    const uint64_t current = generation_.load(std::memory_order_acquire);
     for (int t = 1; t < threads; ++t) {
       try {
-        workers_.emplace_back(&ThreadPool::worker, this, t, generation_);
+        workers_.emplace_back(&ThreadPool::worker, this, t, current);
       } catch (const std::system_error&) {
         break;  // out of threads: run with the ones we have
       }
@@ -149,7 +150,7 @@ void ThreadPool::start(int threads) {
 void ThreadPool::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    stopping_.store(true);
   }
   cv_.notify_all();
   for (std::thread& w : workers_) w.join();
@@ -185,17 +186,32 @@ void ThreadPool::barrier() {
   barrier_cv_.wait(lock, [&] { return barrier_phase_.load(std::memory_order_acquire) != phase; });
 }
 
+namespace {
+// Pauses a worker spins for the next region before it sleeps: about 0.1–0.5 ms, longer than the gap
+// between the kernels of a training step, short enough not to matter to an idle process.
+constexpr int kIdleSpins = 1 << 13;
+}  // namespace
+
 void ThreadPool::worker(int thread, uint64_t seen) {
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+    uint64_t now = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; now == seen && spin < kIdleSpins && !stopping_.load(std::memory_order_relaxed); ++spin) {
+      cpu_relax();
+      now = generation_.load(std::memory_order_acquire);
     }
+    if (now == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen; });
+      now = generation_.load(std::memory_order_acquire);
+    }
+    if (stopping_.load()) return;
+    seen = now;
     drain(thread);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--active_ == 0) done_cv_.notify_one();
+    if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Taking the lock orders this notify after the caller's check of active_ in its wait.
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
@@ -204,30 +220,35 @@ void ThreadPool::run_locked(int n, bool team, TaskFn fn, void* ctx) {
   const int workers = static_cast<int>(workers_.size());
   if (team && n > workers + 1) n = workers + 1;  // callers size teams from size(); never exceed it
   if (n == 1 || workers == 0) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      n_tasks_ = team ? 1 : n;  // a team of one passes its barriers at once
-      team_ = team;
-      barrier_waiting_.store(0, std::memory_order_relaxed);
-    }
+    n_tasks_ = team ? 1 : n;  // a team of one passes its barriers at once
+    team_ = team;
+    barrier_waiting_.store(0, std::memory_order_relaxed);
     for (int task = 0; task < n; ++task) fn(ctx, task, 0);
     return;
   }
+  // The region's fields are plain: workers read them only after they see the new generation
+  // (release here, acquire there). Regions are serialised by region_mutex_, and every worker has left
+  // the previous one (active_ == 0) before these are written again.
+  fn_ = fn;
+  ctx_ = ctx;
+  n_tasks_ = n;
+  team_ = team;
+  barrier_waiting_.store(0, std::memory_order_relaxed);
+  next_.store(0, std::memory_order_relaxed);
+  active_.store(workers, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
   {
+    // Under the lock, so that a worker between its last look at generation_ and its sleep is woken.
     std::lock_guard<std::mutex> lock(mu_);
-    fn_ = fn;
-    ctx_ = ctx;
-    n_tasks_ = n;
-    team_ = team;
-    barrier_waiting_.store(0, std::memory_order_relaxed);
-    next_.store(0, std::memory_order_relaxed);
-    active_ = workers;
-    ++generation_;
   }
   cv_.notify_all();
   drain(0);
+  for (int spin = 0; spin < kIdleSpins; ++spin) {
+    if (active_.load(std::memory_order_acquire) == 0) return;
+    cpu_relax();
+  }
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return active_ == 0; });
+  done_cv_.wait(lock, [&] { return active_.load(std::memory_order_acquire) == 0; });
 }
 
 }  // namespace fvl

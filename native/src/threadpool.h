@@ -107,14 +107,17 @@ class ThreadPool {
   std::mutex region_mutex_;       // one region at a time
   std::vector<Scratch> scratch_;  // one per thread, guarded by region_mutex_
 
-  std::mutex mu_;  // guards the fields below, with cv_
+  std::mutex mu_;  // guards workers_, size_ and sleeping on cv_ / done_cv_
   std::condition_variable cv_;
   std::condition_variable done_cv_;
   std::vector<std::thread> workers_;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  // A region is published by bumping generation_ (release) after its fields are set; workers spin on it
+  // for a while after each region before they sleep on cv_, so the many short regions of a training
+  // step do not each pay for waking a sleeping thread.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   int size_ = 1;
-  int active_ = 0;  // workers still inside the current region
+  std::atomic<int> active_{0};  // workers still inside the current region
 
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
