@@ -32,6 +32,7 @@
         'native/src/margin.cc',
         'native/src/margin_binding.cc',
         'native/src/margin_simd.cc',
+        'native/src/memory_tuning.cc',
         'native/src/nn_binding.cc',
         'native/src/nn_kernels.cc',
         'native/src/margin_simd_avx2.cc',

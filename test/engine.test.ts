@@ -174,6 +174,33 @@ describe('native engine availability', () => {
   });
 });
 
+describe.skipIf(engine === null)('allocator tuning', () => {
+  const tuned = (setting: string | undefined) => {
+    const code = [
+      "import { engineInfo } from './src/engine/index.ts';",
+      'const info = engineInfo();',
+      'console.log(JSON.stringify(info.available && info.allocatorTuned));',
+    ].join('\n');
+    const env = { ...process.env };
+    if (setting === undefined) delete env.FACEVERLOSS_MALLOC_TUNING;
+    else env.FACEVERLOSS_MALLOC_TUNING = setting;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      env,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim()) as boolean;
+  };
+
+  it('keeps freed memory for reuse on glibc unless FACEVERLOSS_MALLOC_TUNING=0', () => {
+    // glibc reports its version through process.report; musl and other platforms leave the allocator alone.
+    const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const glibc = report.header?.glibcVersionRuntime;
+    expect(tuned(undefined)).toBe(glibc !== undefined);
+    expect(tuned('0')).toBe(false);
+  });
+});
+
 describe('sgemmJs (fallback)', () => {
   for (const c of cases.slice(0, 12)) {
     it(label(c), () => {

@@ -16,6 +16,7 @@
 #include "elementwise_binding.h"
 #include "gemm.h"
 #include "margin_binding.h"
+#include "memory_tuning.h"
 #include "nn_binding.h"
 #include "threadpool.h"
 
@@ -25,6 +26,9 @@ using fvl::SgemmArgs;
 
 using fvl::fail_range;
 using fvl::fail_type;
+
+// Whether tune_allocator() applied glibc's tuning when the engine loaded (reported by info()).
+bool allocator_tuned = false;
 
 int64_t get_dim(const Napi::CallbackInfo& info, size_t i, const char* name) {
   const Napi::Value v = info[i];
@@ -202,10 +206,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #else
   o.Set("arch", "other");
 #endif
+  o.Set("allocatorTuned", Napi::Boolean::New(info.Env(), allocator_tuned));
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Once per process, whatever number of environments (worker threads) load the addon.
+  static const bool tuned = fvl::tune_allocator();
+  allocator_tuned = tuned;
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));

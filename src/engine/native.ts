@@ -196,6 +196,11 @@ export interface NativeInfo {
   sgemmTile: { mr: number; nr: number; kc: number; mc: number; nc: number };
   /** CPU architecture the addon was compiled for: `x64`, `arm64` or `other`. */
   arch: string;
+  /**
+   * Whether the engine tuned glibc's allocator when it loaded, so freed tensor memory is reused instead
+   * of mapped and faulted in afresh every step (`FACEVERLOSS_MALLOC_TUNING=0` turns it off).
+   */
+  allocatorTuned: boolean;
 }
 
 /** What {@link engineInfo} reports. */
