@@ -83,6 +83,46 @@ function period(shape: readonly number[], n: number, channels: number): number |
   return null;
 }
 
+/**
+ * An operand's layout per slice of the output's leading axis, when that axis runs with the output's (or is
+ * 1) and the rest broadcasts as {@link period} allows: a value per (image, channel) over an image, as the
+ * gradient of a global pooling multiplies `[N, 1, 1, C]` into `[N, H, W, C]`. `stride` is how far the
+ * operand moves per slice (0 when it is shared).
+ */
+function slicedPeriod(
+  shape: readonly number[],
+  out: readonly number[],
+): { period: number; stride: number } | null {
+  if (shape.length !== out.length || out.length < 2 || (shape[0] !== out[0] && shape[0] !== 1)) return null;
+  const inner = out.slice(1);
+  const p = period(shape.slice(1), size(inner), inner[inner.length - 1]);
+  return p === null ? null : { period: p, stride: shape[0] === 1 ? 0 : size(shape.slice(1)) };
+}
+
+/** The binary op slice by slice along the leading axis (see {@link slicedPeriod}); false if it does not apply. */
+function binarySliced(
+  engine: NativeBinding,
+  op: BinaryOpName,
+  [A, a]: [Float32Array, readonly number[]],
+  [B, b]: [Float32Array, readonly number[]],
+  out: readonly number[],
+  Y: Float32Array,
+): boolean {
+  const sa = slicedPeriod(a, out);
+  const sb = slicedPeriod(b, out);
+  const m = size(out.slice(1));
+  if (!sa || !sb || m === 0) return false;
+  if (A.length < sa.stride * (out[0] - 1) + sa.period || B.length < sb.stride * (out[0] - 1) + sb.period)
+    return false;
+  const channels = out[out.length - 1];
+  for (let i = 0; i < out[0]; i++) {
+    const ai = A.subarray(i * sa.stride, i * sa.stride + sa.period);
+    const bi = B.subarray(i * sb.stride, i * sb.stride + sb.period);
+    engine.binaryOp(op, ai, sa.period, bi, sb.period, Y.subarray(i * m, (i + 1) * m), m, channels);
+  }
+  return true;
+}
+
 function binary(tf: Tf, engine: NativeBinding, name: ElementwiseKernelName, args: KernelArgs) {
   const op = BINARY_OPS[name];
   const backend = args.backend as unknown as CpuBackend;
@@ -96,7 +136,11 @@ function binary(tf: Tf, engine: NativeBinding, name: ElementwiseKernelName, args
   const channels = out.length > 0 ? out[out.length - 1] : 1;
   const pa = n > 0 ? period(a.shape, n, channels) : null;
   const pb = n > 0 ? period(b.shape, n, channels) : null;
-  if (pa === null || pb === null || A.length < pa || B.length < pb) return fallback(name, args);
+  if (pa === null || pb === null || A.length < pa || B.length < pb) {
+    const Y = n > 0 ? outputFloats(n) : null;
+    if (!Y || !binarySliced(engine, op, [A, a.shape], [B, b.shape], out, Y)) return fallback(name, args);
+    return backend.makeTensorInfo(out, 'float32', Y);
+  }
   const Y = outputFloats(n);
   engine.binaryOp(op, A, pa, B, pb, Y, n, channels);
   return backend.makeTensorInfo(out, 'float32', Y);
