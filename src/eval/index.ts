@@ -43,6 +43,7 @@ export { type PairSources, scorePairs } from './pair-scores.js';
 export { type ImagePair, lfwImageId, parsePairs, readPairsFile } from './pairs-file.js';
 export { type PickleValue, unpickle } from './pickle.js';
 export { RankedScores, rankScores, type ScoreInput, toRanked } from './ranked.js';
+export type { ReadOptions } from './read-file.js';
 export { type RocCurve, rocCurve } from './roc.js';
 export { parseScoresCsv, readScoresFile, type ScoreFile } from './scores-file.js';
 export { DEFAULT_FAR_TARGETS, farLabel, type TarAtFar, tarAtFar } from './tar-at-far.js';

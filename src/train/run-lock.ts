@@ -33,8 +33,11 @@ export interface LockOwner {
 
 /** A held lock; `release` is idempotent. */
 export interface RunLock {
+  /** The run folder the lock guards. */
   readonly folder: string;
+  /** The lock file beside it. */
   readonly file: string;
+  /** Removes the lock file if this process still owns it; later calls do nothing. */
   release(): void;
 }
 
