@@ -5,6 +5,7 @@
 // are used in place and written synchronously. Every length that protects memory is checked here.
 #include "nn_binding.h"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -87,14 +88,23 @@ Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The geometry argument: an array of exactly N non-negative integers.
+template <size_t N>
+std::array<int64_t, N> geometry_dims(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Env env = info.Env();
+  const std::string expected = "geometry must be an array of " + std::to_string(N) + " integers";
+  if (!info[i].IsArray()) fail_type(env, expected);
+  const auto a = info[i].As<Napi::Array>();
+  if (a.Length() != N) fail_range(env, expected);
+  std::array<int64_t, N> v{};
+  for (uint32_t k = 0; k < N; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  return v;
+}
+
 // geometry: [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft].
 PoolGeometry geometry(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 12 integers");
-  const auto a = info[i].As<Napi::Array>();
-  if (a.Length() != 12) fail_range(env, "geometry must be an array of 12 integers");
-  int64_t v[12];
-  for (uint32_t k = 0; k < 12; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const auto v = geometry_dims<12>(info, i);
   const PoolGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
   if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1)
     fail_range(env, "filter sizes and strides must be positive");
@@ -140,11 +150,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 // dilationH, dilationW, padTop, padLeft].
 DepthwiseGeometry depthwise_geometry(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 15 integers");
-  const auto a = info[i].As<Napi::Array>();
-  if (a.Length() != 15) fail_range(env, "geometry must be an array of 15 integers");
-  int64_t v[15];
-  for (uint32_t k = 0; k < 15; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const auto v = geometry_dims<15>(info, i);
   const DepthwiseGeometry g{v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6], v[7],
                             v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
   if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1)
@@ -210,11 +216,7 @@ Napi::Value DepthwiseConvGradFilter(const Napi::CallbackInfo& info) {
 // dilationW, padTop, padLeft].
 ConvGeometry conv_geometry(const Napi::CallbackInfo& info, size_t i) {
   Napi::Env env = info.Env();
-  if (!info[i].IsArray()) fail_type(env, "geometry must be an array of 15 integers");
-  const auto a = info[i].As<Napi::Array>();
-  if (a.Length() != 15) fail_range(env, "geometry must be an array of 15 integers");
-  int64_t v[15];
-  for (uint32_t k = 0; k < 15; ++k) v[k] = to_dim(env, a.Get(k), "geometry[" + std::to_string(k) + "]");
+  const auto v = geometry_dims<15>(info, i);
   const ConvGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
   if (g.filter_h < 1 || g.filter_w < 1 || g.stride_h < 1 || g.stride_w < 1 || g.dilation_h < 1 || g.dilation_w < 1)
     fail_range(env, "filter sizes, strides and dilations must be positive");

@@ -48,6 +48,25 @@ function randomCases(seed: number, count: number): Case[] {
   return cases;
 }
 
+/** Forward, input gradient and filter gradient of one case, with TF.js's kernels and with the native ones. */
+function convAndGradients(
+  c: Case,
+  random: (shape: number[]) => tf.Tensor,
+): { ref: tf.Tensor[]; got: tf.Tensor[] } {
+  const xs = random(c.x) as tf.Tensor4D;
+  const fs = random(c.f) as tf.Tensor4D;
+  const probe = tf.tidy(() => random(tf.conv2d(xs, fs, c.strides, c.pad).shape));
+  const result = both(() => {
+    const y = tf.conv2d(xs, fs, c.strides, c.pad);
+    const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), probe)),
+    )([xs, fs]);
+    return [y, dx, df];
+  });
+  tf.dispose([xs, fs, probe]);
+  return result;
+}
+
 function describeCase(c: Case): string {
   return `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join('×')} ${c.pad}`;
 }
@@ -66,22 +85,13 @@ describe.skipIf(!engine)('native convolutions', () => {
   it.each(levels)('forward and both gradients match tfjs on random geometries (%s)', (level) => {
     setDispatch(level);
     for (const c of randomCases(level.length * 7919, 12)) {
-      const xs = random(c.x) as tf.Tensor4D;
-      const fs = random(c.f) as tf.Tensor4D;
-      const probe = tf.tidy(() => random(tf.conv2d(xs, fs, c.strides, c.pad).shape));
-      const { ref, got } = both(() => {
-        const y = tf.conv2d(xs, fs, c.strides, c.pad);
-        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), probe)),
-        )([xs, fs]);
-        return [y, dx, df];
-      });
+      const { ref, got } = convAndGradients(c, random);
       try {
         expectClose(ref, got, 1e-4);
       } catch (error) {
         throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
       }
-      tf.dispose([xs, fs, probe, ...ref, ...got]);
+      tf.dispose([...ref, ...got]);
     }
   });
 
@@ -94,18 +104,9 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [3, 28, 28, 1], f: [5, 5, 1, 8], strides: [1, 1], pad: 'same' },
     ];
     for (const c of cases) {
-      const xs = random(c.x) as tf.Tensor4D;
-      const fs = random(c.f) as tf.Tensor4D;
-      const probe = tf.tidy(() => random(tf.conv2d(xs, fs, c.strides, c.pad).shape));
-      const { ref, got } = both(() => {
-        const y = tf.conv2d(xs, fs, c.strides, c.pad);
-        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad), probe)),
-        )([xs, fs]);
-        return [y, dx, df];
-      });
+      const { ref, got } = convAndGradients(c, random);
       expectClose(ref, got, 1e-4);
-      tf.dispose([xs, fs, probe, ...ref, ...got]);
+      tf.dispose([...ref, ...got]);
     }
   });
 
