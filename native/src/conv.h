@@ -89,7 +89,6 @@ struct ConvKernels {
   ConvBackwardFilterRangeFn backward_filter;
   ConvFilterRowsRangeFn filter_rows;
   int rows_block;  // floats of a window row one filter_rows tile covers
-  int rows_channels;  // output channels one filter_rows tile covers
 };
 
 extern const ConvKernels kConvScalar;

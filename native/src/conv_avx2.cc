@@ -45,6 +45,6 @@ struct Vec {
 
 namespace fvl {
 const ConvKernels kConvAvx2 = {"avx2", Vec::W, forward_range, backward_filter_range,
-                                     filter_rows_range, Vec::kRowsNV * Vec::W, Vec::kRowsMR};
+                                     filter_rows_range, Vec::kRowsNV * Vec::W};
 }  // namespace fvl
 #endif

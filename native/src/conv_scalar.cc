@@ -22,7 +22,7 @@ struct Vec {
   static FVL_INLINE void store_n(float*, V, int) {}  // never called: W = 1 has no partial vectors
   static FVL_INLINE V load_n(const float*, int) { return 0.0f; }  // never called: W = 1
   static FVL_INLINE V set1(float x) { return x; }
-  // Separate multiply and add, as the vector kernels' fused result would differ only in rounding.
+  // a·b + c: the baseline has no FMA instruction, and std::fma would be a library call per term.
   static FVL_INLINE V fma(V a, V b, V c) { return a * b + c; }
   static FVL_INLINE V add(V a, V b) { return a + b; }
 };
@@ -34,5 +34,5 @@ struct Vec {
 
 namespace fvl {
 const ConvKernels kConvScalar = {"scalar", Vec::W, forward_range, backward_filter_range,
-                                     filter_rows_range, Vec::kRowsNV * Vec::W, Vec::kRowsMR};
+                                     filter_rows_range, Vec::kRowsNV * Vec::W};
 }  // namespace fvl
