@@ -298,6 +298,7 @@ interface ConvAttrs {
  */
 type ConvGeometry = number[];
 
+/** Position of outC in a {@link ConvGeometry}. */
 const OUT_C = 6;
 
 /** Geometry of an NHWC convolution, or null for other layouts and empty tensors. */
