@@ -137,9 +137,14 @@ void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInp
                     const ConvEpilogue* epilogue, float* y) {
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t pixels = g.batch * g.out_h * g.out_w;
-  const int tasks = conv_tasks(pixels, K * g.out_c);
+  // Tasks take whole runs of kTilePixels pixels, a multiple of every tile height, so only the very last
+  // tile of the call is ragged (each output is computed the same way whatever the split).
+  constexpr int64_t kTilePixels = 48;
+  const int64_t runs = (pixels + kTilePixels - 1) / kTilePixels;
+  const int tasks = conv_tasks(runs, kTilePixels * K * g.out_c);
   run_tasks(tasks, [&](int t, int) {
-    const int64_t p0 = split(pixels, tasks, t), p1 = split(pixels, tasks, t + 1);
+    const int64_t p0 = std::min(pixels, split(runs, tasks, t) * kTilePixels);
+    const int64_t p1 = std::min(pixels, split(runs, tasks, t + 1) * kTilePixels);
     if (p0 == p1) return;
     k.forward(g, in, wp, ocp, y, p0, p1);
     if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
@@ -210,15 +215,16 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
   // Vectors along the window rows when the output channels are few and the rows long enough to fill
   // vectors (see conv_tiles.h); along the output channels otherwise.
   const ConvKernels& by_rows = conv_kernels_for(run);
-  const bool along_rows = g.dilation_w == 1 && g.out_c <= 32 && run >= 2 * by_rows.width;
+  const bool along_rows = g.dilation_w == 1 && g.out_c <= 16 && run >= 2 * by_rows.width;
   const ConvKernels& k = along_rows ? by_rows : conv_kernels_for(g.out_c);
   // Each partial sum is laid out [K][ocp] (along the output channels) or [fh][out_c][runp] (along rows).
   const int64_t ocp = round_to(g.out_c, k.width);
   const int64_t runp = round_to(run, k.rows_block);
   const int64_t part_size = along_rows ? g.filter_h * g.out_c * runp : K * ocp;
-  // A fixed number of partial sums for the problem (never for the pool): at least 1,024 pixels each,
-  // at most 32 of them, together within about 16 MiB; added in a fixed order.
-  const int64_t parts = std::max<int64_t>(1, std::min({int64_t{32}, pixels / 1024, (int64_t{1} << 22) / part_size}));
+  // A fixed number of partial sums for the problem (never for the pool): at least 256 pixels each (enough
+  // of them to share out evenly on small layers), at most 32, together within about 16 MiB; added in a
+  // fixed order.
+  const int64_t parts = std::max<int64_t>(1, std::min({int64_t{32}, pixels / 256, (int64_t{1} << 22) / part_size}));
   static std::vector<float> partial;
   partial.assign(static_cast<size_t>(parts * part_size), 0.0f);
   const PaddedInput in = padded_input(g, x);
@@ -237,16 +243,20 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
       k.backward_filter(g, in, dy, ocp, acc, p0, p1, scratch);
     }
   });
-  for (int64_t r = 0; r < K; ++r) {
-    // Filter row r = fy·run + t (t = fx·in_c + i).
-    const int64_t fy = r / run, t = r - fy * run;
-    for (int64_t o = 0; o < g.out_c; ++o) {
-      const int64_t at = along_rows ? (fy * g.out_c + o) * runp + t : r * ocp + o;
-      float s = 0.0f;
-      for (int64_t part = 0; part < parts; ++part) s += partial[static_cast<size_t>(part * part_size + at)];
-      dw[r * g.out_c + o] = s;
+  // The sum over partials, filter rows split between tasks (each element still adds its parts in order).
+  const int sum_tasks = task_count(K * g.out_c * parts, K);
+  region.run(sum_tasks, [&](int task, int) {
+    for (int64_t r = split(K, sum_tasks, task), end = split(K, sum_tasks, task + 1); r < end; ++r) {
+      // Filter row r = fy·run + t (t = fx·in_c + i).
+      const int64_t fy = r / run, t = r - fy * run;
+      for (int64_t o = 0; o < g.out_c; ++o) {
+        const int64_t at = along_rows ? (fy * g.out_c + o) * runp + t : r * ocp + o;
+        float s = 0.0f;
+        for (int64_t part = 0; part < parts; ++part) s += partial[static_cast<size_t>(part * part_size + at)];
+        dw[r * g.out_c + o] = s;
+      }
     }
-  }
+  });
 }
 
 }  // namespace fvl
