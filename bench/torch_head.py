@@ -10,13 +10,11 @@ The last line printed is JSON: median_ms, min_ms, threads, torch version.
 """
 
 import argparse
-import json
 import math
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from torch_timing import report_step_timing
 
 
 def arcface_logits(x, w, labels, s=64.0, m=0.5):
@@ -55,26 +53,7 @@ def main():
         loss.backward()
         opt.step()
 
-    warmup = 1 if a.classes * a.dim > 64e6 else 2
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    print(
-        json.dumps(
-            {
-                "median_ms": statistics.median(times),
-                "min_ms": min(times),
-                "threads": a.threads,
-                "torch": torch.__version__,
-                "runs": len(times),
-            }
-        )
-    )
-
+    report_step_timing(step, 1 if a.classes * a.dim > 64e6 else 2, a.repeats, a.threads)
 
 if __name__ == "__main__":
     main()

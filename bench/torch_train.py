@@ -14,12 +14,10 @@ The last line printed is JSON: median_ms, min_ms, threads, torch version.
 """
 
 import argparse
-import json
-import statistics
-import time
 
 import torch
 from torch import nn
+from torch_timing import report_step_timing
 
 
 def conv_bn(cin, cout, k, stride, act=True, groups=1, padding=None):
@@ -133,24 +131,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(a.repeats):
-        start = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - start) * 1000)
-    print(
-        json.dumps(
-            {
-                "median_ms": statistics.median(times),
-                "min_ms": min(times),
-                "threads": a.threads,
-                "torch": torch.__version__,
-            }
-        )
-    )
-
+    report_step_timing(step, 3, a.repeats, a.threads)
 
 if __name__ == "__main__":
     main()
