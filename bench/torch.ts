@@ -3,8 +3,9 @@
  * bench/torch_train.py for `bench train --torch`).
  *
  * PyTorch is never a dependency: a twin script is run with the first interpreter that can import torch
- * (`--python PATH`, else `python3`, else Debian's /usr/bin/python3 from `apt-get install python3-torch libopenblas0-pthread`: without an optimised
- * BLAS, Debian's torch runs its matrix products on the reference BLAS, 50× slower — no fair comparison).
+ * (`--python PATH`, else `python3`, else Debian's /usr/bin/python3 from
+ * `apt-get install python3-torch libopenblas0-pthread`: without an optimised BLAS, Debian's torch runs its
+ * matrix products on the reference BLAS, 50× slower, and the comparison would not be fair).
  * It runs once per thread count (1 and all cores) with glibc's malloc tuned so it does not page-fault on
  * every step, and the best median counts — the fairest PyTorch number this machine gives.
  */
