@@ -232,6 +232,8 @@ function batchMatMul(args: KernelArgs): TensorInfo | TensorInfo[] {
 interface Epilogue {
   bias: Float32Array | null;
   act: Activation | undefined;
+  /** The PReLU weights, when the activation is a PReLU (the native convolution applies them itself). */
+  prelu: Float32Array | null;
 }
 
 interface EpilogueAttrs {
@@ -255,7 +257,7 @@ function epilogueFor(
   const preluValues = preluActivationWeights ? perColumn(backend, preluActivationWeights, N, rank) : null;
   const act = activationFor(attrs.activation, attrs.leakyreluAlpha ?? 0.2, preluValues);
   if ((bias && !biasValues) || act === null) return null;
-  return { bias: biasValues, act };
+  return { bias: biasValues, act, prelu: preluValues };
 }
 
 function applyEpilogue(C: Float32Array, N: number, { bias, act }: Epilogue): void {
@@ -355,7 +357,6 @@ function convForward(
   W: Float32Array,
   epilogue: Epilogue | null,
   attrs: EpilogueAttrs,
-  prelu: Float32Array | null,
 ): Float32Array {
   const Y = outputFloats(outputSize(g));
   const code = epilogue ? NATIVE_ACTIVATIONS[attrs.activation ?? 'linear'] : 0;
@@ -363,7 +364,16 @@ function convForward(
     engine.convForward(X, W, Y, g, null, 0, null, 0);
     applyEpilogue(Y, g[OUT_C], epilogue);
   } else {
-    engine.convForward(X, W, Y, g, epilogue?.bias ?? null, code, prelu, attrs.leakyreluAlpha ?? 0.2);
+    engine.convForward(
+      X,
+      W,
+      Y,
+      g,
+      epilogue?.bias ?? null,
+      code,
+      epilogue?.prelu ?? null,
+      attrs.leakyreluAlpha ?? 0.2,
+    );
   }
   return Y;
 }
@@ -376,13 +386,13 @@ function conv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
   const W = floats(backend, filter);
   const g = X && W && x && filter ? geometry(tf, x.shape, filter.shape, attrs, attrs.dilations ?? 1) : null;
   if (!X || !W || !g) return fallback('Conv2D', args);
-  const Y = convForward(requireEngine(), g, X, W, null, {}, null);
+  const Y = convForward(requireEngine(), g, X, W, null, {});
   return backend.makeTensorInfo(outputShape(g), 'float32', Y);
 }
 
 function fusedConv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
   const backend = args.backend as unknown as CpuBackend;
-  const { x, filter, preluActivationWeights } = args.inputs;
+  const { x, filter } = args.inputs;
   const attrs = args.attrs as unknown as ConvAttrs & EpilogueAttrs;
   const X = floats(backend, x);
   const W = floats(backend, filter);
@@ -390,8 +400,7 @@ function fusedConv2D(tf: Tf, args: KernelArgs): TensorInfo | TensorInfo[] {
   // NHWC only (geometry), so bias and PReLU weights run along the channels, the last axis.
   const epilogue = g ? epilogueFor(backend, args.inputs, attrs, g[OUT_C], 4) : null;
   if (!X || !W || !g || !epilogue) return fallback('FusedConv2D', args);
-  const prelu = preluActivationWeights ? perColumn(backend, preluActivationWeights, g[OUT_C], 4) : null;
-  const Y = convForward(requireEngine(), g, X, W, epilogue, attrs, prelu);
+  const Y = convForward(requireEngine(), g, X, W, epilogue, attrs);
   return backend.makeTensorInfo(outputShape(g), 'float32', Y);
 }
 
