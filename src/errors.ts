@@ -107,6 +107,21 @@ export class NativeUnavailableError extends FaceVerLossError {
   }
 }
 
+/**
+ * A feature needs a package that is an optional peer of faceverloss and is not installed (training
+ * data, image decoding, pictures, TF.js). The message names the package and the command that adds it.
+ */
+export class MissingPackageError extends FaceVerLossError {
+  readonly packageName: string;
+  constructor(feature: string, packageName: string, install: string) {
+    super(
+      `${feature} needs the package '${packageName}', which is not installed: ${install}`,
+      'MISSING_PACKAGE',
+    );
+    this.packageName = packageName;
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);

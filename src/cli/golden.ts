@@ -9,11 +9,20 @@ import { InvalidArgumentError } from '../errors.js';
 import { formatFailures, type RunOptions, runGoldenDir } from '../golden/runner.js';
 import { TFJS_TOLERANCE, tfjsImplementation } from '../tf/implementation.js';
 
-/** ../shared/golden next to the package checkout. */
+/**
+ * Without a DIR: FACEVERLOSS_GOLDEN, else the development set in a checkout of the repository
+ * (test/fixtures/golden; the published package does not carry it), else ../shared/golden.
+ */
 export function defaultGoldenDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../shared/golden'), resolve(process.cwd(), '../shared/golden')];
-  return candidates.find((c) => existsSync(join(c, 'index.json'))) ?? candidates[1];
+  const fromEnv = process.env.FACEVERLOSS_GOLDEN;
+  const candidates = [
+    ...(fromEnv === undefined ? [] : [resolve(fromEnv)]),
+    resolve(here, '../../test/fixtures/golden'),
+    resolve(process.cwd(), 'test/fixtures/golden'),
+    resolve(process.cwd(), '../shared/golden'),
+  ];
+  return candidates.find((c) => existsSync(join(c, 'index.json'))) ?? candidates[0];
 }
 
 function implementation(name: string): RunOptions {

@@ -1,38 +1,79 @@
 /**
  * The `faceverloss` command line. Each sub-command lives in its own file and registers itself here;
  * `main` is exported so the bin script and tests can run the CLI in-process.
+ *
+ * Command files are imported when the program is built, each on its own: a command whose optional
+ * packages are not installed (TF.js, sharp, the digits, the picture stack) stays listed and, when run,
+ * fails with a {@link MissingPackageError} naming what to install, while the other commands work.
  */
 import { Command } from 'commander';
 import { FaceVerLossError } from '../errors.js';
-import { loadRunEmbedder } from '../train/embedder.js';
-import { registerCompare } from './compare.js';
-import { registerDemo } from './demo.js';
-import { registerEval } from './eval.js';
-import { registerGolden } from './golden.js';
-import { registerPlot } from './plot.js';
-import { registerTrain } from './train.js';
+import { asMissingPackage } from '../optional-packages.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** A sub-command: its name and how to import the function that registers it. */
+export interface CommandSource {
+  readonly name: string;
+  readonly load: () => Promise<Register>;
+}
+
+const COMMANDS: readonly CommandSource[] = [
+  { name: 'demo', load: async () => (await import('./demo.js')).registerDemo },
+  {
+    name: 'eval',
+    load: async () => {
+      const { registerEval } = await import('./eval.js');
+      const loadModel = async (run: string) => (await import('../train/embedder.js')).loadRunEmbedder(run);
+      return (program) => registerEval(program, { loadModel });
+    },
+  },
+  { name: 'golden', load: async () => (await import('./golden.js')).registerGolden },
+  { name: 'plot', load: async () => (await import('./plot.js')).registerPlot },
+  { name: 'train', load: async () => (await import('./train.js')).registerTrain },
+  { name: 'compare', load: async () => (await import('./compare.js')).registerCompare },
+];
+
+/** A stand-in for a command whose module needs a missing package: listed, and failing with the reason. */
+function registerUnavailable(program: Command, name: string, reason: FaceVerLossError): void {
+  program
+    .command(name)
+    .description(`(unavailable: ${reason.message})`)
+    .allowUnknownOption()
+    .argument('[args...]')
+    .action(() => {
+      throw reason;
+    });
+}
+
+export async function buildProgram(commands: readonly CommandSource[] = COMMANDS): Promise<Command> {
   const program = new Command();
   program
     .name('faceverloss')
     .description('Margin-based face-verification losses: train, evaluate, compare, plot, benchmark.')
     .showHelpAfterError();
-  registerDemo(program);
-  registerEval(program, { loadModel: loadRunEmbedder });
-  registerGolden(program);
-  registerPlot(program);
-  registerTrain(program);
-  registerCompare(program);
+  for (const { name, load } of commands) {
+    let register: Register;
+    try {
+      register = await load();
+    } catch (err) {
+      const typed = asMissingPackage(`the '${name}' command`, err);
+      if (!(typed instanceof FaceVerLossError)) throw err;
+      registerUnavailable(program, name, typed);
+      continue;
+    }
+    register(program);
+  }
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram()).parseAsync(argv);
   } catch (err) {
-    if (err instanceof FaceVerLossError) {
-      process.stderr.write(`faceverloss: ${err.message}\n`);
+    const typed = asMissingPackage('this command', err);
+    if (typed instanceof FaceVerLossError) {
+      process.stderr.write(`faceverloss: ${typed.message}\n`);
       process.exitCode = 2;
       return;
     }

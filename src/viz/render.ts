@@ -3,10 +3,10 @@
  * resvg and the bundled DejaVu Sans font. System fonts are never loaded, so the same spec gives the same
  * bytes on every machine.
  */
-import { createRequire } from 'node:module';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import { resolveOptionalFile } from '../optional-packages.js';
 
 /** A vega-lite specification (kept loose: the charts in this folder build them as plain objects). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -14,12 +14,11 @@ export type VegaLiteSpec = Record<string, unknown>;
 /** The font every chart names; resvg is given exactly this file. */
 export const FONT_FAMILY = 'DejaVu Sans';
 
-const require = createRequire(import.meta.url);
 let fontFile: string | undefined;
 
 /** Absolute path of the bundled DejaVuSans.ttf. */
 export function fontPath(): string {
-  fontFile ??= require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
+  fontFile ??= resolveOptionalFile('rendering a picture', 'dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
   return fontFile;
 }
 

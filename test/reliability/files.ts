@@ -3,22 +3,15 @@
  * breaking them that the reliability suites share (truncation at several offsets, flipped bytes).
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeInsightfaceRecordIO } from '../../src/data/recordio/writer.js';
 import { createRng } from '../../src/rng.js';
 import { verificationBinPickle } from '../eval/pickle-bytes.js';
+import { GOLDEN_DIR } from '../helpers/golden-dir.js';
 
-/**
- * A real golden fixture (tiny ArcFace case) from FACEVERLOSS_GOLDEN or ../shared/golden next to the
- * checkout, as the conformance suite finds them.
- */
-export const GOLDEN_FIXTURE = join(
-  process.env.FACEVERLOSS_GOLDEN ??
-    resolve(fileURLToPath(new URL('../..', import.meta.url)), '../shared/golden'),
-  'arcface.insightface.tiny_b4_d2_c3.json',
-);
+/** A real golden fixture (tiny ArcFace case), where the conformance suite finds them. */
+export const GOLDEN_FIXTURE = join(GOLDEN_DIR, 'arcface.insightface.tiny_b4_d2_c3.json');
 
 /** Ten pairs, five of each kind. */
 export const SCORES_CSV =

@@ -1,23 +1,21 @@
 /**
- * The golden conformance suite (../shared/golden) through the fp32 TF.js path, at the tolerance
- * documented on TFJS_TOLERANCE, on the cpu backend. Skipped only where the fixtures are absent.
+ * The golden conformance suite (test/fixtures/golden, or FACEVERLOSS_GOLDEN) through the fp32 TF.js path, at the tolerance
+ * documented on TFJS_TOLERANCE, on the cpu backend.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture } from '../../src/golden/fixture.js';
 import { fixtureFiles, formatFailures, runFixture, runGoldenDir } from '../../src/golden/runner.js';
 import { TFJS_TOLERANCE, tfjsImplementation } from '../../src/tf/implementation.js';
+import { GOLDEN_DIR } from '../helpers/golden-dir.js';
 
-const dir = resolve(process.cwd(), '../shared/golden');
-const present = existsSync(join(dir, 'index.json'));
+const dir = GOLDEN_DIR;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe.skipIf(!present)('golden fixtures through TF.js (fp32)', () => {
+describe('golden fixtures through TF.js (fp32)', () => {
   it('passes every dev fixture', () => {
     const results = runGoldenDir(dir, { impl: tfjsImplementation, tolerance: TFJS_TOLERANCE });
     expect(results.length).toBeGreaterThanOrEqual(184);
