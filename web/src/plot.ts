@@ -30,11 +30,16 @@ export function prepareCanvas(canvas: HTMLCanvasElement): CanvasRenderingContext
   return ctx;
 }
 
+/** Left margin of a plot frame, in CSS pixels. */
+const FRAME_LEFT = 62;
+
 /** A frame leaving room for axis labels on the left and bottom. */
 export function frameOf(canvas: HTMLCanvasElement): Frame {
   const w = canvas.clientWidth || 300;
   const h = canvas.clientHeight || 150;
-  return { left: 48, top: 12, width: w - 60, height: h - 48 };
+  // The left margin holds the y label (x ≈ 6–18) and tick labels up to ~36 px wide (right-aligned at
+  // left − 6), so the two never overlap.
+  return { left: FRAME_LEFT, top: 12, width: w - FRAME_LEFT - 12, height: h - 48 };
 }
 
 /** Linear scale from [x0, x1] × [y0, y1] onto a frame (y grows upwards). */
@@ -44,6 +49,9 @@ export function linearScale(f: Frame, x0: number, x1: number, y0: number, y1: nu
     y: (v) => f.top + f.height - ((v - y0) / (y1 - y0)) * f.height,
   };
 }
+
+/** Centre line of the rotated y-axis label (clear of tick labels, which end at FRAME_LEFT − 6). */
+const Y_LABEL_X = 11;
 
 /** Axis ticks and labels. */
 export function drawAxes(
@@ -83,7 +91,7 @@ export function drawAxes(
     ctx.stroke();
     ctx.fillText(yFmt(t), f.left - 6, y);
   }
-  ctx.translate(12, f.top + f.height / 2);
+  ctx.translate(Y_LABEL_X, f.top + f.height / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = 'center';
   ctx.fillText(labels.y, 0, 0);
@@ -101,6 +109,38 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
     out.push(Number(v.toPrecision(12)));
   return out;
+}
+
+/** Grey the plot area and write why there is no picture (an invalid setting). */
+export function drawUnavailable(canvas: HTMLCanvasElement, reason: string): void {
+  const ctx = prepareCanvas(canvas);
+  const w = canvas.clientWidth || 300;
+  const h = canvas.clientHeight || 150;
+  ctx.fillStyle = '#d9d9d9';
+  ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = '#333';
+  ctx.font = '13px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  const lines = wrapText(ctx, reason, w - 32);
+  lines.forEach((line, k) => {
+    ctx.fillText(line, w / 2, h / 2 + (k - (lines.length - 1) / 2) * 17);
+  });
+}
+
+/** Break text into lines no wider than `width` at spaces. */
+function wrapText(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** FNV-1a hash of the canvas pixels, as 8 hex digits: changes whenever the picture changes. */
