@@ -188,7 +188,9 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
       expect(t[id].losses.length, id).toBe(steps);
       expect(t[id].losses.every(Number.isFinite), id).toBe(true);
       expect(mean(t[id].losses.slice(-10)), id).toBeLessThan(0.9 * mean(t[id].losses.slice(0, 10)));
-      expect(t[id].accuracy, id).not.toBeNull();
+      expect(t[id].accuracy, id).toBeGreaterThan(0.2);
+      expect(t[id].tar, id).toBeGreaterThanOrEqual(0);
+      expect(t[id].tar, id).toBeLessThanOrEqual(1);
       expect(t[id].stepsPerSecond, id).toBeGreaterThan(0);
     }
     expect(await page.locator('#panel-0-status').textContent()).toMatch(/(webgl|wasm|cpu) · step 40/);

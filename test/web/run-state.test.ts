@@ -13,6 +13,7 @@ function report(runId: number, step: number, losses: number[], accuracy = 0.5): 
     labels: new Uint8Array(0),
     weights: new Float32Array(0),
     accuracy,
+    tar: accuracy / 2,
     stepsPerSecond: losses.length > 0 ? 100 : null,
     running: true,
   };
@@ -41,6 +42,7 @@ describe('run record', () => {
       { step: 0, value: 0.1 },
       { step: 2, value: 0.15 },
     ]);
+    expect(run.tar.map((t) => t.step)).toEqual([0, 2]);
     expect(run.stepsPerSecond).toBe(100);
   });
 

@@ -32,6 +32,8 @@ export function prepareCanvas(canvas: HTMLCanvasElement): CanvasRenderingContext
 
 /** Left margin of a plot frame, in CSS pixels. */
 const FRAME_LEFT = 62;
+/** Right margin: half of the widest x tick label ("180°") stays inside the canvas. */
+const FRAME_RIGHT = 18;
 
 /** A frame leaving room for axis labels on the left and bottom. */
 export function frameOf(canvas: HTMLCanvasElement): Frame {
@@ -39,7 +41,7 @@ export function frameOf(canvas: HTMLCanvasElement): Frame {
   const h = canvas.clientHeight || 150;
   // The left margin holds the y label (x ≈ 6–18) and tick labels up to ~36 px wide (right-aligned at
   // left − 6), so the two never overlap.
-  return { left: FRAME_LEFT, top: 12, width: w - FRAME_LEFT - 12, height: h - 48 };
+  return { left: FRAME_LEFT, top: 12, width: w - FRAME_LEFT - FRAME_RIGHT, height: h - 48 };
 }
 
 /** Linear scale from [x0, x1] × [y0, y1] onto a frame (y grows upwards). */
@@ -63,7 +65,7 @@ export function drawAxes(
   labels: { x: string; y: string; format?: (v: number) => string; yFormat?: (v: number) => string },
 ): void {
   const fmt = labels.format ?? ((v: number) => String(v));
-  const yFmt = labels.yFormat ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3)));
+  const yFmt = labels.yFormat ?? shortNumber;
   ctx.save();
   ctx.strokeStyle = '#444';
   ctx.lineWidth = 1;
@@ -96,6 +98,11 @@ export function drawAxes(
   ctx.textAlign = 'center';
   ctx.fillText(labels.y, 0, 0);
   ctx.restore();
+}
+
+/** A tick value in at most three significant digits, without trailing zeros (0.5, not 0.500). */
+export function shortNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
 }
 
 /** About `count` round tick values covering [lo, hi]. */

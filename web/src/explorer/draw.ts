@@ -168,12 +168,8 @@ export function drawCurves(canvas: HTMLCanvasElement, curves: LogitCurves): void
   // Top right: every head's logits fall with the angle, so that corner stays clear of the curves.
   ctx.textAlign = 'right';
   ctx.fillStyle = '#c0392b';
-  ctx.fillText(`target logit (θy = θ, θj = ${degrees(curves.otherAngle)})`, f.left + f.width - 8, f.top + 6);
+  ctx.fillText(`target (θy = θ, θj = ${degrees(curves.otherAngle)}) ──`, f.left + f.width - 8, f.top + 6);
   ctx.fillStyle = '#666';
-  ctx.fillText(
-    `negative logit (θj = θ, θy = ${degrees(curves.otherAngle)}) – –`,
-    f.left + f.width - 8,
-    f.top + 22,
-  );
+  ctx.fillText(`negative (θj = θ, θy = ${degrees(curves.otherAngle)}) – –`, f.left + f.width - 8, f.top + 22);
   ctx.restore();
 }

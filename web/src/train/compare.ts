@@ -19,6 +19,7 @@ import {
   type SharedSettings,
   type TrainingState,
 } from './training-state.js';
+import { VERIFY_DIGITS, VERIFY_FAR } from './verification.js';
 
 /** The mounted section. */
 export interface TrainingSection {
@@ -63,6 +64,7 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
   const grid = el('div', { className: 'panels', id: 'panels' });
   const lossCanvas = el('canvas', { id: 'compare-loss', className: 'plot chart' });
   const accCanvas = el('canvas', { id: 'compare-accuracy', className: 'plot chart' });
+  const tarCanvas = el('canvas', { id: 'compare-tar', className: 'plot chart' });
   const key = el('ul', { className: 'series-key', id: 'series-key' });
   root.append(
     el('div', { className: 'toolbar' }, [
@@ -87,6 +89,13 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
         el('figcaption', { textContent: 'Held-out accuracy by step (500 digits not trained on).' }),
         exportButtons(accCanvas, 'accuracy', 'the accuracy curves'),
       ]),
+      el('figure', {}, [
+        tarCanvas,
+        el('figcaption', {
+          textContent: `Verification: TAR at FAR ${VERIFY_FAR} over all pairs of ${VERIFY_DIGITS} held-out digits (cosine scores).`,
+        }),
+        exportButtons(tarCanvas, 'tar', 'the TAR curves'),
+      ]),
     ]),
   );
 
@@ -94,7 +103,10 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
     ready: () => Promise.all(panels.map((p) => p.ready)).then(() => {}),
     getState: () => ({ panels: panels.map((p) => p.settings()), shared: { ...shared } }),
     onChange: () => {},
-    redraw: () => scheduleDraw(),
+    redraw: () => {
+      for (const p of panels) p.redraw();
+      scheduleDraw();
+    },
   };
 
   let pending = false;
@@ -111,6 +123,12 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
       accCanvas,
       series((p) => p.run.accuracy.map((a): [number, number] => [a.step, a.value])),
       { x: 'step', y: 'held-out accuracy', yFormat: (v) => `${Math.round(100 * v)}%` },
+      [0, 1],
+    );
+    drawSeries(
+      tarCanvas,
+      series((p) => p.run.tar.map((a): [number, number] => [a.step, a.value])),
+      { x: 'step', y: `TAR at FAR ${VERIFY_FAR}`, yFormat: (v) => `${Math.round(100 * v)}%` },
       [0, 1],
     );
     key.replaceChildren(

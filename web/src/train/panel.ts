@@ -33,6 +33,8 @@ export interface TrainingPanel {
   /** Run `steps` more steps; resolves when they are reported. */
   trainSteps(steps: number): Promise<void>;
   setRunning(on: boolean): void;
+  /** Redraw the embeddings at the current size. */
+  redraw(): void;
   /** Stop the worker and remove the panel. */
   dispose(): void;
 }
@@ -65,6 +67,7 @@ export function mountTrainingPanel(
     step: 0,
     losses: run.losses,
     accuracy: null,
+    tar: null,
     stepsPerSecond: null,
     running: false,
     error: null,
@@ -95,12 +98,13 @@ export function mountTrainingPanel(
   const swatch = el('span', { className: 'swatch' });
   swatch.style.background = options.colour;
   const element = el('div', { className: 'panel', id }, [
+    // Sliders last: their number varies by head, and the pictures of neighbouring panels stay level.
     el('label', { className: 'option' }, [swatch, 'Head', headSelect]),
-    sliders,
     el('div', { className: 'buttons' }, [trainButton, resetButton, removeButton]),
     features,
-    exportButtons(features, `${id}-embeddings`, 'the embeddings'),
     status,
+    exportButtons(features, `${id}-embeddings`, 'the embeddings'),
+    sliders,
   ]);
 
   const worker = new TrainWorker();
@@ -113,6 +117,13 @@ export function mountTrainingPanel(
     markFailed = reject;
   });
   let workerReady = false;
+  /** The latest report's embeddings, redrawn when the layout changes size. */
+  let lastPicture: { embeddings: Float32Array; labels: Uint8Array; weights: Float32Array } | null = null;
+  const drawPicture = () => {
+    if (!lastPicture) return;
+    const view = settings.head === 'softmax' || settings.head === 'centerloss' ? 'plane' : 'circle';
+    drawFeatures(features, lastPicture.embeddings, lastPicture.labels, lastPicture.weights, view);
+  };
   let nextRunId = 1;
   /** Whether the user wants the run going (it resumes after a restart). */
   let wantRunning = false;
@@ -133,6 +144,7 @@ export function mountTrainingPanel(
     readout.step = run.step;
     readout.losses = run.losses;
     readout.accuracy = acc;
+    readout.tar = run.tar.at(-1)?.value ?? null;
     readout.stepsPerSecond = run.stepsPerSecond;
     readout.running = run.running;
   };
@@ -192,8 +204,8 @@ export function mountTrainingPanel(
       markReady();
     } else if (msg.type === 'progress') {
       if (!applyProgress(run, msg)) return;
-      const view = settings.head === 'softmax' || settings.head === 'centerloss' ? 'plane' : 'circle';
-      drawFeatures(features, msg.embeddings, msg.labels, msg.weights, view);
+      lastPicture = msg;
+      drawPicture();
       const due = waiters.filter((w) => w.runId === run.runId && msg.step >= w.step);
       waiters = waiters.filter((w) => !due.includes(w));
       for (const w of due) w.resolve();
@@ -246,6 +258,7 @@ export function mountTrainingPanel(
     settings: () => ({ head: settings.head, params: { ...settings.params } }),
     configure,
     setRunning,
+    redraw: drawPicture,
     trainSteps(steps: number) {
       return new Promise<void>((resolve, reject) => {
         if (readout.error) {

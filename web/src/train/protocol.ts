@@ -36,6 +36,8 @@ export interface Progress {
   weights: Float32Array;
   /** Held-out accuracy at `step`. */
   accuracy: number;
+  /** Held-out verification: TAR at FAR 1e-3 over pairs of held-out digits. */
+  tar: number;
   /** Training steps per second over the steps since the previous report (null when none ran). */
   stepsPerSecond: number | null;
   running: boolean;

@@ -12,13 +12,15 @@ export interface RunRecord {
   losses: number[];
   /** Held-out accuracy by step (null until the first evaluation). */
   accuracy: { step: number; value: number }[];
+  /** Held-out TAR at a low FAR by step. */
+  tar: { step: number; value: number }[];
   stepsPerSecond: number | null;
   running: boolean;
 }
 
 /** A fresh record for run `runId`. */
 export function newRun(runId: number): RunRecord {
-  return { runId, step: 0, losses: [], accuracy: [], stepsPerSecond: null, running: false };
+  return { runId, step: 0, losses: [], accuracy: [], tar: [], stepsPerSecond: null, running: false };
 }
 
 /** Fold a report into the record; returns false (and changes nothing) for another run's report. */
@@ -27,7 +29,10 @@ export function applyProgress(run: RunRecord, msg: Progress): boolean {
   run.step = msg.step;
   run.losses.push(...msg.losses);
   const last = run.accuracy.at(-1);
-  if (!last || last.step !== msg.step) run.accuracy.push({ step: msg.step, value: msg.accuracy });
+  if (!last || last.step !== msg.step) {
+    run.accuracy.push({ step: msg.step, value: msg.accuracy });
+    run.tar.push({ step: msg.step, value: msg.tar });
+  }
   if (msg.stepsPerSecond !== null) run.stepsPerSecond = msg.stepsPerSecond;
   run.running = msg.running;
   return true;

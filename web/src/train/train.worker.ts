@@ -10,6 +10,7 @@ import { inlineDigits, inlineWasmUrls } from './inline-binaries.js';
 import type { MnistSubset } from './mnist-format.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { EmbeddingTrainer } from './trainer.js';
+import { tarAtLowFar } from './verification.js';
 
 /** The worker's global scope, typed by hand (the page's tsconfig uses the DOM library). */
 const scope = self as unknown as {
@@ -89,6 +90,7 @@ function report(runId: number, losses: number[], running: boolean, stepsPerSecon
       labels: snap.labels.slice(),
       weights,
       accuracy: snap.accuracy,
+      tar: tarAtLowFar(snap.embeddings, snap.labels, trainer.dim),
       stepsPerSecond,
       running,
     },
