@@ -4,7 +4,7 @@
  * in a panel, run-id isolation on restarts, the URL round trip, layouts from phone to desktop (with
  * screenshots), the file:// build, no console errors and no request leaving the origin.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -294,12 +294,26 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
     await other.close();
   }, 60_000);
 
-  it('saves a plot as PNG', async () => {
-    const [download] = await Promise.all([
-      page.waitForEvent('download'),
-      page.locator('#explorer [data-export="png"]').first().click(),
-    ]);
-    expect(download.suggestedFilename()).toBe('decision-boundary.png');
+  it('saves plots as PNG and as vector SVG', async () => {
+    const save = async (selector: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator(selector).click()]);
+      const path = await download.path();
+      return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const png = await save('#explorer figure:nth-of-type(1) [data-export="png"]');
+    expect(png.name).toBe('decision-boundary.png');
+    expect([...png.bytes.subarray(1, 4)].map((b) => String.fromCharCode(b)).join('')).toBe('PNG');
+    const svg = await save('#explorer figure:nth-of-type(2) [data-export="svg"]');
+    expect(svg.name).toBe('logit-curves.svg');
+    const text = svg.bytes.toString('utf8');
+    expect(text).toMatch(/^<svg /);
+    // Curves and labels as vectors, not a picture of them.
+    expect(text).toMatch(/<path d="M[^"]+L/);
+    expect(text).toContain('>logit</text>');
+    expect(text).not.toContain('<image');
+    const loss = await save('#training [data-export="svg"] >> nth=-3');
+    expect(loss.name).toBe('loss.svg');
+    expect(loss.bytes.toString('utf8')).toContain('>loss</text>');
   });
 
   it.each([
@@ -308,8 +322,13 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
     [1280, 800],
   ])('fits a %i × %i window without horizontal overflow', async (width, height) => {
     await page.setViewportSize({ width, height });
-    const r = await explorerReadout(page);
-    await waitRedraw(page, r.redraws).catch(() => {});
+    // The pictures are redrawn at their new size (backing store = CSS size × device pixel ratio).
+    await page.waitForFunction(() =>
+      ['boundary-canvas', 'curves-canvas', 'compare-loss'].every((id) => {
+        const c = document.getElementById(id) as HTMLCanvasElement;
+        return c.width === Math.round(c.clientWidth * devicePixelRatio);
+      }),
+    );
     const overflow = await page.evaluate(() => {
       const doc = document.documentElement;
       const wide = Array.from(document.querySelectorAll('canvas, select, input, table, .panel'))

@@ -1,19 +1,24 @@
 /**
- * PNG and SVG downloads of a plot. The PNG is the canvas at device resolution; the SVG wraps that
- * picture at the plot's CSS size with its title, so it scales in documents and slides. Both are data
- * URLs made in the page: nothing is uploaded.
+ * Pictures that can be saved: `paint` draws a picture and remembers how, so the "SVG" button can draw
+ * it again as vectors (svg-context.ts); "PNG" saves the canvas at device resolution. Both are data URLs
+ * made in the page: nothing is uploaded.
  */
 import { el } from './dom.js';
+import { drawToSvg } from './svg-context.js';
 
-/** An SVG document showing `pngUrl` at `width` × `height`. */
-export function svgWrapping(pngUrl: string, width: number, height: number, title: string): string {
-  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
-    `<title>${esc(title)}</title>`,
-    `<image width="${width}" height="${height}" xlink:href="${pngUrl}" href="${pngUrl}"/>`,
-    '</svg>',
-  ].join('');
+const painters = new WeakMap<HTMLCanvasElement, (canvas: HTMLCanvasElement) => void>();
+
+/** Draw a picture into `canvas` with `draw`, and keep `draw` for the SVG export. */
+export function paint(canvas: HTMLCanvasElement, draw: (canvas: HTMLCanvasElement) => void): void {
+  draw(canvas);
+  painters.set(canvas, draw);
+}
+
+/** The SVG of the picture last painted into `canvas`, at its CSS size (null if none was painted). */
+export function svgOf(canvas: HTMLCanvasElement, title: string): string | null {
+  const draw = painters.get(canvas);
+  if (!draw) return null;
+  return drawToSvg(canvas.clientWidth || 300, canvas.clientHeight || 150, title, draw);
 }
 
 function download(url: string, fileName: string): void {
@@ -31,8 +36,8 @@ export function exportButtons(canvas: HTMLCanvasElement, baseName: string, title
   const svg = el('button', { type: 'button', textContent: 'SVG', title: `Save ${title} as SVG` });
   svg.dataset.export = 'svg';
   svg.addEventListener('click', () => {
-    const text = svgWrapping(canvas.toDataURL('image/png'), canvas.clientWidth, canvas.clientHeight, title);
-    download(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}`, `${baseName}.svg`);
+    const text = svgOf(canvas, title);
+    if (text) download(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(text)}`, `${baseName}.svg`);
   });
   return el('div', { className: 'export' }, [png, svg]);
 }

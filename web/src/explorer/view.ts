@@ -5,7 +5,7 @@
  */
 import { headDefinition, headNames } from '../../../src/heads/registry.js';
 import { el } from '../dom.js';
-import { exportButtons } from '../export-plot.js';
+import { exportButtons, paint } from '../export-plot.js';
 import { pageHooks } from '../hooks.js';
 import { numberRow } from '../number-row.js';
 import { drawUnavailable } from '../plot.js';
@@ -202,8 +202,10 @@ export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explo
           const otherGrid = boundaryGrid(buildHead(other), GRID, other.xNorm, state.plane);
           overlay = { segments: contourSegments(otherGrid), name: `${state.overlay} (defaults)` };
         }
-        drawBoundary(boundaryCanvas, grid, contour, { shading: state.shading, overlay, name: setting.name });
-        drawCurves(curvesCanvas, logitCurves(head, CURVE_SAMPLES, setting.xNorm));
+        const extras = { shading: state.shading, overlay, name: setting.name };
+        paint(boundaryCanvas, (c) => drawBoundary(c, grid, contour, extras));
+        const curves = logitCurves(head, CURVE_SAMPLES, setting.xNorm);
+        paint(curvesCanvas, (c) => drawCurves(c, curves));
         winFraction = grid.winFraction;
         segments = contour.length / 4;
         marginText = effectiveMarginText(setting);
@@ -211,8 +213,9 @@ export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explo
       } catch (e) {
         error = e instanceof Error ? e.message : String(e);
         // The pictures of the last valid setting would mislead: grey them and say why.
-        drawUnavailable(boundaryCanvas, `Invalid setting: ${error}`);
-        drawUnavailable(curvesCanvas, 'No curves for an invalid setting.');
+        const reason = `Invalid setting: ${error}`;
+        paint(boundaryCanvas, (c) => drawUnavailable(c, reason));
+        paint(curvesCanvas, (c) => drawUnavailable(c, 'No curves for an invalid setting.'));
       }
     }
     errorLine.textContent = error ?? '';

@@ -4,7 +4,7 @@
  * axes, with each panel's steps per second.
  */
 import { el } from '../dom.js';
-import { exportButtons } from '../export-plot.js';
+import { exportButtons, paint } from '../export-plot.js';
 import { pageHooks } from '../hooks.js';
 import { drawSeries, type Series, smoothLosses } from './draw-compare.js';
 import { CLASS_COLOURS } from './draw-features.js';
@@ -114,23 +114,16 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
     pending = false;
     const series = (pick: (p: TrainingPanel) => [number, number][]): Series[] =>
       panels.map((p, k) => ({ name: p.readout.head, colour: PANEL_COLOURS[k], points: pick(p) }));
-    drawSeries(
-      lossCanvas,
-      series((p) => smoothLosses(p.run.losses)),
-      { x: 'step', y: 'loss' },
+    const percent = (v: number) => `${Math.round(100 * v)}%`;
+    const loss = series((p) => smoothLosses(p.run.losses));
+    paint(lossCanvas, (c) => drawSeries(c, loss, { x: 'step', y: 'loss' }));
+    const acc = series((p) => p.run.accuracy.map((a): [number, number] => [a.step, a.value]));
+    paint(accCanvas, (c) =>
+      drawSeries(c, acc, { x: 'step', y: 'held-out accuracy', yFormat: percent }, [0, 1]),
     );
-    drawSeries(
-      accCanvas,
-      series((p) => p.run.accuracy.map((a): [number, number] => [a.step, a.value])),
-      { x: 'step', y: 'held-out accuracy', yFormat: (v) => `${Math.round(100 * v)}%` },
-      [0, 1],
-    );
-    drawSeries(
-      tarCanvas,
-      series((p) => p.run.tar.map((a): [number, number] => [a.step, a.value])),
-      { x: 'step', y: `TAR at FAR ${VERIFY_FAR}`, yFormat: (v) => `${Math.round(100 * v)}%` },
-      [0, 1],
-    );
+    const tar = series((p) => p.run.tar.map((a): [number, number] => [a.step, a.value]));
+    const tarLabels = { x: 'step', y: `TAR at FAR ${VERIFY_FAR}`, yFormat: percent };
+    paint(tarCanvas, (c) => drawSeries(c, tar, tarLabels, [0, 1]));
     key.replaceChildren(
       ...panels.map((p, k) => {
         const dot = el('span', { className: 'swatch' });

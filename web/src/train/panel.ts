@@ -6,7 +6,7 @@
 
 import { el } from '../dom.js';
 import { controlsFor, type NumberControl } from '../explorer/controls.js';
-import { exportButtons } from '../export-plot.js';
+import { exportButtons, paint } from '../export-plot.js';
 import type { TrainingReadout } from '../hooks.js';
 import { numberRow } from '../number-row.js';
 import { drawFeatures } from './draw-features.js';
@@ -122,7 +122,8 @@ export function mountTrainingPanel(
   const drawPicture = () => {
     if (!lastPicture) return;
     const view = settings.head === 'softmax' || settings.head === 'centerloss' ? 'plane' : 'circle';
-    drawFeatures(features, lastPicture.embeddings, lastPicture.labels, lastPicture.weights, view);
+    const { embeddings, labels, weights } = lastPicture;
+    paint(features, (c) => drawFeatures(c, embeddings, labels, weights, view));
   };
   let nextRunId = 1;
   /** Whether the user wants the run going (it resumes after a restart). */
