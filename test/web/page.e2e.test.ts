@@ -247,6 +247,20 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
     }
   }, 120_000);
 
+  it('shares the batch order, and the initial weights under "same start"', async () => {
+    await page.locator('#panel-0-head').selectOption('cosface');
+    await page.locator('#panel-1-head').selectOption('cosface');
+    await page.evaluate(() => window.faceverloss.trainSteps(3));
+    let t = await training(page);
+    expect(t['panel-1'].losses).toEqual(t['panel-0'].losses);
+    await page.locator('#same-start').uncheck();
+    await page.waitForFunction(() => window.faceverloss.training['panel-0'].step === 0);
+    await page.evaluate(() => window.faceverloss.trainSteps(3));
+    t = await training(page);
+    expect(t['panel-1'].losses[0]).not.toBe(t['panel-0'].losses[0]);
+    await page.locator('#same-start').check();
+  }, 60_000);
+
   it('compares up to four heads on shared axes', async () => {
     await page.locator('#add-panel').click();
     await page.locator('#add-panel').click();

@@ -124,6 +124,7 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
     const tar = series((p) => p.run.tar.map((a): [number, number] => [a.step, a.value]));
     const tarLabels = { x: 'step', y: `TAR at FAR ${VERIFY_FAR}`, yFormat: percent };
     paint(tarCanvas, (c) => drawSeries(c, tar, tarLabels, [0, 1]));
+    trainAll.textContent = panels.some((p) => p.isRunning()) ? 'Pause all' : 'Train all';
     key.replaceChildren(
       ...panels.map((p, k) => {
         const dot = el('span', { className: 'swatch' });
@@ -197,9 +198,9 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
   });
   resetAll.addEventListener('click', restartAll);
   trainAll.addEventListener('click', () => {
-    const anyRunning = trainAll.textContent === 'Pause all';
+    const anyRunning = panels.some((p) => p.isRunning());
     for (const p of panels) p.setRunning(!anyRunning);
-    trainAll.textContent = anyRunning ? 'Train all' : 'Pause all';
+    scheduleDraw();
   });
   addButton.addEventListener('click', () => {
     if (panels.length >= MAX_PANELS) return;

@@ -33,6 +33,8 @@ export interface TrainingPanel {
   /** Run `steps` more steps; resolves when they are reported. */
   trainSteps(steps: number): Promise<void>;
   setRunning(on: boolean): void;
+  /** Whether the panel trains freely (Train pressed, not paused). */
+  isRunning(): boolean;
   /** Redraw the embeddings at the current size. */
   redraw(): void;
   /** Stop the worker and remove the panel. */
@@ -259,6 +261,7 @@ export function mountTrainingPanel(
     settings: () => ({ head: settings.head, params: { ...settings.params } }),
     configure,
     setRunning,
+    isRunning: () => wantRunning,
     redraw: drawPicture,
     trainSteps(steps: number) {
       return new Promise<void>((resolve, reject) => {
