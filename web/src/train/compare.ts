@@ -130,10 +130,10 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
         const dot = el('span', { className: 'swatch' });
         dot.style.background = PANEL_COLOURS[k];
         const rate = p.run.stepsPerSecond;
-        const acc = p.readout.accuracy;
+        const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)}%`);
         return el('li', {}, [
           dot,
-          `${p.readout.head}: ${acc === null ? '–' : `${(100 * acc).toFixed(1)}%`} at step ${p.run.step}, ${rate === null ? '–' : rate.toFixed(0)} steps/s`,
+          `${p.readout.head}: step ${p.run.step}, accuracy ${pct(p.readout.accuracy)}, TAR ${pct(p.readout.tar)}, ${rate === null ? '–' : rate.toFixed(0)} steps/s`,
         ]);
       }),
     );
