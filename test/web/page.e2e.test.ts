@@ -108,7 +108,11 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   });
 
   it('draws ArcFace’s boundary and moves it with the margin slider', async () => {
+    // No accuracy is shown before the first held-out evaluation.
+    expect(await page.locator('#panel-0-status').textContent()).toMatch(/held-out accuracy (–|\d+\.\d%)/);
     const before = await explorerReadout(page);
+    // Pixel checksums are a test tool: the readout of a normal redraw carries none.
+    expect(Object.keys(before).some((k) => /checksum/i.test(k))).toBe(false);
     expect(before.setting.name).toBe('arcface');
     expect(before.setting.params.margin).toBe(0.5);
     expect(before.error).toBeNull();
@@ -348,10 +352,21 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
       const wide = Array.from(document.querySelectorAll('canvas, select, input, table, .panel'))
         .filter((e) => e.getBoundingClientRect().right > doc.clientWidth + 0.5)
         .map((e) => e.id || e.tagName);
-      return { scroll: doc.scrollWidth, client: doc.clientWidth, wide };
+      // A setting's name sits above its slider and number input, never over them.
+      const collisions = Array.from(document.querySelectorAll('.number-row'))
+        .map((row) => {
+          const label = row.querySelector('label')!.getBoundingClientRect();
+          const inputs = row.querySelector('.inputs')!.getBoundingClientRect();
+          return label.bottom <= inputs.top + 0.5 && label.right <= row.getBoundingClientRect().right + 0.5
+            ? null
+            : row.querySelector('label')!.textContent;
+        })
+        .filter((x) => x !== null);
+      return { scroll: doc.scrollWidth, client: doc.clientWidth, wide, collisions };
     });
     await page.screenshot({ path: join(SHOTS, `page-${width}x${height}.png`), fullPage: true });
     expect(overflow.wide).toEqual([]);
+    expect(overflow.collisions).toEqual([]);
     expect(overflow.scroll).toBeLessThanOrEqual(overflow.client);
   });
 
