@@ -20,7 +20,8 @@ function multiply(m: Matrix, n: Matrix): Matrix {
   ];
 }
 
-const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+const esc = (t: string) =>
+  t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: number) => String(Math.round(v * 100) / 100);
 
 interface Style {
@@ -52,11 +53,9 @@ export class SvgContext {
   private readonly stack: Style[] = [];
   private openGroups = 0;
   private clipCount = 0;
-  private readonly measurer: CanvasRenderingContext2D | null;
-
-  constructor() {
-    this.measurer = document.createElement('canvas').getContext('2d');
-  }
+  /** A real 2-D context for text widths (absent outside a browser, where widths are estimated). */
+  private readonly measurer: CanvasRenderingContext2D | null =
+    typeof document === 'undefined' ? null : document.createElement('canvas').getContext('2d');
 
   private point(x: number, y: number): string {
     const m = this.matrix;
@@ -152,7 +151,8 @@ export class SvgContext {
     this.stroke();
   }
   measureText(text: string): TextMetrics {
-    if (!this.measurer) return { width: text.length * 6 } as TextMetrics;
+    if (!this.measurer)
+      return { width: 0.6 * text.length * (Number.parseFloat(this.font) || 10) } as TextMetrics;
     this.measurer.font = this.font;
     return this.measurer.measureText(text);
   }
