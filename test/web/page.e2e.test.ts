@@ -306,6 +306,20 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
     expect(restored.explorer.shading).toBe(state.explorer.shading);
     expect(restored.explorer.overlay).toBe(state.explorer.overlay);
     expect(restored.heads).toEqual(state.heads);
+    // An invalid setting from a link is greyed, with every control there to fix it.
+    const bad = new URL(link);
+    const q = new URLSearchParams(bad.hash.slice(1));
+    q.set('head', 'magface');
+    q.set('params', JSON.stringify({ lowerNorm: 150, upperNorm: 1 }));
+    bad.hash = q.toString();
+    const third = await context!.newPage();
+    await third.goto(bad.href);
+    await third.waitForFunction(() => (window.faceverloss?.explorer?.redraws ?? 0) >= 1);
+    expect((await explorerReadout(third)).error).toMatch(/upperNorm must exceed lowerNorm/);
+    expect(Number(await third.locator('#control-lowerNorm-number').inputValue())).toBe(150);
+    await third.locator('#control-lowerNorm-number').fill('0.5');
+    await third.waitForFunction(() => window.faceverloss.explorer!.error === null);
+    await third.close();
     expect(await other.evaluate(() => window.faceverloss.checksum('boundary-canvas'))).toBe(
       await page.evaluate(() => window.faceverloss.checksum('boundary-canvas')),
     );

@@ -20,6 +20,9 @@ const saveState = () => {
 };
 explorer.onChange = saveState;
 training.onChange = saveState;
+// A link pasted into this tab changes only the fragment, which does not reload the page: start afresh
+// from it. (The page's own updates use replaceState, which fires no hashchange.)
+addEventListener('hashchange', () => location.reload());
 
 // Pictures are sized by CSS; redraw them when the layout changes width.
 let lastWidth = document.documentElement.clientWidth;

@@ -83,6 +83,24 @@ function select(id: string, options: [string, string][], label: string): HTMLSel
   return s;
 }
 
+/**
+ * The controls of a setting. An invalid one (from a link, say) has no logits to probe, so its controls
+ * are those of the head's defaults, showing the setting's values: every value stays in reach to fix.
+ */
+function controlsShown(setting: HeadSetting): ReturnType<typeof controlsFor> {
+  try {
+    buildHead(setting);
+    return controlsFor(setting);
+  } catch {
+    const base = controlsFor(defaultSetting(setting.name));
+    const valued = <C extends Control>(c: C): C => {
+      const v = setting.params[c.key];
+      return typeof v === typeof c.value ? ({ ...c, value: v } as C) : c;
+    };
+    return { ...base, params: base.params.map(valued) };
+  }
+}
+
 /** Mount the explorer into `root`. */
 export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explorer {
   const hooks = pageHooks();
@@ -285,12 +303,7 @@ export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explo
   // Choices and toggles can change which parameters matter (ArcFace's fallbackMargin only counts for
   // fallback 'am'), so they rebuild the controls; sliders only redraw.
   const renderControls = () => {
-    let controls: ReturnType<typeof controlsFor>;
-    try {
-      controls = controlsFor(state.setting);
-    } catch {
-      controls = controlsFor(defaultSetting(state.setting.name));
-    }
+    const controls = controlsShown(state.setting);
     const set = (patch: (s: HeadSetting, v: unknown) => HeadSetting) => (v: unknown) => {
       state = { ...state, setting: patch(state.setting, v) };
     };
