@@ -266,7 +266,9 @@ export function mountTrainingPanel(
     setRunning,
     isRunning: () => wantRunning,
     redraw: drawPicture,
-    trainSteps(steps: number) {
+    async trainSteps(steps: number) {
+      // Until its worker is ready a panel has no run to extend (a new panel is still loading).
+      await ready;
       return new Promise<void>((resolve, reject) => {
         if (readout.error) {
           reject(new Error(readout.error));
