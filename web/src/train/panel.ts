@@ -122,6 +122,7 @@ export function mountTrainingPanel(
     markFailed = reject;
   });
   let workerReady = false;
+  let backendNote = '';
   /** The latest report's embeddings, redrawn when the layout changes size. */
   let lastPicture: { embeddings: Float32Array; labels: Uint8Array; weights: Float32Array } | null = null;
   const drawPicture = () => {
@@ -138,7 +139,7 @@ export function mountTrainingPanel(
     const last = run.losses.at(-1);
     const acc = latestAccuracy(run);
     const parts = [
-      readout.backend || 'starting',
+      readout.backend ? `${readout.backend}${backendNote ? ` (${backendNote})` : ''}` : 'starting',
       `step ${run.step}`,
       `loss ${last === undefined ? '–' : last.toFixed(3)}`,
       `held-out accuracy ${acc === null ? '–' : `${(100 * acc).toFixed(1)}%`}`,
@@ -203,6 +204,7 @@ export function mountTrainingPanel(
     const msg = event.data;
     if (msg.type === 'ready') {
       readout.backend = msg.backend;
+      backendNote = msg.note;
       workerReady = true;
       trainButton.disabled = false;
       resetButton.disabled = false;

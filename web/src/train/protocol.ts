@@ -45,7 +45,8 @@ export interface Progress {
 
 /** Worker → panel. */
 export type FromWorker =
-  | { type: 'ready'; backend: string; digits: number }
+  /** `note`: why a faster backend was passed over (e.g. WebGL only as a software renderer), or ''. */
+  | { type: 'ready'; backend: string; note: string; digits: number }
   | Progress
   /** `runId` null: the worker itself failed (no backend, no digits). */
   | { type: 'error'; runId: number | null; message: string };

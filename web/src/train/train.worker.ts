@@ -52,10 +52,16 @@ function softwareWebGl(): boolean {
   }
 }
 
+/** Why WebGL was passed over, if it was. */
+let skippedWebGl = '';
+
 async function pickBackend(preferred: string[]): Promise<string> {
   for (const name of preferred) {
     // A list of one (the page's ?backend=) is taken as asked, software renderer or not.
-    if (name === 'webgl' && preferred.length > 1 && softwareWebGl()) continue;
+    if (name === 'webgl' && preferred.length > 1 && softwareWebGl()) {
+      skippedWebGl = 'no hardware WebGL';
+      continue;
+    }
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
@@ -141,7 +147,7 @@ scope.onmessage = (event) => {
     if (msg.type === 'init') {
       const [backend, digits] = await Promise.all([pickBackend(msg.backends), inlineDigits()]);
       data = digits;
-      post({ type: 'ready', backend, digits: digits.count });
+      post({ type: 'ready', backend, note: backend === 'webgl' ? '' : skippedWebGl, digits: digits.count });
     } else if (msg.type === 'configure') {
       if (!data) throw new Error('configure before init');
       currentRun = msg.runId;
