@@ -81,4 +81,12 @@ export const magface = defineHead<MagFaceParams>({
     }
     return training ? { loss, parts: { magnitude: g }, dX } : { loss: 0, parts: { magnitude: g } };
   },
+  tf: {
+    extraLoss: ({ tf, p, geo, training }) => {
+      // clipByValue passes the gradient with its bounds included, as `magnitude`'s `live` test.
+      const a = tf.clipByValue(geo.xNorm, p.lowerNorm, p.upperNorm);
+      const g = tf.mul(p.lambda, tf.add(tf.div(a, p.upperNorm ** 2), tf.div(1, a)));
+      return { loss: training ? tf.mean(g) : tf.scalar(0), parts: { magnitude: g } };
+    },
+  },
 });
