@@ -68,4 +68,9 @@ export const adamsoftmax = defineHead<AdamSoftmaxParams>({
       return { loss: training ? reg : tf.scalar(0), parts: { marginReg: reg } };
     },
   },
+  formula: 'target s·(cos θy − m_y),  m_y learned per class (initial values here)',
+  picture: {
+    formula: 's·(cos θy − m_y) vs s·cos θj; m_y learnable per class (drawn at its initial value)',
+    variants: () => [{ label: 'initial margin' }],
+  },
 });

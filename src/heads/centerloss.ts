@@ -77,6 +77,12 @@ export const centerloss = defineHead<CenterLossParams>({
       return { loss: tf.div(total, B) as Scalar, parts: {} };
     },
   },
+  formula: '(1/B)·Σ ‖x_i − c_{y_i}‖²   (no logits, so no decision boundary)',
+  picture: {
+    formula: 'no margin: ‖x − c_y‖² is added to a softmax head; its boundary is shown',
+    variants: () => [{ label: 'softmax (no margin)' }],
+    boundaryHead: 'softmax',
+  },
 });
 
 /**

@@ -9,6 +9,7 @@ import { applyMargin, type MarginSoftmaxResult } from '../margin/reference.js';
 import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
 import { createRng, type Rng } from '../rng.js';
 import { toFiniteFloat64, toLabels } from '../validate.js';
+import type { HeadPicture } from './picture.js';
 import { referenceBackend } from './reference-step.js';
 import { checkTraining, runHeadStep } from './step.js';
 import type { TfHeadTerms } from './tf-terms.js';
@@ -85,6 +86,10 @@ export interface HeadDefinition<P, S extends HeadState = HeadState> {
   compute?: (ctx: Omit<HeadContext<P, S>, 'geo'>) => HeadOutput;
   /** TF.js forms of `extraTerms` and `compute` (and learnable per-row margins), for the TF.js path. */
   tf?: TfHeadTerms<P>;
+  /** One short display line of the head's logits (the page shows it; numbers come from the code). */
+  formula: string;
+  /** Caption and curves of its decision-boundary picture (one curve at its parameters by default). */
+  picture?: HeadPicture;
 }
 
 /** Inputs of one forward/backward pass. Extras are the head's learnable tensors beyond W. */

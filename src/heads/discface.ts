@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { normalizeBackward } from '../margin/geometry.js';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead, type ExtraTerms, type HeadContext } from './define.js';
+import { single } from './picture.js';
 import type { TfExtraTerms, TfTermContext } from './tf-terms.js';
 
 /** Parameters of the DiscFace head and their defaults (see docs/losses/discface.md). */
@@ -122,5 +123,10 @@ export const discface = defineHead<DiscFaceParams>({
   extraTerms: (ctx) => (ctx.training ? discrepancy(ctx) : { loss: 0 }),
   tf: {
     extraLoss: (ctx) => (ctx.training ? tfDiscrepancy(ctx) : { loss: ctx.tf.scalar(0), parts: {} }),
+  },
+  formula: 'target s·(cos θy − m),   others s·cos θj   (+ λ·‖ε − ξ‖ on the features)',
+  picture: {
+    formula: 's·(cos θy − m) vs s·cos θj (its displacement term does not move the boundary)',
+    variants: single('margin'),
   },
 });
