@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
-import { nativeImplementation } from '../src/engine/margin.js';
+import { nativeImplementation } from '../src/engine/head-step.js';
 import { loadEngine } from '../src/engine/native.js';
 import { tfjsImplementation } from '../src/tf/implementation.js';
 import {

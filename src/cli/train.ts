@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
-import { useBestBackend, useWasmBackend } from '../tf/index.js';
+import { useBestBackend, useWasmBackend } from '../node/index.js';
 import {
   createProgress,
   formatTar,

@@ -10,7 +10,8 @@ import { decodeImage } from '../data/decode.js';
 import { flipHorizontal } from '../data/pixels.js';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import type { BinEmbedder } from '../eval/evaluate-bin.js';
-import { HeadLayer, loadModel } from '../tf/index.js';
+import { loadModel } from '../node/index.js';
+import { HeadLayer } from '../tf/index.js';
 
 /** Load `RUN/checkpoint` (or a checkpoint folder itself) as a {@link BinEmbedder}. */
 export async function loadRunEmbedder(run: string): Promise<BinEmbedder> {
