@@ -282,6 +282,14 @@ function stateDict(root: PickleValue, source: string): Map<string, TorchTensor> 
 function materialise(view: TensorView, where: string): TorchTensor {
   const { storage, offset, shape, stride } = view;
   const count = shape.reduce((a, b) => a * b, 1);
+  // A saved state dict holds no overlapping views (`expand`); refusing them also bounds the memory a
+  // small file can ask for.
+  if (count > storage.numel) {
+    throw new CorruptFileError(
+      where,
+      `a view of ${count} elements over a storage of ${storage.numel} (overlapping views are not read)`,
+    );
+  }
   let last = offset;
   for (let d = 0; d < shape.length; d++) last += shape[d] > 0 ? (shape[d] - 1) * stride[d] : 0;
   if (count > 0 && last >= storage.numel) {

@@ -29,6 +29,8 @@ const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
+/** Largest deflated entry inflated (2 GiB, the checkpoint size cap). */
+const MAX_INFLATED = 2 ** 31;
 
 /** Whether `bytes` starts like a zip archive (a local file header). */
 export function isZip(bytes: Uint8Array): boolean {
@@ -131,6 +133,9 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
       let data: Uint8Array;
       if (entry.method === 0) data = raw;
       else if (entry.method === 8) {
+        // Deflate expands at most ~1032:1; the directory's size bounds the output.
+        if (entry.size > MAX_INFLATED)
+          fail(`${name}: ${entry.size} bytes inflated (at most ${MAX_INFLATED} are read)`);
         try {
           data = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) });
         } catch (err) {

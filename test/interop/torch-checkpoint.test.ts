@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CorruptFileError, UnsupportedPickleError } from '../../src/errors.js';
-import { parseTorchCheckpoint, readTorchCheckpoint } from '../../src/interop/index.js';
+import { openZip, parseTorchCheckpoint, readTorchCheckpoint } from '../../src/interop/index.js';
 import { PickleBytes, OP as PLAIN_OP } from '../eval/pickle-bytes.js';
 import { storedZip } from './zip-bytes.js';
 
@@ -36,21 +36,29 @@ function refusal(read: () => unknown): UnsupportedPickleError {
 }
 
 describe('PyTorch checkpoint reader', () => {
-  it('reads strided views, storage offsets, int64, float64 and 0-d tensors as PyTorch shows them', () => {
-    const checkpoint = readTorchCheckpoint(fixture('views.pt'));
-    const expected = JSON.parse(readFileSync(fixture('views.json'), 'utf8')) as Record<
-      string,
-      { shape: number[]; data: number[] }
-    >;
-    expect(checkpoint.format).toBe('zip');
-    expect([...checkpoint.tensors.keys()]).toEqual(Object.keys(expected));
-    for (const [key, tensor] of checkpoint.tensors) {
-      expect(tensor.shape, key).toEqual(expected[key].shape);
-      expect(Array.from(tensor.data as ArrayLike<number | bigint>, Number), key).toEqual(expected[key].data);
-    }
-    expect(checkpoint.tensors.get('int64')!.data).toBeInstanceOf(BigInt64Array);
-    expect(checkpoint.tensors.get('float64')!.dtype).toBe('float64');
-  });
+  it.each([
+    ['views.pt', 'zip'],
+    ['views-legacy.pt', 'legacy'],
+  ])(
+    'reads strided views, storage offsets, int64, float64 and 0-d tensors of %s as PyTorch shows them',
+    (name, format) => {
+      const checkpoint = readTorchCheckpoint(fixture(name));
+      const expected = JSON.parse(readFileSync(fixture('views.json'), 'utf8')) as Record<
+        string,
+        { shape: number[]; data: number[] }
+      >;
+      expect(checkpoint.format).toBe(format);
+      expect([...checkpoint.tensors.keys()]).toEqual(Object.keys(expected));
+      for (const [key, tensor] of checkpoint.tensors) {
+        expect(tensor.shape, key).toEqual(expected[key].shape);
+        expect(Array.from(tensor.data as ArrayLike<number | bigint>, Number), key).toEqual(
+          expected[key].data,
+        );
+      }
+      expect(checkpoint.tensors.get('int64')!.data).toBeInstanceOf(BigInt64Array);
+      expect(checkpoint.tensors.get('float64')!.dtype).toBe('float64');
+    },
+  );
 
   it.each([
     ['iresnet-1111-w8.pth', 'zip', 'float32'],
@@ -70,6 +78,24 @@ describe('PyTorch checkpoint reader', () => {
       expect(v).toBeGreaterThanOrEqual(0.49);
       expect(v).toBeLessThanOrEqual(1.51);
     }
+  });
+
+  it('reads archives repacked with deflate, under any folder name', () => {
+    const original = openZip(readFileSync(fixture('views.pt')), 'views.pt');
+    const entries = Object.fromEntries(
+      [...original.entries.keys()].map((name) => [name.replace(/^views\//, 'renamed/'), original.read(name)]),
+    );
+    const repacked = parseTorchCheckpoint(storedZip(entries, { deflate: true }), 'repacked.pt');
+    const reference = readTorchCheckpoint(fixture('views.pt'));
+    expect([...repacked.tensors.keys()]).toEqual([...reference.tensors.keys()]);
+    for (const [key, tensor] of repacked.tensors)
+      expect(tensor.data, key).toEqual(reference.tensors.get(key)!.data);
+  });
+
+  it('refuses a view that shows more elements than its storage holds (stride 0)', () => {
+    expect(() => readTorchCheckpoint(fixture('overlapping.pt'))).toThrow(
+      /expanded: a view of 1000 elements over a storage of 1 \(overlapping views are not read\)/,
+    );
   });
 
   it('refuses os.system called through GLOBAL and REDUCE, naming the global', () => {
