@@ -51,6 +51,7 @@ const STORAGE_TYPES: Readonly<Record<string, DType>> = {
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL = 1001;
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 interface StorageType extends PickleObject {
   readonly pickled: 'storage type';
@@ -309,6 +310,12 @@ function materialise(view: TensorView, where: string): TorchTensor {
     }
     return at;
   };
+  if (contiguous && storage.dtype === 'float32' && LITTLE_ENDIAN_HOST) {
+    // The common case, copied as one block (the storage may sit at any alignment in the file).
+    const start = storage.bytes!.byteOffset + 4 * offset;
+    const data = new Float32Array(storage.bytes!.buffer.slice(start, start + 4 * count));
+    return { dtype: storage.dtype, shape, data };
+  }
   const index = contiguous ? (i: number) => offset + i : strided;
   return { dtype: storage.dtype, shape, data: gather(storage.bytes!, storage.dtype, count, index) };
 }
