@@ -142,7 +142,7 @@ describe('IResNet from an insightface checkpoint', () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
-  it('eval --model x.pth --bin scores a verification set with flip TTA', async () => {
+  it('eval --model x.pth|x.onnx --bin scores a verification set with flip TTA, both alike', async () => {
     const pairs = [
       [0, 1, true],
       [4, 5, true],
@@ -159,31 +159,38 @@ describe('IResNet from an insightface checkpoint', () => {
         pairs.map((p) => p[2]),
       ),
     );
-    let out = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((c: string | Uint8Array) => {
-      out += String(c);
-      return true;
-    }) as typeof process.stdout.write;
-    let exitCode: number;
-    try {
-      ({ exitCode } = await runCliForErrors([
-        'eval',
-        '--model',
-        CHECKPOINT,
-        '--bin',
-        bin,
-        '--folds',
-        '2',
-        '--json',
-      ]));
-    } finally {
-      process.stdout.write = write;
+    // The checkpoint and its ONNX export are one network: the same scores, so the same metrics.
+    const reports: Record<string, number>[] = [];
+    for (const model of [CHECKPOINT, join(FIXTURES, 'iresnet-1111-w8.onnx')]) {
+      let out = '';
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((c: string | Uint8Array) => {
+        out += String(c);
+        return true;
+      }) as typeof process.stdout.write;
+      let exitCode: number;
+      try {
+        ({ exitCode } = await runCliForErrors([
+          'eval',
+          '--model',
+          model,
+          '--bin',
+          bin,
+          '--folds',
+          '2',
+          '--json',
+        ]));
+      } finally {
+        process.stdout.write = write;
+      }
+      expect(exitCode, model).toBe(0);
+      reports.push(JSON.parse(out.trim().split('\n').pop()!));
     }
-    expect(exitCode).toBe(0);
-    const json = JSON.parse(out.trim().split('\n').pop()!);
-    expect(json.pairs).toBe(6);
-    expect(json.auc).toBeGreaterThanOrEqual(0);
-    expect(json.auc).toBeLessThanOrEqual(1);
+    const [pth, onnx] = reports;
+    expect(pth.pairs).toBe(6);
+    expect(pth.auc).toBeGreaterThanOrEqual(0);
+    expect(pth.auc).toBeLessThanOrEqual(1);
+    expect(onnx.auc).toBe(pth.auc);
+    expect(onnx.accuracy).toBeCloseTo(pth.accuracy, 9);
   }, 60_000);
 });
