@@ -31,6 +31,7 @@
         'native/src/kernels_scalar.cc',
         'native/src/margin.cc',
         'native/src/margin_binding.cc',
+        'native/src/margin_norm.cc',
         'native/src/margin_simd.cc',
         'native/src/memory_tuning.cc',
         'native/src/nn_binding.cc',

@@ -22,8 +22,10 @@ import { parseArgs } from 'node:util';
 import { engineInfo, setThreads } from '../src/engine/index.js';
 import { marginSoftmaxNative } from '../src/engine/margin.js';
 import { partialStepNative } from '../src/engine/partialfc.js';
-import type { Head, HeadContext, HeadState } from '../src/heads/define.js';
+import type { Head } from '../src/heads/define.js';
 import { createHead } from '../src/heads/registry.js';
+import { planHeadStep } from '../src/heads/step.js';
+import { lazyGeometry, rowNorms } from '../src/margin/geometry.js';
 import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
 import { createRng } from '../src/rng.js';
 import { random, type Stats, stats } from './measure.js';
@@ -45,8 +47,10 @@ async function time(fn: () => unknown, repeats: number, warmup: number): Promise
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 
 /**
- * The head's geometry and margin at its initial state, for a batch whose embedding norms are given
- * (heads with per-row margins read them). Heads whose margin needs the cosines are not benchmarked here.
+ * The head's geometry and margin in its first training step, for a batch whose embedding norms are given
+ * (heads with per-row margins read them): the step pipeline planned up to the margin softmax, on a
+ * backend that has only the norms. Heads whose update or margin needs the cosines are not benchmarked
+ * here.
  */
 function headSpec(
   head: Head,
@@ -55,59 +59,37 @@ function headSpec(
   C: number,
   X: Float32Array,
 ): { geometry: GeometrySpec; margin: MarginSpec } {
-  const def = head.definition;
-  if (def.compute) throw new Error(`${head.name} has no margin softmax to benchmark`);
+  if (head.definition.compute) throw new Error(`${head.name} has no margin softmax to benchmark`);
   head.initState(C);
-  const xNorm = new Float64Array(B);
-  for (let i = 0; i < B; i++) {
-    let s = 0;
-    for (let d = 0; d < D; d++) s += X[i * D + d] ** 2;
-    xNorm[i] = Math.sqrt(s);
-  }
-  const needsCosines = () => {
+  const needsCosines = (): never => {
     throw new Error(`${head.name}'s margin reads the cosines; benchmark it through nativeHeadForward`);
   };
-  const geometry = def.geometry(head.params);
-  const ctx = {
-    p: head.params,
-    state: head.state,
-    training: true,
-    B,
-    D,
-    C,
-    X: new Float64Array(0),
-    W: new Float64Array(0),
-    labels: new Int32Array(B),
-    extras: {},
-    geo: {
-      spec: geometry,
-      B,
-      D,
-      C,
-      xNorm,
-      get xHat() {
-        return needsCosines();
-      },
-      get wNorm() {
-        return needsCosines();
-      },
-      get wHat() {
-        return needsCosines();
-      },
-      get cosRaw() {
-        return needsCosines();
-      },
-      get cos() {
-        return needsCosines();
-      },
-      get argSub() {
-        return needsCosines();
-      },
+  const X64 = Float64Array.from(X);
+  const plan = planHeadStep(
+    head,
+    {
+      frame: () => ({ B, D, C, X: X64, W: new Float64Array(0), labels: new Int32Array(B), extras: {} }),
+      replaceExtras: () => {},
+      compute: needsCosines,
+      geometry: (_ctx, spec) =>
+        lazyGeometry(spec, B, D, C, {
+          xNorm: () => rowNorms(X64, B, D),
+          xHat: needsCosines,
+          wNorm: needsCosines,
+          wHat: needsCosines,
+          cosRaw: needsCosines,
+          cos: needsCosines,
+          argSub: needsCosines,
+        }),
+      marginSoftmax: needsCosines,
+      extraTerms: needsCosines,
+      output: needsCosines,
     },
-    rng: createRng(0),
-  } as unknown as HeadContext<unknown, HeadState>;
-  const { bias: _bias, ...margin } = def.margin(ctx as never);
-  return { geometry, margin };
+    true,
+  );
+  if (plan.done) return needsCosines();
+  const { bias: _bias, ...margin } = plan.margin;
+  return { geometry: plan.ctx.geo.spec, margin };
 }
 
 /** TF.js cpu step (variableGrads over the head's TF.js ops), when src/tf is present. */

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '../src/engine/index.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { unregisterNativeKernels } from '../src/kernels/index.js';
-import { useBestBackend } from '../src/tf/index.js';
+import { useBestBackend } from '../src/node/index.js';
 import { type BackboneOptions, lenetpp, mobilefacenet, resnetLite } from '../src/train/index.js';
 import { findTorchPython, TORCH_AVX2, torchTiming } from './torch.js';
 

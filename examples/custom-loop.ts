@@ -17,7 +17,8 @@
  *    updated by every training call of the loss, stored in the layer and saved with the model.
  */
 import * as tf from '@tensorflow/tfjs';
-import { HeadLayer, marginLoss, useBestBackend } from '../src/tf/index.js';
+import { useBestBackend } from '../src/node/index.js';
+import { HeadLayer, marginLoss } from '../src/tf/index.js';
 import { mnistTensors, shuffledIndices } from './lib/mnist-tensors.js';
 
 const quick = process.argv.includes('--quick');

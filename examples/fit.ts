@@ -18,7 +18,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { HeadLayer, loadModel, marginLoss, saveModel, useBestBackend } from '../src/tf/index.js';
+import { loadModel, saveModel, useBestBackend } from '../src/node/index.js';
+import { HeadLayer, marginLoss } from '../src/tf/index.js';
 import { mnistTensors } from './lib/mnist-tensors.js';
 
 const quick = process.argv.includes('--quick');

@@ -73,6 +73,56 @@ export class FileTooLargeError extends CorruptFileError {
   }
 }
 
+/**
+ * A pickle asks for something the reader does not do: a global outside its allow-list (such as
+ * `os.system` or `builtins.eval`), an opcode it does not read, or a call it does not interpret. A kind of
+ * {@link CorruptFileError} (code `UNSUPPORTED_PICKLE`); `global` names the refused `module.name`, if any.
+ * Nothing in a pickle is ever executed: refusing is the only thing the reader does with such a request.
+ */
+export class UnsupportedPickleError extends CorruptFileError {
+  readonly global: string | undefined;
+  constructor(path: string, problem: string, global?: string) {
+    super(path, problem, 'UNSUPPORTED_PICKLE');
+    this.global = global;
+  }
+}
+
+/**
+ * A checkpoint's weights do not fit the network they are loaded into: keys missing, keys the network
+ * does not have, or tensors of another shape. Every difference is listed (`missing`, `unexpected`,
+ * `misshaped`), so one run of the loader says all that is wrong.
+ */
+export class CheckpointMismatchError extends FaceVerLossError {
+  readonly path: string;
+  readonly missing: readonly string[];
+  readonly unexpected: readonly string[];
+  readonly misshaped: readonly string[];
+  constructor(
+    path: string,
+    network: string,
+    missing: readonly string[],
+    unexpected: readonly string[],
+    misshaped: readonly string[],
+  ) {
+    const list = (what: string, keys: readonly string[]) =>
+      keys.length === 0
+        ? []
+        : [`${what} (${keys.length}): ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`];
+    super(
+      `${path}: the weights do not fit ${network}: ${[
+        ...list('missing', missing),
+        ...list('unexpected', unexpected),
+        ...list('mis-shaped', misshaped),
+      ].join('; ')}`,
+      'CHECKPOINT_MISMATCH',
+    );
+    this.path = path;
+    this.missing = missing;
+    this.unexpected = unexpected;
+    this.misshaped = misshaped;
+  }
+}
+
 /** A configuration mixes options that cannot go together (e.g. an anchor branch that raises). */
 export class UnsupportedConfigError extends FaceVerLossError {
   constructor(message: string) {
@@ -97,6 +147,18 @@ export class RunFolderLockedError extends FaceVerLossError {
     this.folder = folder;
     this.pid = pid;
     this.host = host;
+  }
+}
+
+/** An optional package that a feature needs is not installed (e.g. `onnxruntime-web` for `.onnx`). */
+export class MissingDependencyError extends FaceVerLossError {
+  readonly packageName: string;
+  constructor(packageName: string, feature: string) {
+    super(
+      `${feature} needs the optional package '${packageName}': install it with npm install ${packageName}`,
+      'MISSING_DEPENDENCY',
+    );
+    this.packageName = packageName;
   }
 }
 

@@ -45,6 +45,9 @@ describe('optional peers', () => {
       const reached = [...packagesReachedFrom(resolve(root, entry))].filter((p) => optional.has(p));
       expect(reached, entry).toEqual([]);
     }
+    // The TF.js layer needs TF.js itself and nothing else of them.
+    const tfLayer = [...packagesReachedFrom(resolve(root, 'src/tf/index.ts'))].filter((p) => optional.has(p));
+    expect(tfLayer).toEqual(['@tensorflow/tfjs']);
   });
 
   it('a module-not-found error for an optional peer names it; other errors pass through', () => {

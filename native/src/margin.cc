@@ -783,6 +783,7 @@ void margin_softmax(MarginProblem& p) {
   prof.mark("dX");
   if (p.x_norm)
     for (int64_t i = 0; i < B; ++i) p.x_norm[i] = ws.xnorm[static_cast<size_t>(i)];
+  add_norm_gradient(p, ws.xnorm.data());
 }
 
 }  // namespace fvl

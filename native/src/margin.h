@@ -65,6 +65,12 @@ struct MarginConfig {
   double scale = 1.0;
   const double* scale_row = nullptr;
 
+  // Per-row parameters that depend on ‖x_i‖ (MagFace's margin, AdaFace's): their slopes d(param)/d‖x_i‖
+  // (length B each, optional). The backward chains dL/d(param) through ‖x‖ into dX with them.
+  const double* m2_dnorm = nullptr;
+  const double* m3_dnorm = nullptr;
+  const double* scale_dnorm = nullptr;
+
   // Loss.
   LossKind loss = LossKind::Ce;
   double focal_gamma = 0.0;
@@ -96,7 +102,7 @@ struct MarginProblem {
   bool write_normalized_w = false;  // overwrite W with its normalised rows (overwrite geometry)
 
   // Outputs (all optional except dX).
-  float* dX = nullptr;       // B×D, dL/dX (without the ‖x‖ chain of per-row parameters)
+  float* dX = nullptr;       // B×D, dL/dX (including the ‖x‖ chain of per-row parameters)
   float* dW = nullptr;       // C·K×D
   float* dBias = nullptr;    // C
   float* logits = nullptr;   // B×C
@@ -107,12 +113,18 @@ struct MarginProblem {
   double* row_margin = nullptr;  // B: m2 actually used
   double* pair = nullptr;    // B: softplus-pair z_i
   double* x_norm = nullptr;  // B: ‖x_i‖
+  double* d_norm = nullptr;  // B: dL/d‖x_i‖ through the per-row parameters that depend on it
   // Scalars.
   double loss = 0.0, ce = 0.0, focal = 0.0;
 };
 
 // Runs forward and backward. Arguments are trusted (the binding validates them). Throws std::bad_alloc.
 void margin_softmax(MarginProblem& p);
+
+// The ‖x‖ part of the gradient (margin_norm.cc): dL/d‖x_i‖ = Σ dL/d(param_i)·d(param_i)/d‖x_i‖ over the
+// per-row parameters with slopes, added to dX as dL/d‖x_i‖ · x_i/‖x_i‖. Needs d_m2, d_m3 and d_scale
+// wherever the matching slope is given; `x_norm` are the row norms (B).
+void add_norm_gradient(MarginProblem& p, const double* x_norm);
 
 // Only the geometry: clamped cosines (B×C) and, in `target`, the double-precision target cosines.
 // Either output may be null.

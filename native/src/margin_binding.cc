@@ -2,7 +2,10 @@
 //
 // marginSoftmax(args) and marginSoftmaxAsync(args) take one object (built by src/engine/margin.ts):
 // shapes, the flattened margin spec, input arrays, and the output arrays to fill. Typed arrays are
-// used in place. Every length that protects memory is checked here as well as in TypeScript.
+// used in place. Every length that protects memory is checked here as well as in TypeScript. A key
+// outside kArgumentKeys is refused (a misspelt key would otherwise leave its default in place);
+// test/engine/margin-codes.test.ts checks this list and the enum codes in margin.h against the
+// TypeScript encoder in src/engine/margin-codes.ts.
 #include "margin_binding.h"
 
 #include <cmath>
@@ -16,6 +19,41 @@
 namespace fvl {
 
 namespace {
+
+// Every key the argument object of marginSoftmax / marginCosines may hold.
+constexpr const char* kArgumentKeys[] = {
+    "B", "D", "C", "K", "X", "W", "labels", "bias", "targetRaw",
+    "normalizeX", "normalizeW", "clamp", "angleMap",
+    "target", "m1", "m2", "m3", "m2Row", "m3Row", "fallback", "fallbackMargin", "clipEps",
+    "sphereM", "sphereLambda", "spherePi", "circleM",
+    "negatives", "hardA", "hardB", "thM1", "thM2", "thM3", "adaptive", "adM0", "adM1", "adSourceRaw",
+    "adGradient", "curricularT", "arcnegAlpha", "arcnegSigma", "circleNegM", "filterAbove",
+    "scale", "scaleRow", "m2DNorm", "m3DNorm", "scaleDNorm",
+    "loss", "focalGamma", "softplusThreshold", "straightThrough",
+    "writeNormalizedW", "sgd", "dX", "dW", "dBias", "logits", "cos", "rows",
+};
+// Keys of the `sgd` object.
+constexpr const char* kSgdKeys[] = {"lr", "momentum", "weightDecay", "velocity"};
+// Only marginCosines reads this one (its output of target cosines).
+constexpr const char* kCosinesKey = "targetCos";
+
+template <size_t N>
+bool listed(const std::string& key, const char* const (&keys)[N]) {
+  for (const char* k : keys)
+    if (key == k) return true;
+  return false;
+}
+
+// Refuses keys the binding does not read: a misspelt or renamed key would silently keep its default.
+template <size_t N>
+void check_keys(const Napi::Object& o, const char* const (&keys)[N], const char* what, bool cosines_only) {
+  const Napi::Array names = o.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string key = names.Get(i).ToString().Utf8Value();
+    if (listed(key, keys) || (cosines_only && key == kCosinesKey)) continue;
+    fail_type(o.Env(), std::string("unknown ") + what + " argument '" + key + "'");
+  }
+}
 
 // Keeps every typed array of one call alive (needed while an async call runs on a worker thread).
 struct Keep {
@@ -80,6 +118,7 @@ MarginProblem parse(const Napi::CallbackInfo& info, Keep& keep, bool cosines_onl
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) fail_type(env, "marginSoftmax expects one object");
   const Napi::Object o = info[0].As<Napi::Object>();
+  check_keys(o, kArgumentKeys, "marginSoftmax", cosines_only);
   MarginProblem p;
   p.B = dim(o, "B", 1);
   p.D = dim(o, "D", 1);
@@ -133,6 +172,9 @@ MarginProblem parse(const Napi::CallbackInfo& info, Keep& keep, bool cosines_onl
   c.filter_above = num(o, "filterAbove", 1);
   c.scale = num(o, "scale", 1);
   c.scale_row = f64(o, "scaleRow", B, false, keep);
+  c.m2_dnorm = f64(o, "m2DNorm", B, false, keep);
+  c.m3_dnorm = f64(o, "m3DNorm", B, false, keep);
+  c.scale_dnorm = f64(o, "scaleDNorm", B, false, keep);
   c.loss = code<LossKind>(o, "loss", 3);
   c.focal_gamma = num(o, "focalGamma", 0);
   c.softplus_threshold = num(o, "softplusThreshold", 20);
@@ -143,6 +185,7 @@ MarginProblem parse(const Napi::CallbackInfo& info, Keep& keep, bool cosines_onl
   if (!sgd.IsUndefined() && !sgd.IsNull()) {
     if (!sgd.IsObject()) fail_type(env, "sgd must be an object");
     const Napi::Object so = sgd.As<Napi::Object>();
+    check_keys(so, kSgdKeys, "sgd", false);
     p.sgd.enabled = true;
     p.sgd.lr = num(so, "lr", 0);
     p.sgd.momentum = num(so, "momentum", 0);
@@ -154,8 +197,11 @@ MarginProblem parse(const Napi::CallbackInfo& info, Keep& keep, bool cosines_onl
   p.dBias = f32(o, "dBias", C, false, keep);
   p.logits = f32(o, "logits", B * C, false, keep);
   p.cos = f32(o, "cos", B * C, false, keep);
-  // rows: six per-row outputs, each B long: dM2, dM3, dScale, rowMargin, pair z, ‖x‖.
-  double* rows = f64(o, "rows", 6 * B, false, keep);
+  // rows: seven per-row outputs, each B long: dM2, dM3, dScale, rowMargin, pair z, ‖x‖, dL/d‖x‖.
+  double* rows = f64(o, "rows", 7 * B, false, keep);
+  // The ‖x‖ chain reads dM2, dM3 and dScale.
+  if (!rows && (c.m2_dnorm || c.m3_dnorm || c.scale_dnorm))
+    fail_type(env, "rows is required with m2DNorm, m3DNorm or scaleDNorm");
   if (rows) {
     p.d_m2 = rows;
     p.d_m3 = rows + p.B;
@@ -163,6 +209,7 @@ MarginProblem parse(const Napi::CallbackInfo& info, Keep& keep, bool cosines_onl
     p.row_margin = rows + 3 * p.B;
     p.pair = rows + 4 * p.B;
     p.x_norm = rows + 5 * p.B;
+    p.d_norm = rows + 6 * p.B;
   }
   // Outputs must not alias the inputs they are computed from.
   if ((p.dW && p.sgd.enabled) || (p.dW == p.W && p.dW)) fail_range(env, "dW must not be given with sgd");

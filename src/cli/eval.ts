@@ -61,7 +61,10 @@ export function registerEval(program: Command, options: EvalCommandOptions = {})
     .option('--pairs <file>', 'LFW-style pairs file (needs --embeddings)')
     .option('--embeddings <file>', 'embeddings file, one "name,v1,...,vD" per line')
     .option('--bin <file>', 'insightface verification set such as lfw.bin (needs --model)')
-    .option('--model <run>', 'trained run to embed the --bin images with')
+    .option(
+      '--model <model>',
+      'model to embed the --bin images with: run folder, insightface .pth/.pt or .onnx',
+    )
     .option('--batch-size <n>', 'images per model call with --bin', '64')
     .option('--no-flip', 'with --bin: do not add the embedding of the mirrored image')
     .option('--gallery <file>', 'gallery embeddings file for identification (needs --probe)')

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { NATIVE_TOLERANCE, nativeImplementation } from '../engine/margin.js';
+import { NATIVE_TOLERANCE, nativeImplementation } from '../engine/head-step.js';
 import { engineInfo } from '../engine/native.js';
 import { InvalidArgumentError } from '../errors.js';
 import { formatFailures, type RunOptions, runGoldenDir } from '../golden/runner.js';

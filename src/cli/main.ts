@@ -24,10 +24,15 @@ const COMMANDS: readonly CommandSource[] = [
     name: 'eval',
     load: async () => {
       const { registerEval } = await import('./eval.js');
-      const loadModel = async (run: string) => (await import('../train/embedder.js')).loadRunEmbedder(run);
+      const loadModel = async (model: string) => {
+        // IResNets are large: the native kernels (else wasm) make their evaluation bearable.
+        await (await import('../node/index.js')).useBestBackend();
+        return (await import('../train/embedder.js')).loadRunEmbedder(model);
+      };
       return (program) => registerEval(program, { loadModel });
     },
   },
+  { name: 'embed', load: async () => (await import('./embed.js')).registerEmbed },
   { name: 'golden', load: async () => (await import('./golden.js')).registerGolden },
   { name: 'plot', load: async () => (await import('./plot.js')).registerPlot },
   { name: 'train', load: async () => (await import('./train.js')).registerTrain },
@@ -50,7 +55,9 @@ export async function buildProgram(commands: readonly CommandSource[] = COMMANDS
   const program = new Command();
   program
     .name('faceverloss')
-    .description('Margin-based face-verification losses: train, evaluate, compare, plot, benchmark.')
+    .description(
+      'Margin-based face-verification losses: train, evaluate, compare, plot, embed (runs, insightface .pth, .onnx).',
+    )
     .showHelpAfterError();
   for (const { name, load } of commands) {
     let register: Register;

@@ -9,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
-import { useBestBackend, useWasmBackend } from '../tf/index.js';
+import { useBestBackend, useWasmBackend } from '../node/index.js';
 import {
   createProgress,
   formatTar,
@@ -99,7 +99,10 @@ export function addTrainFlags(cmd: Command): Command {
   return cmd
     .option('--param <key=value>', 'head parameter (repeatable), e.g. margin=0.3', collect, [])
     .option('--data <source>', "'mnist', 'fashion-mnist', an image folder or a .rec file")
-    .option('--backbone <name>', 'lenetpp, mobilefacenet or resnet-lite')
+    .option(
+      '--backbone <name>',
+      'lenetpp, mobilefacenet, resnet-lite, iresnet18|34|50|100|200 or iresnet-A-B-C-D (blocks per stage)',
+    )
     .option('--width <x>', 'channel multiplier of the backbone (1 = published widths)')
     .option('--embedding-dim <n>', 'embedding dimension (2 or 3 for pictures)')
     .option('--epochs <n>', 'epochs')
@@ -119,7 +122,10 @@ export function addTrainFlags(cmd: Command): Command {
     .option('--image-size <n>', 'side of folder / .rec images')
     .option('--max-steps <n>', 'stop after this many steps')
     .option('--flip', 'random horizontal flips')
-    .option('--init <run>', "start from another run's backbone (and class weights when shapes match)")
+    .option(
+      '--init <run|pth>',
+      "start from another run's backbone (and class weights when shapes match), or from an insightface IResNet .pth",
+    )
     .option('--backend <name>', "'best' (native kernels, else wasm, else cpu), 'wasm' or 'cpu'", 'best');
 }
 

@@ -1,17 +1,19 @@
-/** The native engine: loading it, its matrix products and its thread pool. */
+/** The native engine: loading it, its matrix products, the fused head kernel and its thread pool. */
 export { type SgemmArgs, sgemm, sgemmAsync, sgemmJs } from './gemm.js';
+export {
+  NATIVE_TOLERANCE,
+  type NativeHeadOptions,
+  nativeHeadForward,
+  nativeHeadForwardAsync,
+  nativeImplementation,
+} from './head-step.js';
 export {
   cosinesNative,
   marginSoftmaxNative,
   marginSoftmaxNativeAsync,
-  NATIVE_TOLERANCE,
-  type NativeHeadOptions,
   type NativeMarginArgs,
   type NativeMarginResult,
   type NativeSgd,
-  nativeHeadForward,
-  nativeHeadForwardAsync,
-  nativeImplementation,
 } from './margin.js';
 export {
   type DispatchLevel,

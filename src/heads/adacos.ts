@@ -53,4 +53,9 @@ export const adacos = defineHead<AdaCosParams, AdaCosState>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 's·cos θ with s adapted every step (here a state slider)',
+  picture: {
+    formula: 's·cos θy vs s·cos θj with an adaptive scale s (no margin)',
+    variants: () => [{ label: 'no margin (s = √2·ln 999)', state: { s: Math.SQRT2 * Math.log(999) } }],
+  },
 });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead, type HeadState } from './define.js';
+import { num } from './picture.js';
 
 /** Parameters of the AdaFace head and their defaults (see docs/losses/adaface.md). */
 export const adafaceParams = z.strictObject({
@@ -76,5 +77,18 @@ export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
       loss: lossSpec(p),
       gradient: 'full',
     };
+  },
+  formula: 'target s·(cos(clip(θy − m·ẑ)) − (m + m·ẑ)),  ẑ = clip(h·(‖x‖ − μ)/(σ + ε), −1, 1)',
+  picture: {
+    formula: 's·(cos(θy − m·ẑ) − m − m·ẑ) vs s·cos θj;  ẑ ∈ [−1, 1] the normalised feature norm',
+    variants: (p) => {
+      // With batch statistics μ = 20, σ = 1, a norm of μ + ẑ·(σ + ε)/h gives exactly ẑ.
+      const step = (1 + num(p.eps)) / num(p.h);
+      return [-1, 0, 1].map((z) => ({
+        label: z === -1 ? 'ẑ = −1 (low quality)' : z === 1 ? 'ẑ = +1 (high quality)' : 'ẑ = 0',
+        state: { batchMean: 20, batchStd: 1 },
+        xNorm: 20 + z * step,
+      }));
+    },
   },
 });

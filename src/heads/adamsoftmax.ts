@@ -2,6 +2,7 @@
  * AdaM-Softmax (Liu et al., CVPR 2019, "AdaptiveFace"): CosFace with a learnable margin per class,
  * m_c ∈ [0, 1], pushed up by the regulariser λ·(1 − mean_c m_c).
  */
+import type { Scalar } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
@@ -56,5 +57,20 @@ export const adamsoftmax = defineHead<AdamSoftmaxParams>({
     const dMargins = new Float64Array(C).fill(-p.lambda / C);
     for (let i = 0; i < labels.length; i++) dMargins[labels[i]] += out.dM3[i];
     return { loss: reg, parts: { marginReg: reg }, dExtras: { margins: dMargins } };
+  },
+  tf: {
+    // The margins as a tensor, so that the gradient reaches the learnable parameter.
+    rowParams: ({ tf, ops, extras, oneHot, C }) => ({
+      m3: tf.reshape(ops.selectRows(oneHot, tf.reshape(extras.margins, [C, 1])), [-1]),
+    }),
+    extraLoss: ({ tf, p, extras, training }) => {
+      const reg = tf.mul(p.lambda, tf.sub(1, tf.mean(extras.margins))) as Scalar;
+      return { loss: training ? reg : tf.scalar(0), parts: { marginReg: reg } };
+    },
+  },
+  formula: 'target s·(cos θy − m_y),  m_y learned per class (initial values here)',
+  picture: {
+    formula: 's·(cos θy − m_y) vs s·cos θj; m_y learnable per class (drawn at its initial value)',
+    variants: () => [{ label: 'initial margin' }],
   },
 });

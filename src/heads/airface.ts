@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { single } from './picture.js';
 
 /** Parameters of the AirFace head and their defaults (see docs/losses/airface.md). */
 export const airfaceParams = z.strictObject({
@@ -31,4 +32,6 @@ export const airface = defineHead<AirFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·(π − 2(θy + m))/π,   others s·(π − 2θj)/π',
+  picture: { formula: 's·(π − 2(θy + m))/π vs s·(π − 2θj)/π', variants: single('margin') },
 });

@@ -12,6 +12,7 @@ import {
   scaleValue,
 } from './common.js';
 import { defineHead } from './define.js';
+import { fmt, num } from './picture.js';
 
 /** Parameters of the ArcFace head and their defaults (see docs/losses/arcface.md). */
 export const arcfaceParams = z.strictObject({
@@ -29,6 +30,9 @@ export const arcfaceParams = z.strictObject({
 });
 /** ArcFace parameters after validation, defaults filled in. */
 export type ArcFaceParams = z.infer<typeof arcfaceParams>;
+
+/** Caption of ArcFace-like pictures (Sub-center ArcFace shares it). */
+export const arcFallbackCaption = 's·cos(θy + m) vs s·cos θj; past θy + m > π the `fallback` branch';
 
 /** The ArcFace head, registered as `'arcface'`. */
 export const arcface = defineHead<ArcFaceParams>({
@@ -51,4 +55,15 @@ export const arcface = defineHead<ArcFaceParams>({
     loss: lossSpec(p),
     gradient: p.gradient,
   }),
+  formula: 'target s·cos(θy + m)  (fallback once θy + m > π),   others s·cos θj',
+  picture: {
+    formula: `${arcFallbackCaption} (thmm: cos θy − m·sin m; none: cos(θy + m) as is). A constant gap m in the angle plane.`,
+    variants: (p, given) =>
+      given.has('fallback') || p.fallback === 'none'
+        ? [{ label: `m = ${fmt(num(p.margin))}, fallback ${String(p.fallback)}` }]
+        : [
+            { label: `m = ${fmt(num(p.margin))}, fallback ${String(p.fallback)}` },
+            { label: 'fallback none (cos(θy + m) past π)', params: { fallback: 'none' } },
+          ],
+  },
 });

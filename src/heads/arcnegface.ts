@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { describeParams, fmt, num } from './picture.js';
 
 /** Parameters of the ArcNegFace head and their defaults (see docs/losses/arcnegface.md). */
 export const arcnegfaceParams = z.strictObject({
@@ -32,4 +33,17 @@ export const arcnegface = defineHead<ArcNegFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·cos(θy + m),  negatives s·(r·cos θj + r − 1),  r = α·exp(−(cos θj − φ)²/σ)',
+  picture: {
+    negativesAt: 60,
+    formula: 's·cos(θy + m) vs s·(r·cos θj + r − 1);  r = α·exp(−(cos θj − cos(θy + m))²/σ)',
+    variants: (p, given) =>
+      given.has('alpha') || given.has('sigma')
+        ? [{ label: describeParams(p, ['margin', 'alpha', 'sigma']) }]
+        : [
+            { label: `α = ${fmt(num(p.alpha))}, σ = ${fmt(num(p.sigma))}` },
+            { label: 'σ = 0.5 (narrower)', params: { sigma: 0.5 } },
+            { label: 'α = 1, σ = 100 (≈ ArcFace)', params: { alpha: 1, sigma: 100 } },
+          ],
+  },
 });

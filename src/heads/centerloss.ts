@@ -3,6 +3,7 @@
  * L = (1/B)·Σ_i ‖x_i − c_{y_i}‖². The centres are the head's class matrix W (C×D).
  * Usually added to a softmax head's loss with a weight λ.
  */
+import type { Scalar } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { defineHead } from './define.js';
@@ -62,6 +63,25 @@ export const centerloss = defineHead<CenterLossParams>({
       paramsAfterForward: {},
       cos: new Float64Array(0),
     };
+  },
+  tf: {
+    compute: ({ tf, ops, p, X, W, oneHot, B, C }) => {
+      const cy = ops.selectRows(oneHot, W);
+      // ‖x‖² + ‖c‖² − 2x·c, the expanded form the reference computes.
+      const dist = tf.sub(
+        tf.add(tf.sum(tf.square(X), 1), tf.sum(tf.square(cy), 1)),
+        tf.mul(2, tf.sum(tf.mul(X, cy), 1)),
+      );
+      // Masked (non-target) entries are zero before the clamp, so each contributes clampMin.
+      const total = tf.add(B * (C - 1) * p.clampMin, tf.sum(tf.clipByValue(dist, p.clampMin, CLAMP_MAX)));
+      return { loss: tf.div(total, B) as Scalar, parts: {} };
+    },
+  },
+  formula: '(1/B)·Σ ‖x_i − c_{y_i}‖²   (no logits, so no decision boundary)',
+  picture: {
+    formula: 'no margin: ‖x − c_y‖² is added to a softmax head; its boundary is shown',
+    variants: () => [{ label: 'softmax (no margin)' }],
+    boundaryHead: 'softmax',
   },
 });
 

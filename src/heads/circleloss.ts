@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { commonOptions, cosineGeometry } from './common.js';
 import { defineHead } from './define.js';
+import { single } from './picture.js';
 
 /** Parameters of the Circle Loss head and their defaults (see docs/losses/circleloss.md). */
 export const circlelossParams = z.strictObject({
@@ -37,4 +38,9 @@ export const circleloss = defineHead<CircleLossParams>({
     loss: p.form === 'pair' ? { kind: 'softplus-pair', threshold: p.softplusThreshold } : { kind: 'ce' },
     gradient: 'full',
   }),
+  formula: 'γ·αp·(cos θy − (1 − m)), αp = [1 + m − cos θy]₊;   γ·αn·(cos θj − m), αn = [cos θj + m]₊',
+  picture: {
+    formula: 'γ·αp·(cos θy − 1 + m) vs γ·αn·(cos θj − m);  αp = [1 + m − cos θy]₊, αn = [cos θj + m]₊',
+    variants: single('margin'),
+  },
 });

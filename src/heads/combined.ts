@@ -14,6 +14,7 @@ import {
   scaleValue,
 } from './common.js';
 import { defineHead } from './define.js';
+import { single } from './picture.js';
 
 /** Parameters of the combined-margin head and their defaults (see docs/losses/combined.md). */
 export const combinedParams = z
@@ -66,4 +67,6 @@ export const combined = defineHead<CombinedParams>({
     // insightface differentiates its CosFace branch and applies the ArcFace branch under no_grad.
     gradient: p.branches === 'insightface' && p.m3 > 0 ? 'full' : p.gradient,
   }),
+  formula: 'target s·(cos(m1·θy + m2) − m3),   others s·cos θj',
+  picture: { formula: 's·(cos(m1·θy + m2) − m3) vs s·cos θj', variants: single('m1', 'm2', 'm3') },
 });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { single } from './picture.js';
 
 /** Parameters of the CosFace head and their defaults (see docs/losses/cosface.md). */
 export const cosfaceParams = z.strictObject({
@@ -29,6 +30,12 @@ export const cosface = defineHead<CosFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·(cos θy − m),   others s·cos θj',
+  picture: {
+    formula:
+      's·(cos θy − m) vs s·cos θj: a constant gap m in the cosine plane, wider in angle near 0° and 180°',
+    variants: single('margin'),
+  },
 });
 
 /** AM-Softmax is the same head; the name is kept for users who know it by that paper. */

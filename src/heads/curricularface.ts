@@ -45,4 +45,17 @@ export const curricularface = defineHead<CurricularFaceParams, CurricularFaceSta
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·cos(θy + m),   hard negatives s·cos θj·(t + cos θj)',
+  picture: {
+    negativesAt: 60,
+    formula:
+      's·cos(θy + m) vs s·cos θj; hard negatives (cos θj > cos(θy + m)) → s·cos θj·(t + cos θj): damped while t is small (early), emphasised later',
+    variants: (_p, given) =>
+      given.has('t')
+        ? [{ label: 'given t' }]
+        : [0, 0.5, 0.9].map((t) => ({
+            label: t === 0 ? 't = 0 (early)' : t === 0.9 ? 't = 0.9 (late)' : `t = ${t}`,
+            state: { t },
+          })),
+  },
 });

@@ -4,11 +4,15 @@
  */
 import type { z } from 'zod';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
-import { computeGeometry, type Geometry } from '../margin/geometry.js';
-import { applyMargin, type MarginSoftmaxResult, marginSoftmaxOnGeometry } from '../margin/reference.js';
+import type { Geometry } from '../margin/geometry.js';
+import { applyMargin, type MarginSoftmaxResult } from '../margin/reference.js';
 import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
 import { createRng, type Rng } from '../rng.js';
 import { toFiniteFloat64, toLabels } from '../validate.js';
+import type { HeadPicture } from './picture.js';
+import { referenceBackend } from './reference-step.js';
+import { checkTraining, runHeadStep } from './step.js';
+import type { TfHeadTerms } from './tf-terms.js';
 
 /** JSON-serialisable head state (EMA statistics, counters, adaptive scale). */
 export type HeadState = Record<string, number>;
@@ -21,20 +25,25 @@ export interface LearnableSpec {
   init: (rng: Rng) => Float64Array;
 }
 
-/** Everything a head definition sees during one forward pass. */
-export interface HeadContext<P, S extends HeadState = HeadState> {
-  p: P;
-  state: S;
-  training: boolean;
+/** The inputs of one step, checked against the head: sizes, labels and fp64 views. */
+export interface CheckedInputs {
   B: number;
   D: number;
   C: number;
+  /** Embeddings, B×D. */
   X: Float64Array;
-  /** Class weights as given (before any normalisation). */
+  /** Class weights as given (before any normalisation), C·K×D. */
   W: Float64Array;
   labels: Int32Array;
-  /** Learnable extras by name (after any in-forward modification such as a clamp). */
+  /** Learnable extras by name (in a context: after any in-forward modification such as a clamp). */
   extras: Record<string, Float64Array>;
+}
+
+/** Everything a head definition sees during one forward pass. */
+export interface HeadContext<P = unknown, S extends HeadState = HeadState> extends CheckedInputs {
+  p: P;
+  state: S;
+  training: boolean;
   geo: Geometry;
   rng: Rng | undefined;
 }
@@ -75,6 +84,12 @@ export interface HeadDefinition<P, S extends HeadState = HeadState> {
   extraTerms?: (ctx: HeadContext<P, S>, out: MarginSoftmaxResult) => ExtraTerms;
   /** A head whose loss is not a margin softmax (CenterLoss) replaces the whole computation. */
   compute?: (ctx: Omit<HeadContext<P, S>, 'geo'>) => HeadOutput;
+  /** TF.js forms of `extraTerms` and `compute` (and learnable per-row margins), for the TF.js path. */
+  tf?: TfHeadTerms<P>;
+  /** One short display line of the head's logits (the page shows it; numbers come from the code). */
+  formula: string;
+  /** Caption and curves of its decision-boundary picture (one curve at its parameters by default). */
+  picture?: HeadPicture;
 }
 
 /** Inputs of one forward/backward pass. Extras are the head's learnable tensors beyond W. */
@@ -143,15 +158,7 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
    * Check inputs as {@link forward} does and return them as fp64 arrays with the batch, dimension and
    * class counts (throws the same typed errors).
    */
-  checkInputs(inputs: HeadInputs): {
-    B: number;
-    D: number;
-    C: number;
-    X: Float64Array;
-    W: Float64Array;
-    labels: Int32Array;
-    extras: Record<string, Float64Array>;
-  } {
+  checkInputs(inputs: HeadInputs): CheckedInputs {
     const { B, D, C, X, W, labels, extras } = this.validate(inputs, true);
     return { B, D, C, X, W, labels, extras };
   }
@@ -189,50 +196,8 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
   /** Forward and backward in fp64. Updates state in training mode. */
   forward(inputs: HeadInputs, options: ForwardOptions = {}): HeadOutput {
     const training = options.training ?? true;
-    if (typeof training !== 'boolean')
-      throw new InvalidArgumentError('options.training', 'a boolean', training);
-    const ctxBase = this.validate(inputs, training);
-    if (Object.keys(this.state).length === 0 && this.def.initialState) this.initState(ctxBase.C);
-    const prepared = this.def.prepareExtras?.(this.params, ctxBase.extras) ?? {};
-    const extras = { ...ctxBase.extras, ...prepared };
-    const base = { ...ctxBase, extras, state: this.state };
-    if (this.def.compute) {
-      const out = this.def.compute(base);
-      return { ...out, paramsAfterForward: { ...prepared, ...out.paramsAfterForward } };
-    }
-    const geo = computeGeometry(base.X, base.W, base.B, base.D, this.def.geometry(this.params));
-    let ctx: HeadContext<P, S> = { ...base, geo };
-    if (training && this.def.update) {
-      this.state = this.def.update(ctx);
-      ctx = { ...ctx, state: this.state };
-    }
-    const spec = this.def.margin(ctx);
-    const margin: HeadMargin = training
-      ? spec
-      : {
-          ...spec,
-          target: { kind: 'angular', m1: 1, m2: 0, m3: 0, fallback: 'none' },
-          negatives: { kind: 'plain' },
-        };
-    const out = marginSoftmaxOnGeometry(geo, base.X, base.labels, margin, margin.bias);
-    const grads: Record<string, Float64Array> = { X: out.dX, W: out.dW };
-    if (out.dBias) grads.bias = out.dBias;
-    let loss = out.loss;
-    const parts = { ...out.parts };
-    if (this.def.extraTerms) {
-      const extra = this.def.extraTerms(ctx, out);
-      loss += extra.loss;
-      Object.assign(parts, extra.parts);
-      if (extra.dX) addInto(grads.X, extra.dX);
-      if (extra.dW) addInto(grads.W, extra.dW);
-      for (const [k, g] of Object.entries(extra.dExtras ?? {})) {
-        if (grads[k]) addInto(grads[k], g);
-        else grads[k] = g;
-      }
-    }
-    const paramsAfterForward: Record<string, Float64Array> = { ...prepared };
-    if (geo.spec.normalizeW === 'overwrite') paramsAfterForward.W = geo.wHat;
-    return { logits: out.logits, loss, parts, grads, paramsAfterForward, cos: geo.cos };
+    checkTraining(training);
+    return runHeadStep(this, referenceBackend(this, inputs), training);
   }
 
   /**
@@ -347,10 +312,6 @@ export class Head<P = unknown, S extends HeadState = HeadState> {
     }
     return { p: this.params, training, B, D, C, X, W, labels, extras, rng: this.rng };
   }
-}
-
-function addInto(target: Float64Array, source: Float64Array): void {
-  for (let i = 0; i < target.length; i++) target[i] += source[i];
 }
 
 /** Declare a head. The returned definition is registered in `registry.ts`. */

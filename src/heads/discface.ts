@@ -5,10 +5,13 @@
  * The paper learns one ξ shared by all classes; `displacement: 'per-class'` learns one per class with
  * its norm capped (FaceVerLoss's DiscFace_AM: cap 0.05, λ = 0.4).
  */
+import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { normalizeBackward } from '../margin/geometry.js';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead, type ExtraTerms, type HeadContext } from './define.js';
+import { single } from './picture.js';
+import type { TfExtraTerms, TfTermContext } from './tf-terms.js';
 
 /** Parameters of the DiscFace head and their defaults (see docs/losses/discface.md). */
 export const discfaceParams = z.strictObject({
@@ -73,6 +76,26 @@ function discrepancy(ctx: HeadContext<DiscFaceParams>): ExtraTerms {
   };
 }
 
+/** The discrepancy term as TF.js ops: the same formula, differentiated by autograd. */
+function tfDiscrepancy({ tf, ops, p, extras, oneHot, geo, D }: TfTermContext<DiscFaceParams>): TfExtraTerms {
+  const xi = extras.displacement;
+  const rows =
+    p.displacement === 'per-class' ? ops.selectRows(oneHot, xi as Tensor2D) : tf.reshape(xi, [1, D]);
+  let used = rows as Tensor2D;
+  if (p.maxNorm !== null) {
+    // ξ as used: ξ̂·min(‖ξ‖, cap), written so that no branch divides by zero.
+    const n = ops.rowNorm(used);
+    // A step mask keeps the path differentiable (comparison ops have no gradient).
+    const over = tf.step(tf.sub(n, p.maxNorm));
+    const k = tf.add(tf.mul(over, tf.div(p.maxNorm, tf.maximum(n, 1e-30))), tf.sub(1, over));
+    used = tf.mul(used, tf.expandDims(k, 1));
+  }
+  const wy = ops.selectRows(oneHot, geo.wHat);
+  const r = ops.rowNorm(tf.sub(tf.sub(geo.xHat, wy), used));
+  const mean = tf.mean(r) as Scalar;
+  return { loss: tf.mul(p.lambda, mean), parts: { disc: p.lambda > 0 ? mean : tf.scalar(0) } };
+}
+
 /** The DiscFace head, registered as `'discface'`. */
 export const discface = defineHead<DiscFaceParams>({
   name: 'discface',
@@ -98,4 +121,12 @@ export const discface = defineHead<DiscFaceParams>({
     gradient: 'full',
   }),
   extraTerms: (ctx) => (ctx.training ? discrepancy(ctx) : { loss: 0 }),
+  tf: {
+    extraLoss: (ctx) => (ctx.training ? tfDiscrepancy(ctx) : { loss: ctx.tf.scalar(0), parts: {} }),
+  },
+  formula: 'target s·(cos θy − m),   others s·cos θj   (+ λ·‖ε − ξ‖ on the features)',
+  picture: {
+    formula: 's·(cos θy − m) vs s·cos θj (its displacement term does not move the boundary)',
+    variants: single('margin'),
+  },
 });

@@ -15,6 +15,7 @@ import {
   scaleValue,
 } from './common.js';
 import { defineHead, type HeadContext } from './define.js';
+import { fmt, num } from './picture.js';
 
 /** Parameters of the ElasticFace head and their defaults (see docs/losses/elasticface.md). */
 export const elasticfaceParams = z.strictObject({
@@ -67,5 +68,18 @@ export const elasticface = defineHead<ElasticFaceParams>({
       loss: lossSpec(p),
       gradient: p.gradient,
     };
+  },
+  formula: 'target s·cos(θy + m_i) or s·(cos θy − m_i),  m_i ~ N(m, σ) per sample (per grid point here)',
+  picture: {
+    formula: 's·cos(θy + m_i) vs s·cos θj;  m_i ~ N(m, σ) per sample (drawn at m and m ± σ)',
+    variants: (p) => {
+      const m = num(p.margin);
+      const s = num(p.sigma);
+      const at = (v: number, label: string) => ({
+        label: `${label} = ${fmt(v)}`,
+        params: { sigma: 0, margin: Math.min(Math.PI - 1e-9, Math.max(0, v)) },
+      });
+      return s > 0 ? [at(m, 'm'), at(m - s, 'm − σ'), at(m + s, 'm + σ')] : [at(m, 'm')];
+    },
   },
 });

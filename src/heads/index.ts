@@ -1,5 +1,6 @@
 export { paperCenterUpdate } from './centerloss.js';
 export {
+  type CheckedInputs,
   type ForwardOptions,
   Head,
   type HeadInputs,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { fmt, num } from './picture.js';
 
 /** Parameters of the MagFace head and their defaults (see docs/losses/magface.md). */
 export const magfaceParams = z
@@ -80,5 +81,22 @@ export const magface = defineHead<MagFaceParams>({
       for (let d = 0; d < D; d++) dX[i * D + d] = (dA * X[i * D + d]) / geo.xNorm[i];
     }
     return training ? { loss, parts: { magnitude: g }, dX } : { loss: 0, parts: { magnitude: g } };
+  },
+  tf: {
+    extraLoss: ({ tf, p, geo, training }) => {
+      // clipByValue passes the gradient with its bounds included, as `magnitude`'s `live` test.
+      const a = tf.clipByValue(geo.xNorm, p.lowerNorm, p.upperNorm);
+      const g = tf.mul(p.lambda, tf.add(tf.div(a, p.upperNorm ** 2), tf.div(1, a)));
+      return { loss: training ? tf.mean(g) : tf.scalar(0), parts: { magnitude: g } };
+    },
+  },
+  formula: 'target s·cos(θy + m(‖x‖)),  m(a) linear from l_m to u_m over [l_a, u_a]',
+  picture: {
+    formula: 's·cos(θy + m(a)) vs s·cos θj;  m(a) grows linearly with the feature norm a = ‖x‖',
+    variants: (p) => {
+      const lo = num(p.lowerNorm);
+      const hi = num(p.upperNorm);
+      return [lo, (lo + hi) / 2, hi].map((a) => ({ label: `‖x‖ = ${fmt(a)}`, xNorm: a }));
+    },
   },
 });

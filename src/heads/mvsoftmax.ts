@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Fallback } from '../margin/spec.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { fmt, sweep } from './picture.js';
 
 /** Parameters of the MV-Softmax head and their defaults (see docs/losses/mvsoftmax.md). */
 export const mvsoftmaxParams = z.strictObject({
@@ -41,5 +42,14 @@ export const mvsoftmax = defineHead<MvSoftmaxParams>({
       loss: lossSpec(p),
       gradient: 'full',
     };
+  },
+  formula: 'target s·(cos θy − m) or s·cos(θy + m),   mis-classified negatives s·((t + 1)·cos θj + t)',
+  picture: {
+    negativesAt: 60,
+    formula:
+      's·(cos θy − m) vs s·cos θj (type am); mis-classified negatives → s·((t + 1)·cos θj + t): they already lose, so the boundary stays and only their logit rises',
+    variants: sweep('t', [0, 0.2, 0.5, 1], (t) => (t === 0 ? 't = 0 (plain margin)' : `t = ${fmt(t)}`), [
+      't',
+    ]),
   },
 });

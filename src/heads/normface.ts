@@ -25,4 +25,6 @@ export const normface = defineHead<NormFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·cos θy,   others s·cos θj',
+  picture: { formula: 's·cos θy vs s·cos θj (no margin)', variants: () => [{ label: 'no margin' }] },
 });

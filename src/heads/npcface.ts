@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { describeParams, fmt, num } from './picture.js';
 
 /** Parameters of the NPCFace head and their defaults (see docs/losses/npcface.md). */
 export const npcfaceParams = z.strictObject({
@@ -48,4 +49,16 @@ export const npcface = defineHead<NpcFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·cos(θy + m0 + m1·mean hard),   hard negatives s·(t·cos θj + α)',
+  picture: {
+    negativesAt: 60,
+    formula: 's·cos(θy + m0 + m1·h) vs s·cos θj; hard negatives → s·(t·cos θj + α), h their mean',
+    variants: (p, given) =>
+      ['t', 'alpha', 'm1'].some((k) => given.has(k))
+        ? [{ label: describeParams(p, ['m0', 'm1', 't', 'alpha']) }]
+        : [
+            { label: `emphasised: t = ${fmt(num(p.t))}, α = ${fmt(num(p.alpha))}` },
+            { label: 'plain: t = 1, α = 0, m1 = 0', params: { t: 1, alpha: 0, m1: 0 } },
+          ],
+  },
 });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
+import { single } from './picture.js';
 
 /** Parameters of the QAMFace head and their defaults (see docs/losses/qamface.md). */
 export const qamfaceParams = z.strictObject({
@@ -27,4 +28,6 @@ export const qamface = defineHead<QamFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target s·(2π − (θy + m))²,   others s·(2π − θj)²',
+  picture: { formula: 's·(2π − (θy + m))² vs s·(2π − θj)²', variants: single('margin') },
 });

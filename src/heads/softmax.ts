@@ -35,4 +35,9 @@ export const softmax = defineHead<SoftmaxParams>({
     gradient: 'full',
     bias: p.bias ? extras.bias : undefined,
   }),
+  formula: 'logit_c = w_c·x + b_c   (no normalisation; here with cosines as inputs)',
+  picture: {
+    formula: 'w_y·x + b_y vs w_j·x + b_j, drawn for unit vectors and zero bias: cos θy vs cos θj (no margin)',
+    variants: () => [{ label: 'no margin' }],
+  },
 });

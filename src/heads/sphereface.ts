@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { commonOptions, cosineGeometry, lossSpec } from './common.js';
 import { defineHead, type HeadState } from './define.js';
+import { fmt, num } from './picture.js';
 
 /** Parameters of the SphereFace head and their defaults (see docs/losses/sphereface.md). */
 export const spherefaceParams = z.strictObject({
@@ -59,4 +60,16 @@ export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  formula: 'target ‖x‖·(ψ(θy) + λ·cos θy)/(1 + λ),  ψ(θ) = (−1)^k·cos(mθ) − 2k,  k = ⌊mθ/π⌋',
+  picture: {
+    formula: '‖x‖·(ψ(θy) + λ·cos θy)/(1 + λ) vs ‖x‖·cos θj;  ψ(θ) = (−1)^k·cos(mθ) − 2k, k = ⌊mθ/π⌋',
+    variants: (p) => [
+      { label: `λ = 0: pure ψ, m = ${fmt(num(p.m))}`, state: { iter: 0, lambda: 0 } },
+      {
+        label: `λ = ${fmt(num(p.lambdaMin))}: end of annealing`,
+        state: { iter: 0, lambda: num(p.lambdaMin) },
+      },
+      { label: `λ = ${fmt(num(p.lambdaBase))}: start`, state: { iter: 0, lambda: num(p.lambdaBase) } },
+    ],
+  },
 });

@@ -3,9 +3,10 @@
  * the closest one (max cosine), so noisy samples can gather around a non-dominant sub-centre.
  */
 import { z } from 'zod';
-import { arcface, arcfaceParams } from './arcface.js';
+import { arcFallbackCaption, arcface, arcfaceParams } from './arcface.js';
 import { cosineGeometry } from './common.js';
 import { defineHead } from './define.js';
+import { fmt, num } from './picture.js';
 
 /** Parameters of the Sub-center ArcFace head and their defaults (see docs/losses/subcenter-arcface.md). */
 export const subcenterParams = arcfaceParams.extend({
@@ -23,4 +24,9 @@ export const subcenterArcface = defineHead<SubCenterParams>({
   geometry: (p) => cosineGeometry(p, p.subCenters),
   // The margin is ArcFace's; only the geometry (max over sub-centres) differs.
   margin: arcface.margin,
+  formula: 'target s·cos(θy + m) on the closest of K sub-centres,   others s·cos θj',
+  picture: {
+    formula: `${arcFallbackCaption}; cos θ is the max over the class's K sub-centres`,
+    variants: (p) => [{ label: `m = ${fmt(num(p.margin))}, fallback ${String(p.fallback)}` }],
+  },
 });

@@ -30,7 +30,8 @@ export interface Geometry {
   argSub: Int32Array;
 }
 
-function rowNorms(a: Float64Array, rows: number, cols: number): Float64Array {
+/** ‖row‖ of each row of a rows×cols matrix. */
+export function rowNorms(a: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
@@ -43,13 +44,46 @@ function rowNorms(a: Float64Array, rows: number, cols: number): Float64Array {
   return out;
 }
 
-function divideRows(a: Float64Array, norms: Float64Array, cols: number): Float64Array {
+/** Each row divided by max(its norm, NORMALIZE_EPS), as torch.nn.functional.normalize. */
+export function divideRows(a: Float64Array, norms: Float64Array, cols: number): Float64Array {
   const out = new Float64Array(a.length);
   for (let r = 0; r < norms.length; r++) {
     const inv = 1 / Math.max(norms[r], NORMALIZE_EPS);
     for (let k = 0; k < cols; k++) out[r * cols + k] = a[r * cols + k] * inv;
   }
   return out;
+}
+
+/** The arrays of a {@link Geometry}. */
+type GeometryArrays = Omit<Geometry, 'spec' | 'B' | 'D' | 'C'>;
+
+/**
+ * A Geometry whose arrays are produced on first read and kept: for implementations of the operator
+ * that hold the data elsewhere (tensors, the native engine) and whose head definitions read only a few
+ * of the arrays, if any.
+ */
+export function lazyGeometry(
+  spec: GeometrySpec,
+  B: number,
+  D: number,
+  C: number,
+  sources: { [K in keyof GeometryArrays]: () => GeometryArrays[K] },
+): Geometry {
+  const geo = { spec, B, D, C } as Geometry;
+  for (const [key, source] of Object.entries(sources) as [
+    keyof GeometryArrays,
+    () => Geometry[keyof GeometryArrays],
+  ][]) {
+    let value: Geometry[keyof GeometryArrays] | undefined;
+    Object.defineProperty(geo, key, {
+      enumerable: true,
+      get: () => {
+        value ??= source();
+        return value;
+      },
+    });
+  }
+  return geo;
 }
 
 /** Cosines of every embedding with every class: x̂ · ŵᵀ, the max over sub-centres, then the clamp. */

@@ -3,24 +3,12 @@
  * sub-centres), clamp. Gradients follow by autograd; see {@link ./ops.ts} for the guarded pieces.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { TfGeometry } from '../heads/tf-terms.js';
 import type { GeometrySpec } from '../margin/spec.js';
 import { constantOf, matMulTransposed, normalizeRows, rowNorm, withIdentityGradient } from './ops.js';
 import { type Trig, trigOf } from './target.js';
 
-/** Tensors of one geometry pass. */
-export interface TfGeometry {
-  spec: GeometrySpec;
-  /** ‖x_i‖, [B]. */
-  xNorm: tf.Tensor1D;
-  /** Embeddings as used in the dot product, B×D. */
-  xHat: tf.Tensor2D;
-  /** Weights as used in the dot product, C·K×D. */
-  wHat: tf.Tensor2D;
-  /** Cosines before the clamp, B×C. */
-  cosRaw: tf.Tensor2D;
-  /** Cosines after the clamp, B×C. */
-  cos: tf.Tensor2D;
-}
+export type { TfGeometry };
 
 /**
  * Cosines of every embedding with every class. `overwrite` weight normalisation differentiates w.r.t.

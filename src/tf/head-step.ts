@@ -1,20 +1,21 @@
 /**
- * One forward pass of any registered head as TF.js ops (fp32): geometry, the head's own state update
- * and margin (taken from its declarative definition, so nothing is re-coded per head), the margin
- * logits, the loss and the head's extra terms. Run it under a gradient tape (`tf.variableGrads`,
- * `optimizer.minimize`, `model.fit`) to differentiate the loss.
+ * The TF.js backend of the head step (src/heads/step.ts), fp32: geometry, margin logits and loss as
+ * TF.js ops; the head's own state update and margin come from its declarative definition and its extra
+ * terms from the definition's `tf` forms, so nothing is re-coded per head. Run a step under a gradient
+ * tape (`tf.variableGrads`, `optimizer.minimize`, `model.fit`) to differentiate the loss.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, ShapeMismatchError, UnsupportedConfigError } from '../errors.js';
-import type { Head, HeadContext, HeadMargin, HeadState } from '../heads/define.js';
-import type { Geometry } from '../margin/geometry.js';
+import type { Head } from '../heads/define.js';
+import { runHeadStep, type StepBackend } from '../heads/step.js';
+import type { TfExtraTerms, TfOps, TfTermContext } from '../heads/tf-terms.js';
+import { lazyGeometry } from '../margin/geometry.js';
 import type { RowParam } from '../margin/spec.js';
 import { toLabels } from '../validate.js';
-import { type TfHeadTerms, type TfTermContext, tfHeadTerms } from './extras.js';
 import { type TfGeometry, targetTrig, tfGeometry } from './geometry.js';
 import { tfLoss } from './loss.js';
 import { tfMarginLogits } from './margin.js';
-import { customOp, matMulTransposed, oneHotFloat, withIdentityGradient } from './ops.js';
+import { customOp, matMulTransposed, oneHotFloat, rowNorm, selectRows, withIdentityGradient } from './ops.js';
 
 /** Tensors of one head step. */
 export interface TfHeadInputs {
@@ -43,51 +44,7 @@ function toFloat64(t: tf.Tensor): Float64Array {
   return Float64Array.from(t.dataSync() as Float32Array);
 }
 
-/** A Geometry whose arrays are read back from the tensors only when a definition asks for them. */
-function lazyGeometry(g: TfGeometry, W: tf.Tensor2D, B: number, D: number, C: number): Geometry {
-  const spec = g.spec;
-  const K = spec.subCenters;
-  const cache = new Map<string, Float64Array>();
-  const read = (key: string, t: () => tf.Tensor) => {
-    let v = cache.get(key);
-    if (!v) {
-      v = toFloat64(t());
-      cache.set(key, v);
-    }
-    return v;
-  };
-  return {
-    spec,
-    B,
-    D,
-    C,
-    get xNorm() {
-      return read('xNorm', () => g.xNorm);
-    },
-    get xHat() {
-      return read('xHat', () => g.xHat);
-    },
-    get wNorm() {
-      return read('wNorm', () => tf.tidy(() => tf.sqrt(tf.sum(tf.square(W), 1))));
-    },
-    get wHat() {
-      return read('wHat', () => g.wHat);
-    },
-    get cosRaw() {
-      return read('cosRaw', () => g.cosRaw);
-    },
-    get cos() {
-      return read('cos', () => g.cos);
-    },
-    get argSub() {
-      if (K === 1) return new Int32Array(B * C);
-      const dots = tf.tidy(() => tf.argMax(tf.reshape(matMulTransposed(g.xHat, g.wHat), [B, C, K]), 2));
-      const out = Int32Array.from(dots.dataSync());
-      dots.dispose();
-      return out;
-    },
-  };
-}
+const ops: TfOps = { rowNorm, selectRows };
 
 /** A per-row parameter as a [B] tensor; values that depend on ‖x‖ chain their gradient into it. */
 function rowParamTensor(p: RowParam, B: number, xNorm: tf.Tensor1D): tf.Tensor1D {
@@ -105,23 +62,13 @@ function rowParamTensor(p: RowParam, B: number, xNorm: tf.Tensor1D): tf.Tensor1D
   return op(xNorm, value, slope) as tf.Tensor1D;
 }
 
-/** The margin-free version of a head's margin, used outside training (the fp64 `forward` does the same). */
-function evaluationMargin(spec: HeadMargin): HeadMargin {
-  return {
-    ...spec,
-    target: { kind: 'angular', m1: 1, m2: 0, m3: 0, fallback: 'none' },
-    negatives: { kind: 'plain' },
-  };
-}
-
-function termsOf(head: Head): TfHeadTerms {
+/** A head needs TF.js forms of whatever it computes besides its declarative margin. */
+function checkTfForms(head: Head): void {
   const def = head.definition;
-  const terms = tfHeadTerms[def.name] ?? {};
-  if (def.compute && !terms.compute)
+  if (def.compute && !def.tf?.compute)
     throw new UnsupportedConfigError(`head '${def.name}' has no TF.js implementation of its loss`);
-  if (def.extraTerms && !terms.extraLoss)
+  if (def.extraTerms && !def.tf?.extraLoss)
     throw new UnsupportedConfigError(`head '${def.name}' has extra terms without a TF.js implementation`);
-  return terms;
 }
 
 /** Shapes of a step's tensors against each other and the head; returns B, D, C. */
@@ -149,14 +96,135 @@ export function tfHeadGeometry(head: Head, X: tf.Tensor2D, W: tf.Tensor2D): TfGe
   return tfGeometry(X, W, head.definition.geometry(head.params));
 }
 
+/** The logits, loss and parts of the margin softmax on tensors. */
+interface TfMarginResult {
+  logits: tf.Tensor2D;
+  loss: tf.Scalar;
+  parts: Record<string, tf.Tensor>;
+}
+
+/**
+ * The TF.js backend of one step on `inputs`; `given` is the geometry already computed from the same X
+ * and W (HeadLayer computes it in `call`), computed here otherwise.
+ */
+function tfBackend(
+  head: Head,
+  inputs: TfHeadInputs,
+  given: TfGeometry | undefined,
+): StepBackend<TfMarginResult, TfExtraTerms, TfHeadStep> {
+  checkTfForms(head);
+  const { B, D, C } = checkShapes(head, inputs);
+  const { X, W, labels } = inputs;
+  const def = head.definition;
+  const tfForms = def.tf ?? {};
+  const extras: Record<string, tf.Tensor> = { ...inputs.extras };
+  const paramsAfterForward: Record<string, tf.Tensor> = {};
+  const oneHot = oneHotFloat(labels, C);
+  let geo: TfGeometry | undefined;
+  const termContext = (training: boolean): TfTermContext => ({
+    tf,
+    ops,
+    p: head.params,
+    training,
+    B,
+    D,
+    C,
+    X,
+    W,
+    extras,
+    oneHot,
+    geo: geo as TfGeometry,
+  });
+  return {
+    frame: () => {
+      const extras64: Record<string, Float64Array> = {};
+      for (const [name, t] of Object.entries(inputs.extras)) extras64[name] = toFloat64(t);
+      return {
+        B,
+        D,
+        C,
+        get X() {
+          return toFloat64(X);
+        },
+        get W() {
+          return toFloat64(W);
+        },
+        labels,
+        extras: extras64,
+      };
+    },
+    // The reference replaces these in place before use: differentiate w.r.t. the replaced values.
+    replaceExtras: (replaced) => {
+      for (const [name, values] of Object.entries(replaced)) {
+        const source = inputs.extras[name];
+        const value = tf.tensor(Float32Array.from(values), source.shape);
+        extras[name] = withIdentityGradient(source, value);
+        paramsAfterForward[name] = value;
+      }
+    },
+    compute: ({ training }) => {
+      const { geo: _, ...ctx } = termContext(training);
+      const out = tfForms.compute!(ctx);
+      const empty = tf.zeros([0, 0]) as tf.Tensor2D;
+      return { logits: empty, loss: out.loss, parts: out.parts, cos: empty, paramsAfterForward };
+    },
+    geometry: (_ctx, spec) => {
+      const g = given ?? tfGeometry(X, W, spec);
+      geo = g;
+      if (spec.normalizeW === 'overwrite') paramsAfterForward.W = g.wHat;
+      const K = spec.subCenters;
+      return lazyGeometry(spec, B, D, C, {
+        xNorm: () => toFloat64(g.xNorm),
+        xHat: () => toFloat64(g.xHat),
+        wNorm: () => toFloat64(tf.tidy(() => tf.sqrt(tf.sum(tf.square(W), 1)))),
+        wHat: () => toFloat64(g.wHat),
+        cosRaw: () => toFloat64(g.cosRaw),
+        cos: () => toFloat64(g.cos),
+        argSub: () => {
+          if (K === 1) return new Int32Array(B * C);
+          const best = tf.tidy(() => tf.argMax(tf.reshape(matMulTransposed(g.xHat, g.wHat), [B, C, K]), 2));
+          const out = Int32Array.from(best.dataSync());
+          best.dispose();
+          return out;
+        },
+      });
+    },
+    marginSoftmax: ({ training }, margin) => {
+      const g = geo as TfGeometry;
+      const own = training ? (tfForms.rowParams?.(termContext(training)) ?? {}) : {};
+      const target = margin.target;
+      const m2 = own.m2 ?? rowParamTensor(target.kind === 'angular' ? target.m2 : 0, B, g.xNorm);
+      const m3 = own.m3 ?? rowParamTensor(target.kind === 'angular' ? target.m3 : 0, B, g.xNorm);
+      const scale = rowParamTensor(margin.scale, B, g.xNorm);
+      const bias = margin.bias ? (extras.bias as tf.Tensor1D) : (tf.zeros([C]) as tf.Tensor1D);
+      const trig = targetTrig(X, W, labels, oneHot, g);
+      const logits = tfMarginLogits(margin, {
+        cos: g.cos,
+        oneHot,
+        m2,
+        m3,
+        scale,
+        bias,
+        gtTheta: trig.theta as tf.Tensor1D,
+        gtSin: trig.sin as tf.Tensor1D,
+      });
+      return { logits, ...tfLoss(margin.loss, logits, oneHot) };
+    },
+    extraTerms: ({ training }) => tfForms.extraLoss?.(termContext(training)),
+    output: (_ctx, r, extra) => {
+      const loss = extra ? (tf.add(r.loss, extra.loss) as tf.Scalar) : r.loss;
+      const parts = { ...r.parts, ...extra?.parts };
+      return { logits: r.logits, loss, parts, cos: (geo as TfGeometry).cos, paramsAfterForward };
+    },
+  };
+}
+
 /**
  * Run one step of `head` on tensors. In training mode the head's state is updated (on `head` itself)
  * and its margin applied; otherwise the logits are the plain scaled cosines.
  */
 export function tfHeadStep(head: Head, inputs: TfHeadInputs, training: boolean): TfHeadStep {
-  checkShapes(head, inputs);
-  const geo = head.definition.compute ? null : tfHeadGeometry(head, inputs.X, inputs.W);
-  return tfHeadLoss(head, inputs, geo, training);
+  return runHeadStep(head, tfBackend(head, inputs, undefined), training);
 }
 
 /**
@@ -169,88 +237,5 @@ export function tfHeadLoss(
   geo: TfGeometry | null,
   training: boolean,
 ): TfHeadStep {
-  const def = head.definition;
-  const p = head.params;
-  const terms = termsOf(head);
-  const { X, W, labels } = inputs;
-  const { B, D, C } = checkShapes(head, inputs);
-  if (Object.keys(head.state).length === 0 && def.initialState) head.initState(C);
-
-  // Parameters the reference replaces in place before use: differentiate w.r.t. the replaced values.
-  const extras64: Record<string, Float64Array> = {};
-  for (const [name, t] of Object.entries(inputs.extras)) extras64[name] = toFloat64(t);
-  const prepared = def.prepareExtras?.(p, extras64) ?? {};
-  const extras: Record<string, tf.Tensor> = { ...inputs.extras };
-  const paramsAfterForward: Record<string, tf.Tensor> = {};
-  for (const [name, values] of Object.entries(prepared)) {
-    const source = inputs.extras[name];
-    const replaced = tf.tensor(Float32Array.from(values), source.shape);
-    extras[name] = withIdentityGradient(source, replaced);
-    paramsAfterForward[name] = replaced;
-    extras64[name] = values;
-  }
-  const oneHot = oneHotFloat(labels, C);
-
-  if (terms.compute || !geo) {
-    if (!terms.compute) throw new UnsupportedConfigError(`head '${def.name}' needs its cosines`);
-    const out = terms.compute({ p, training, B, D, C, X, W, extras, oneHot });
-    const empty = tf.zeros([0, 0]) as tf.Tensor2D;
-    return { logits: empty, loss: out.loss, parts: out.parts, cos: empty, paramsAfterForward };
-  }
-
-  const gspec = geo.spec;
-  if (gspec.normalizeW === 'overwrite') paramsAfterForward.W = geo.wHat;
-  const ctx: HeadContext<unknown, HeadState> = {
-    p,
-    state: head.state,
-    training,
-    B,
-    D,
-    C,
-    get X() {
-      return toFloat64(X);
-    },
-    get W() {
-      return toFloat64(W);
-    },
-    labels,
-    extras: extras64,
-    geo: lazyGeometry(geo, W, B, D, C),
-    rng: head.random,
-  } as HeadContext<unknown, HeadState>;
-  if (training && def.update) {
-    head.setState(def.update(ctx));
-    // Assigned, not spread: spreading would read every lazy array back from its tensor.
-    ctx.state = head.state;
-  }
-  const defined = def.margin(ctx);
-  const spec: HeadMargin = training ? defined : evaluationMargin(defined);
-
-  const termCtx: TfTermContext = { p, training, B, D, C, X, W, extras, oneHot, geo };
-  const own = training ? (terms.rowParams?.(termCtx) ?? {}) : {};
-  const target = spec.target;
-  const m2 = own.m2 ?? rowParamTensor(target.kind === 'angular' ? target.m2 : 0, B, geo.xNorm);
-  const m3 = own.m3 ?? rowParamTensor(target.kind === 'angular' ? target.m3 : 0, B, geo.xNorm);
-  const scale = rowParamTensor(spec.scale, B, geo.xNorm);
-  const bias = spec.bias ? (extras.bias as tf.Tensor1D) : (tf.zeros([C]) as tf.Tensor1D);
-  const trig = targetTrig(X, W, labels, oneHot, geo);
-  const logits = tfMarginLogits(spec, {
-    cos: geo.cos,
-    oneHot,
-    m2,
-    m3,
-    scale,
-    bias,
-    gtTheta: trig.theta as tf.Tensor1D,
-    gtSin: trig.sin as tf.Tensor1D,
-  });
-  const lossOut = tfLoss(spec.loss, logits, oneHot);
-  let loss = lossOut.loss;
-  const parts = { ...lossOut.parts };
-  if (terms.extraLoss) {
-    const extra = terms.extraLoss(termCtx);
-    loss = tf.add(loss, extra.loss);
-    Object.assign(parts, extra.parts);
-  }
-  return { logits, loss, parts, cos: geo.cos, paramsAfterForward };
+  return runHeadStep(head, tfBackend(head, inputs, geo ?? undefined), training);
 }

@@ -1,9 +1,9 @@
 /**
- * TF.js integration: the margin-softmax operator as TF.js ops, `HeadLayer` + `marginLoss` for
- * `model.fit` and custom loops, save/load in Node, and backend selection. Every import of
- * `@tensorflow/tfjs` in the package lives under this directory.
+ * TF.js integration, safe in a browser: the margin-softmax operator as TF.js ops, the TF.js backend of
+ * the head step, and `HeadLayer` + `marginLoss` for `model.fit` and custom loops. Nothing here imports a
+ * Node module or the native engine; saving and loading models from files and picking the fastest
+ * backend in Node are in `faceverloss/node`.
  */
-export { type BackendChoice, useBestBackend, useWasmBackend, wasmDistPath } from './backend.js';
 export { type TfGeometry, targetTrig, tfGeometry } from './geometry.js';
 export {
   type TfHeadInputs,
@@ -13,14 +13,6 @@ export {
   tfHeadStep,
 } from './head-step.js';
 export { TFJS_TOLERANCE, tfjsImplementation } from './implementation.js';
-export {
-  fileSaveHandler,
-  loadModel,
-  MODEL_FILE,
-  readModelArtifacts,
-  saveModel,
-  WEIGHTS_FILE,
-} from './io.js';
 export { HeadLayer, type HeadLayerArgs, type LayerVariable, labelsFrom, marginLoss } from './layer.js';
 export { type TfLoss, tfLoss } from './loss.js';
 export { type TfMarginInputs, tfMarginLogits } from './margin.js';

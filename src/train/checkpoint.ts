@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { IterationState } from '../data/index.js';
 import { CorruptFileError } from '../errors.js';
-import { readModelArtifacts, saveModel } from '../tf/index.js';
+import { readModelArtifacts, saveModel } from '../node/index.js';
 import type { OptimizerState } from './optimizer.js';
 
 /** Folder name of the checkpoint inside a run folder. */

@@ -6,9 +6,19 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import { headNames, resolveParams } from '../heads/registry.js';
+import { IRESNET_CUSTOM } from './backbones/iresnet-names.js';
 
-/** Backbones a run can use. */
-export const BACKBONE_NAMES = ['lenetpp', 'mobilefacenet', 'resnet-lite'] as const;
+/** Backbones a run can use (and `iresnet-A-B-C-D`: A…D IResNet blocks per stage). */
+export const BACKBONE_NAMES = [
+  'lenetpp',
+  'mobilefacenet',
+  'resnet-lite',
+  'iresnet18',
+  'iresnet34',
+  'iresnet50',
+  'iresnet100',
+  'iresnet200',
+] as const;
 
 const positiveInt = z.number().int().positive();
 
@@ -28,7 +38,11 @@ export const trainConfigSchema = z.strictObject({
   heldoutPerClass: positiveInt.optional(),
   /** Side of the square images of folders and `.rec` files (MNIST is 28). */
   imageSize: positiveInt.default(112),
-  backbone: z.enum(BACKBONE_NAMES).default('lenetpp'),
+  backbone: z
+    .union([z.enum(BACKBONE_NAMES), z.string().regex(IRESNET_CUSTOM)], {
+      error: `expected one of ${BACKBONE_NAMES.join(', ')} or iresnet-A-B-C-D`,
+    })
+    .default('lenetpp'),
   /** Channel multiplier of the backbone (1 = published widths). */
   width: z.number().positive().max(4).default(1),
   embeddingDim: positiveInt.default(2),
@@ -53,7 +67,8 @@ export const trainConfigSchema = z.strictObject({
   seed: z.number().int().default(0),
   /**
    * Start from another run folder's checkpoint: its backbone, and its class weights when they have this
-   * head's shape (see warm-start.ts). A resumed run restores its own checkpoint instead.
+   * head's shape (see warm-start.ts); or from a PyTorch IResNet checkpoint (`.pth`/`.pt`, insightface's
+   * `backbone.pth`) for an IResNet backbone. A resumed run restores its own checkpoint instead.
    */
   init: z.string().min(1).optional(),
   /** Verification pairs drawn from the held-out images (even). */

@@ -1,42 +1,42 @@
 /**
- * A trained run as an embedding function for `faceverloss eval --model RUN --bin FILE`: the saved
- * model cut at the head's input (the embedding), images decoded and resized to the model's input and
- * scaled to [-1, 1] exactly as training batches are.
+ * A model (run folder, `.pth` or `.onnx`; see embedding-model.ts) as an embedding function of encoded
+ * images for `faceverloss eval --model MODEL --bin FILE` and `embed`: images decoded to the model's input
+ * size as RGB, mirrored when asked, and scaled to [-1, 1] ((pixel/255 − 0.5)/0.5) exactly as training
+ * batches are and as insightface feeds its models.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '../data/decode.js';
 import { flipHorizontal } from '../data/pixels.js';
-import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 import type { BinEmbedder } from '../eval/evaluate-bin.js';
-import { HeadLayer, loadModel } from '../tf/index.js';
+import { type EmbeddingModel, openEmbeddingModel } from './embedding-model.js';
 
-/** Load `RUN/checkpoint` (or a checkpoint folder itself) as a {@link BinEmbedder}. */
-export async function loadRunEmbedder(run: string): Promise<BinEmbedder> {
-  const dir = existsSync(join(run, 'checkpoint', 'model.json')) ? join(run, 'checkpoint') : run;
-  if (!existsSync(join(dir, 'model.json'))) {
-    throw new InvalidArgumentError('--model', 'a run folder or checkpoint folder holding model.json', run);
-  }
-  const model = await loadModel(dir);
-  const head = model.layers.find((l) => l instanceof HeadLayer);
-  if (!head) throw new CorruptFileError(dir, 'the saved model has no faceverloss head layer');
-  const embedding = tf.model({ inputs: model.inputs, outputs: head.input as tf.SymbolicTensor });
-  const [, height, width, channels] = model.inputs[0].shape as number[];
+/** Decodes and normalises encoded images (or image files) for `model`, mirrored when `flip` is set. */
+export async function imagePixels(
+  model: EmbeddingModel,
+  images: readonly (Uint8Array | string)[],
+  flip: boolean,
+  names: (i: number) => string = (i) => `image ${i}`,
+): Promise<Float32Array> {
+  const [height, width, channels] = model.inputShape;
   const shape = { height, width, channels: channels as 1 | 3 };
+  const pixels = new Float32Array(images.length * height * width * channels);
+  for (let i = 0; i < images.length; i++) {
+    let img = await decodeImage(images[i], shape, names(i));
+    if (flip) img = flipHorizontal(img, height, width, channels);
+    for (let k = 0; k < img.length; k++) pixels[i * img.length + k] = (img[k] - 127.5) / 127.5;
+  }
+  return pixels;
+}
+
+/** `model` as a {@link BinEmbedder}. */
+export function imageEmbedder(model: EmbeddingModel): BinEmbedder {
   return async (images, request) => {
-    const pixels = new Float32Array(images.length * height * width * channels);
-    for (let i = 0; i < images.length; i++) {
-      let img = await decodeImage(images[i], shape, `image ${i}`);
-      if (request.flip) img = flipHorizontal(img, height, width, channels);
-      // The training pixel range: (p − 127.5) / 127.5.
-      for (let k = 0; k < img.length; k++) pixels[i * img.length + k] = (img[k] - 127.5) / 127.5;
-    }
-    const out = tf.tidy(() =>
-      embedding.predict(tf.tensor4d(pixels, [images.length, height, width, channels])),
-    ) as tf.Tensor2D;
-    const rows = (await out.array()) as number[][];
-    out.dispose();
-    return rows;
+    const pixels = await imagePixels(model, images, request.flip);
+    const { data, dim } = await model.embed(pixels, images.length);
+    return Array.from({ length: images.length }, (_, i) => data.subarray(i * dim, (i + 1) * dim));
   };
+}
+
+/** Loads a run folder, checkpoint folder, `.pth`/`.pt` or `.onnx` model as a {@link BinEmbedder}. */
+export async function loadRunEmbedder(run: string): Promise<BinEmbedder> {
+  return imageEmbedder(await openEmbeddingModel(run));
 }

@@ -1,5 +1,5 @@
 /**
- * Training: backbones (LeNet++, MobileFaceNet, resnet-lite), the configuration schema, optimisers and
+ * Training: backbones (LeNet++, MobileFaceNet, resnet-lite, IResNet and insightface checkpoints), the configuration schema, optimisers and
  * schedules, atomic checkpoints, the custom training loop and the run folder it writes.
  */
 
@@ -30,7 +30,8 @@ export {
   trainConfigSchema,
 } from './config.js';
 export { openRunData, type RunData } from './data.js';
-export { loadRunEmbedder } from './embedder.js';
+export { imageEmbedder, imagePixels, loadRunEmbedder } from './embedder.js';
+export { type EmbeddingModel, openEmbeddingModel } from './embedding-model.js';
 export { TrainingDivergedError } from './errors.js';
 export { type Embedded, embedDataset, type HeldOutVerification, verifyHeldOut } from './evaluate.js';
 export {
@@ -40,6 +41,12 @@ export {
   setOptimizerState,
   type TrainOptimizer,
 } from './optimizer.js';
+export {
+  initFromTorch,
+  isTorchCheckpointPath,
+  loadTorchIResNet,
+  type PretrainedIResNet,
+} from './pretrained.js';
 export { createProgress, type ProgressReporter, type ProgressUpdate, silentProgress } from './progress.js';
 export { RunFolder } from './run-dir.js';
 export { acquireRunLock, lockFile, type RunLock } from './run-lock.js';

@@ -8,12 +8,15 @@
  *
  * The backbone's weights are copied, and the class weights when the source head's kernel has this head's
  * shape (softmax's W is D × C like ArcFace's). Biases, head state, optimiser slots and data order start
- * fresh: only the learned features carry over.
+ * fresh: only the learned features carry over. A PyTorch IResNet checkpoint (`.pth`, insightface's
+ * `backbone.pth`) initialises an IResNet backbone the same way (see pretrained.ts); the class weights
+ * then start fresh.
  */
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
 import type { HeadLayer } from '../tf/index.js';
 import { readCheckpoint } from './checkpoint.js';
+import { initFromTorch, isTorchCheckpointPath } from './pretrained.js';
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
@@ -22,6 +25,7 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * `source` into `backbone` and `head`. Returns what was copied, for the log.
  */
 export function warmStart(source: string, backbone: tf.LayersModel, head: HeadLayer): string {
+  if (isTorchCheckpointPath(source)) return initFromTorch(source, backbone);
   const saved = readCheckpoint(source);
   try {
     const mine = backbone.getWeights();

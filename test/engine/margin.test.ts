@@ -7,15 +7,9 @@
  * by fp32 arithmetic. Tolerance: |got − ref| ≤ 1e-4·max(1, max|ref|) per tensor (the golden rule).
  */
 import { describe, expect, it } from 'vitest';
+import { NATIVE_TOLERANCE, nativeHeadForward, nativeHeadForwardAsync } from '../../src/engine/head-step.js';
 import { type DispatchLevel, engineInfo, loadEngine, setDispatch } from '../../src/engine/index.js';
-import {
-  cosinesNative,
-  marginSoftmaxNative,
-  marginSoftmaxNativeAsync,
-  NATIVE_TOLERANCE,
-  nativeHeadForward,
-  nativeHeadForwardAsync,
-} from '../../src/engine/margin.js';
+import { cosinesNative, marginSoftmaxNative, marginSoftmaxNativeAsync } from '../../src/engine/margin.js';
 import { partialStepNative } from '../../src/engine/partialfc.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../../src/errors.js';
 import type { HeadInputs } from '../../src/heads/define.js';

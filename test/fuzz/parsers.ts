@@ -16,6 +16,7 @@ import { parsePairs } from '../../src/eval/pairs-file.js';
 import { type PickleValue, unpickle } from '../../src/eval/pickle.js';
 import { parseScoresCsv } from '../../src/eval/scores-file.js';
 import { parseFixture } from '../../src/golden/fixture.js';
+import { encodeNpy, parseNpy, parseTorchCheckpoint } from '../../src/interop/index.js';
 import { verificationBinPickle } from '../eval/pickle-bytes.js';
 import { GOLDEN_FIXTURE } from '../reliability/files.js';
 
@@ -314,6 +315,66 @@ function checkFixture(t: string): void {
     for (const tensor of Object.values(s.inputs)) check(tensor.data instanceof Float64Array, 'tensor data');
 }
 
+// ------------------------------------------------------------------------- PyTorch checkpoints, .npy
+const INTEROP = new URL('../fixtures/interop/', import.meta.url);
+const torchFiles = ['views.pt', 'views-legacy.pt'].map(
+  (f) => new Uint8Array(readFileSync(new URL(f, INTEROP))),
+);
+/** Opcodes of the torch profile, for pickles assembled from the format's own tokens. */
+const TORCH_OPS = [...PICKLE_OPS, 0x7d, 0x73, 0x75, 0x62, 0x47, 0x8a, 0x8b, 0x93, 0x51];
+const checkpointBytes = fc.oneof(
+  fc.uint8Array({ maxLength: 200 }),
+  fc
+    .array(fc.oneof(fc.constantFrom(...TORCH_OPS), fc.integer({ min: 0, max: 255 })), { maxLength: 60 })
+    .map((ops) =>
+      Uint8Array.from([
+        0x80,
+        2,
+        0x8a,
+        10,
+        0x6c,
+        0xfc,
+        0x9c,
+        0x46,
+        0xf9,
+        0x20,
+        0x6a,
+        0xa8,
+        0x50,
+        0x19,
+        0x2e,
+        0x80,
+        2,
+        ...ops,
+        0x2e,
+      ]),
+    ),
+  fc.constantFrom(...torchFiles).chain((b) => mutated(b)),
+);
+
+function checkCheckpoint(bytes: Uint8Array): void {
+  const r = orTyped(() => parseTorchCheckpoint(bytes, 'fuzz.pth'));
+  if (r === undefined) return;
+  for (const [key, t] of r.tensors) {
+    check(typeof key === 'string', 'string keys');
+    check(t.data.length === t.shape.reduce((a, b) => a * b, 1), `${key}: elements match the shape`);
+  }
+}
+
+const npyBytes = fc.oneof(
+  fc.uint8Array({ maxLength: 200 }),
+  fc
+    .array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 })
+    .map((shape) => encodeNpy(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5), shape))
+    .chain((b) => fc.oneof(fc.constant(b), mutated(b))),
+);
+
+function checkNpy(bytes: Uint8Array): void {
+  const r = orTyped(() => parseNpy(bytes, 'fuzz.npy'));
+  if (r === undefined) return;
+  check(r.data.length === r.shape.reduce((a, b) => a * b, 1), 'elements match the shape');
+}
+
 /** A property over one arbitrary input, sync or async. */
 // biome-ignore lint/suspicious/noExplicitAny: the properties differ in their input types.
 export type AnyProperty = fc.IRawProperty<any>;
@@ -329,6 +390,8 @@ export const parserChecks: Record<string, (input: any) => void | Promise<void>> 
   'RecordIO frame round trip': checkRecordRoundTrip,
   '.idx index': checkIndex,
   'golden fixture JSON': checkFixture,
+  'PyTorch checkpoint': checkCheckpoint,
+  '.npy array': checkNpy,
 };
 
 /** The parser properties by name (each call builds a fresh property). */
@@ -341,4 +404,6 @@ export const parserProperties: Record<string, () => AnyProperty> = {
   'RecordIO frame round trip': () => fc.asyncProperty(record, checkRecordRoundTrip),
   '.idx index': () => fc.property(idxBytes, checkIndex),
   'golden fixture JSON': () => fc.property(fixtureText, checkFixture),
+  'PyTorch checkpoint': () => fc.property(checkpointBytes, checkCheckpoint),
+  '.npy array': () => fc.property(npyBytes, checkNpy),
 };

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nativeImplementation } from '../../src/engine/margin.js';
+import { nativeImplementation } from '../../src/engine/head-step.js';
 import { loadEngine } from '../../src/engine/native.js';
 import { tfjsImplementation } from '../../src/tf/implementation.js';
 import { compareWithOracle, FP32_RELATIVE } from './operator.js';

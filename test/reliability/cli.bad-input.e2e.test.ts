@@ -21,6 +21,7 @@ import { main } from '../../src/cli/main.js';
 import { flipBytes, GOLDEN_FIXTURE, SCORES_CSV, type ValidFiles, writeValidFiles } from './files.js';
 
 const GOLDEN = GOLDEN_FIXTURE;
+const INTEROP = join(import.meta.dirname, '../fixtures/interop');
 
 /** What one in-process run left behind. */
 interface CliRun {
@@ -331,6 +332,51 @@ function commands(): BadCommand[] {
     { args: ['compare', '--epochs', '-1', '--out', at('k4')], mentions: '--epochs', out: at('k4') },
     { args: ['demo', '--seed', 'abc'], mentions: '--seed' },
     { args: ['demo', '--seed', '1.5e400'], mentions: '--seed' },
+    ...embedCommands(at, write, corruptCsv),
+  ];
+}
+
+/** `embed` with bad models, inputs and outputs: each named, and no output left behind. */
+function embedCommands(
+  at: (name: string) => string,
+  write: (name: string, content: string | Uint8Array) => string,
+  corruptCsv: string,
+): BadCommand[] {
+  const pth = readFileSync(join(INTEROP, 'iresnet-1111-w8.pth'));
+  const input = join(INTEROP, 'input.npy');
+  const model = join(INTEROP, 'iresnet-1111-w8.pth');
+  const cut = write('cut.pth', pth.subarray(0, 4000));
+  const flipped = write('flipped.pth', flipBytes(pth, 7, 40));
+  const notOnnx = write('not.onnx', 'not an onnx model');
+  const fortran = write(
+    'fortran.npy',
+    Buffer.concat([
+      Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 54, 0]),
+      Buffer.from(`{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }${' '.repeat(5)}\n`),
+      Buffer.alloc(4),
+    ]),
+  );
+  const embed = (m: string, x: string, name: string, mentions: string | RegExp): BadCommand => ({
+    args: ['embed', '--model', m, '--input', x, '--out', at(name)],
+    mentions,
+    out: at(name),
+  });
+  return [
+    { args: ['embed', '--input', input, '--out', at('e0.npy')], mentions: '--model', out: at('e0.npy') },
+    embed(at('missing.pth'), input, 'e1.npy', 'missing.pth'),
+    embed(cut, input, 'e2.npy', cut),
+    embed(flipped, input, 'e3.npy', /flipped\.pth/),
+    embed(notOnnx, input, 'e4.npy', notOnnx),
+    embed(at('no-such-run'), input, 'e5.npy', '--model'),
+    embed(model, at('missing.npy'), 'e6.npy', '--input'),
+    embed(model, corruptCsv, 'e7.npy', '--input'),
+    embed(model, fortran, 'e8.npy', 'Fortran'),
+    embed(model, input, 'e9.txt', '--out'),
+    {
+      args: ['embed', '--model', model, '--input', input, '--out', at('e10.npy'), '--batch-size', '0'],
+      mentions: '--batch-size',
+      out: at('e10.npy'),
+    },
   ];
 }
 

@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/node/index.js';
 import { createRng } from '../../src/rng.js';
-import { loadModel } from '../../src/tf/index.js';
 import { readCheckpoint } from '../../src/train/index.js';
 import { CRASH_RUN_CONFIG, runCrashTraining } from './train-child.js';
 

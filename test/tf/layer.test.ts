@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { createHead } from '../../src/heads/registry.js';
+import { loadModel, saveModel } from '../../src/node/io.js';
 import { createRng } from '../../src/rng.js';
-import { loadModel, saveModel } from '../../src/tf/io.js';
 import { HeadLayer, marginLoss } from '../../src/tf/layer.js';
 
 const B = 24;

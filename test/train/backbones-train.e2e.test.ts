@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/tf/index.js';
+import { loadModel } from '../../src/node/index.js';
 import { buildModel, loadRunEmbedder, parseTrainConfig, train } from '../../src/train/index.js';
 import { readMetrics } from '../../src/viz/metrics-file.js';
 

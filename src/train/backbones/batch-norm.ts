@@ -14,6 +14,8 @@ export interface BatchNormArgs {
   epsilon?: number;
   /** Weight of the old value in each moving-average update. Default 0.99, as tf.layers. */
   momentum?: number;
+  /** Whether gamma is learned (default true); false keeps it at its value, like insightface's `features`. */
+  trainableGamma?: boolean;
   name?: string;
 }
 
@@ -25,6 +27,7 @@ export class BatchNorm extends tf.layers.Layer {
   static className = 'FaceVerLossBatchNorm';
   readonly epsilon: number;
   readonly momentum: number;
+  readonly trainableGamma: boolean;
   private gamma: LayerVariable | null = null;
   private beta: LayerVariable | null = null;
   private movingMean: LayerVariable | null = null;
@@ -34,13 +37,21 @@ export class BatchNorm extends tf.layers.Layer {
     super({ name: args.name });
     this.epsilon = args.epsilon ?? 1e-3;
     this.momentum = args.momentum ?? 0.99;
+    this.trainableGamma = args.trainableGamma ?? true;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = [shape[shape.length - 1] as number];
     // The order and names of tf.layers' batchNormalization, so weights line up one for one.
-    this.gamma = this.addWeight('gamma', channels, 'float32', tf.initializers.ones());
+    this.gamma = this.addWeight(
+      'gamma',
+      channels,
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      this.trainableGamma,
+    );
     this.beta = this.addWeight('beta', channels, 'float32', tf.initializers.zeros());
     this.movingMean = this.addWeight(
       'moving_mean',
@@ -93,7 +104,12 @@ export class BatchNorm extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum };
+    return {
+      ...super.getConfig(),
+      epsilon: this.epsilon,
+      momentum: this.momentum,
+      trainableGamma: this.trainableGamma,
+    };
   }
 }
 tf.serialization.registerClass(BatchNorm);

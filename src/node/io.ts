@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CorruptFileError, InvalidArgumentError } from '../errors.js';
 // Registers HeadLayer for deserialisation.
-import './layer.js';
+import '../tf/layer.js';
 
 /** Name of the topology + weights-manifest file inside a saved model directory. */
 export const MODEL_FILE = 'model.json';

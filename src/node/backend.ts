@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { registerWasmTrainingKernels } from '../tf/wasm-kernels.js';
 
 /** Which backend {@link useBestBackend} chose, and why. */
 export interface BackendChoice {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
 import { engineInfo } from '../../src/engine/index.js';
-import { useBestBackend } from '../../src/tf/index.js';
+import { useBestBackend } from '../../src/node/index.js';
 
 describe.skipIf(!engineInfo().available)('useBestBackend and the tfjs-node notice', () => {
   it('does not print the notice when the native kernels are active', async () => {

@@ -5,8 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHead } from '../../src/heads/registry.js';
+import { useBestBackend, wasmDistPath } from '../../src/node/backend.js';
 import { createRng } from '../../src/rng.js';
-import { useBestBackend, wasmDistPath } from '../../src/tf/backend.js';
 import { TFJS_TOLERANCE, tfjsImplementation } from '../../src/tf/implementation.js';
 
 let chosen: Awaited<ReturnType<typeof useBestBackend>>;
