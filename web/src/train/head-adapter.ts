@@ -1,11 +1,10 @@
 /**
- * The one place the live-training panels reach the library's TF.js layer: a registered head as a
- * {@link HeadLayer}, its loss through `HeadLayer.lossFor` (what `marginLoss` calls), and what the
- * pictures need from it (evaluation logits, class directions). The layer module is imported directly
- * because it, unlike the `faceverloss/tf` entry point, pulls in nothing Node-only.
+ * The one place the live-training panels reach the library's TF.js layer (`faceverloss/tf`, which is
+ * browser-safe): a registered head as a {@link HeadLayer}, its training loss through `marginLoss`, and
+ * what the pictures need from it (evaluation scores, class directions).
  */
 import * as tf from '@tensorflow/tfjs';
-import { HeadLayer } from '../../../src/tf/layer.js';
+import { HeadLayer, marginLoss } from '../../../src/tf/index.js';
 
 /** A head ready to train on B×D embeddings. */
 export interface TrainableHead {
@@ -31,11 +30,17 @@ export function createTrainableHead(
   layer.apply(tf.input({ shape: [options.dim] }));
   const noLogits = layer.head.definition.compute !== undefined;
   const bias = layer.extraWeights.bias;
+  const lossOf = marginLoss(layer);
   return {
     variables: layer.trainableWeights.map((w) => w.read() as tf.Variable),
     loss: (embeddings, labels) => {
       const output = layer.apply(embeddings, { training: true }) as tf.Tensor;
-      return layer.lossFor(output, labels);
+      const classes = tf.tensor1d(labels, 'int32');
+      try {
+        return lossOf(classes, output);
+      } finally {
+        classes.dispose();
+      }
     },
     scores: (embeddings) =>
       tf.tidy(() => {

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../../../src/tf/wasm-kernels.js';
+import { registerWasmTrainingKernels } from '../../../src/tf/index.js';
 import { inlineDigits, inlineWasmUrls } from './inline-binaries.js';
 import type { MnistSubset } from './mnist-format.js';
 import type { FromWorker, ToWorker } from './protocol.js';
