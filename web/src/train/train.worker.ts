@@ -31,9 +31,16 @@ setWasmPaths({
 
 let data: MnistSubset | null = null;
 let trainer: EmbeddingTrainer | null = null;
-/** The run the worker is on; a loop of another run stops at its next step. */
+/** The run the worker is on (reports carry it). */
 let currentRun = -1;
-let looping = false;
+/** The loop now training; a loop whose token is no longer this one stops at its next step. */
+let activeLoop: symbol | null = null;
+/**
+ * Losses not yet reported, and when the steps since the last report began. Kept here, not in a loop,
+ * so a report after a pause or a new `run` still carries every step taken: one loss per step.
+ */
+let pendingLosses: number[] = [];
+let pendingSince = 0;
 
 /**
  * The WebGL renderer is a CPU emulation (SwiftShader, llvmpipe): TF.js on it is far slower than on
@@ -81,15 +88,20 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
-function report(runId: number, losses: number[], running: boolean, stepsPerSecond: number | null): void {
+/** Report the current run: held-out evaluation plus the losses since the last report. */
+function report(running: boolean): void {
   if (!trainer) return;
   const snap = trainer.snapshot();
   const embeddings = snap.embeddings.slice();
   const weights = snap.weights.slice();
+  const losses = pendingLosses;
+  const now = performance.now();
+  const stepsPerSecond = losses.length > 0 ? (1000 * losses.length) / Math.max(1, now - pendingSince) : null;
+  pendingLosses = [];
   post(
     {
       type: 'progress',
-      runId,
+      runId: currentRun,
       step: trainer.steps,
       losses,
       embeddings,
@@ -102,44 +114,34 @@ function report(runId: number, losses: number[], running: boolean, stepsPerSecon
     },
     [embeddings.buffer, weights.buffer],
   );
+  // The evaluation above is not training time.
+  pendingSince = performance.now();
 }
 
 /** Train in slices, yielding to the event loop between them so `stop` and `configure` get through. */
 async function run(runId: number, steps: number | null, every: number): Promise<void> {
   if (runId !== currentRun || !trainer) return;
-  // A second `run` of the same run replaces the first loop's target.
+  // A second `run` of the same run replaces the first loop.
   const token = Symbol('loop');
   activeLoop = token;
-  looping = true;
-  let losses: number[] = [];
+  pendingSince = performance.now();
   let done = 0;
-  let since = performance.now();
-  while (trainer && runId === currentRun && activeLoop === token && (steps === null || done < steps)) {
+  while (trainer && activeLoop === token && (steps === null || done < steps)) {
     const loss = trainer.step();
     if (!Number.isFinite(loss)) {
-      post({ type: 'error', runId, message: `loss became ${loss} at step ${trainer.steps}` });
       activeLoop = null;
-      break;
+      throw new Error(`the loss became ${loss} at step ${trainer.steps}`);
     }
-    losses.push(loss);
+    pendingLosses.push(loss);
     done++;
     const finished = steps !== null && done >= steps;
-    if (losses.length >= every || finished) {
-      const now = performance.now();
-      const rate = (1000 * losses.length) / Math.max(1, now - since);
-      report(runId, losses, !finished, rate);
-      losses = [];
+    if (pendingLosses.length >= every || finished) {
+      report(!finished);
       await new Promise((resolve) => setTimeout(resolve, 0));
-      since = performance.now();
     }
   }
-  if (activeLoop === token) {
-    activeLoop = null;
-    looping = false;
-  }
+  if (activeLoop === token) activeLoop = null;
 }
-
-let activeLoop: symbol | null = null;
 
 scope.onmessage = (event) => {
   const msg = event.data;
@@ -152,19 +154,18 @@ scope.onmessage = (event) => {
       if (!data) throw new Error('configure before init');
       currentRun = msg.runId;
       activeLoop = null;
+      pendingLosses = [];
       trainer?.dispose();
       trainer = null;
       const { head, params, seed, initSeed } = msg.settings;
       trainer = new EmbeddingTrainer(data, { head, params, seed, initSeed });
-      report(msg.runId, [], false, null);
+      report(false);
     } else if (msg.type === 'run') {
       await run(msg.runId, msg.steps, msg.every);
     } else if (msg.type === 'stop') {
-      if (msg.runId !== currentRun) return;
-      const wasLooping = looping;
+      if (msg.runId !== currentRun || activeLoop === null) return;
       activeLoop = null;
-      looping = false;
-      if (wasLooping) report(msg.runId, [], false, null);
+      report(false);
     }
   };
   handle().catch((e: unknown) =>
