@@ -36,7 +36,7 @@ export interface TrainingReadout {
   losses: number[];
   /** Latest held-out accuracy, null before the first evaluation. */
   accuracy: number | null;
-  /** Latest held-out TAR at FAR 1e-3, null before the first evaluation. */
+  /** Latest held-out TAR at FAR 1e-2 (VERIFY_FAR), null before the first evaluation. */
   tar: number | null;
   stepsPerSecond: number | null;
   running: boolean;

@@ -121,6 +121,8 @@ export function mountTrainingPanel(
     markReady = resolve;
     markFailed = reject;
   });
+  // A failure is shown in the panel's status; a panel added later has no other listener.
+  ready.catch(() => {});
   let workerReady = false;
   let backendNote = '';
   /** The latest report's embeddings, redrawn when the layout changes size. */

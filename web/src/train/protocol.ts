@@ -36,7 +36,7 @@ export interface Progress {
   weights: Float32Array;
   /** Held-out accuracy at `step`. */
   accuracy: number;
-  /** Held-out verification: TAR at FAR 1e-3 over pairs of held-out digits. */
+  /** Held-out verification: TAR at FAR VERIFY_FAR over pairs of held-out digits. */
   tar: number;
   /** Training steps per second over the steps since the previous report (null when none ran). */
   stepsPerSecond: number | null;

@@ -5,8 +5,12 @@
  */
 import { tarAtFar } from '../../../src/eval/tar-at-far.js';
 
-/** The FAR the panels report the TAR at. */
-export const VERIFY_FAR = 1e-3;
+/**
+ * The FAR the panels report the TAR at. Ten classes in a plane sit 36° apart, so neighbouring digits
+ * always give some close impostor pairs: after 200 steps Softmax, ArcFace and CosFace reach a TAR of
+ * 3–4 % at 1e-3 but 20–34 % at 1e-2, where the heads differ visibly.
+ */
+export const VERIFY_FAR = 1e-2;
 
 /** Digits paired (250 give 31,125 pairs, about 28,000 impostors: enough to resolve 1e-3). */
 export const VERIFY_DIGITS = 250;
