@@ -36,6 +36,11 @@ const explorerReadout = (page: Page) => page.evaluate(() => window.faceverloss.e
 const training = (page: Page) =>
   page.evaluate(() => window.faceverloss.training as Record<string, TrainingReadout>);
 
+/** The training panels' workers are up (each test that trains waits for it, whatever ran before). */
+async function waitReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => window.faceverloss.ready, null, { timeout: 60_000 });
+}
+
 async function waitRedraw(page: Page, before: number): Promise<ExplorerReadout> {
   await page.waitForFunction((n) => window.faceverloss.explorer!.redraws > n, before);
   return explorerReadout(page);
@@ -181,7 +186,7 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   });
 
   it('trains both panels and the loss goes down', async () => {
-    await page.waitForFunction(() => window.faceverloss.ready, null, { timeout: 60_000 });
+    await waitReady(page);
     const steps = 40;
     await page.evaluate((n) => window.faceverloss.trainSteps(n), steps);
     const t = await training(page);
@@ -203,14 +208,24 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   }, 90_000);
 
   it('starts each head from its own defaults: Softmax → CosFace has a margin', async () => {
+    await waitReady(page);
     await page.locator('#panel-0-head').selectOption('cosface');
     const t = await training(page);
     expect(t['panel-0'].head).toBe('cosface');
     expect(t['panel-0'].params.margin).toBeGreaterThan(0);
     expect(t['panel-0'].params.scale).toBeLessThanOrEqual(32);
+    // An invalid value gives the reason in the panel and keeps the inputs there to fix it.
+    await page.locator('#panel-0-scale-number').fill('-1');
+    await page.locator('#panel-0-scale-number').press('Enter');
+    await page.waitForFunction(() => window.faceverloss.training['panel-0'].error !== null);
+    expect(await page.locator('#panel-0-status').textContent()).toMatch(/^Error: .*scale/);
+    await page.locator('#panel-0-scale-number').fill('16');
+    await page.locator('#panel-0-scale-number').press('Enter');
+    await page.waitForFunction(() => window.faceverloss.training['panel-0'].error === null);
   });
 
   it('a restarted run never shows the previous run’s losses, and keeps running', async () => {
+    await waitReady(page);
     await page.locator('#panel-0-train').click();
     await page.waitForFunction(() => window.faceverloss.training['panel-0'].step >= 15, null, {
       timeout: 30_000,
@@ -240,6 +255,7 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   }, 60_000);
 
   it('trains every head a few steps without NaN', async () => {
+    await waitReady(page);
     const heads = [...headNames];
     for (let k = 0; k < heads.length; k += 2) {
       const pair = heads.slice(k, k + 2);
@@ -256,6 +272,7 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   }, 120_000);
 
   it('shares the batch order, and the initial weights under "same start"', async () => {
+    await waitReady(page);
     await page.locator('#panel-0-head').selectOption('cosface');
     await page.locator('#panel-1-head').selectOption('cosface');
     await page.evaluate(() => window.faceverloss.trainSteps(3));
@@ -270,6 +287,7 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   }, 60_000);
 
   it('compares up to four heads on shared axes', async () => {
+    await waitReady(page);
     await page.locator('#add-panel').click();
     await page.locator('#add-panel').click();
     expect(await page.locator('#add-panel').isDisabled()).toBe(true);
@@ -290,6 +308,7 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
   }, 90_000);
 
   it('a link reproduces the view', async () => {
+    await waitReady(page);
     await page.locator('#panel-0-head').selectOption('arcface');
     await page.locator('#panel-1-head').selectOption('magface');
     const link = page.url();

@@ -13,7 +13,7 @@ import { BOUNDARY_FORMULAS } from './boundary-formulas.js';
 import {
   buildHead,
   type Control,
-  controlsFor,
+  controlsInReach,
   defaultSetting,
   type HeadSetting,
   hasMargin,
@@ -81,24 +81,6 @@ function select(id: string, options: [string, string][], label: string): HTMLSel
   );
   s.setAttribute('aria-label', label);
   return s;
-}
-
-/**
- * The controls of a setting. An invalid one (from a link, say) has no logits to probe, so its controls
- * are those of the head's defaults, showing the setting's values: every value stays in reach to fix.
- */
-function controlsShown(setting: HeadSetting): ReturnType<typeof controlsFor> {
-  try {
-    buildHead(setting);
-    return controlsFor(setting);
-  } catch {
-    const base = controlsFor(defaultSetting(setting.name));
-    const valued = <C extends Control>(c: C): C => {
-      const v = setting.params[c.key];
-      return typeof v === typeof c.value ? ({ ...c, value: v } as C) : c;
-    };
-    return { ...base, params: base.params.map(valued) };
-  }
 }
 
 /** Mount the explorer into `root`. */
@@ -303,7 +285,7 @@ export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explo
   // Choices and toggles can change which parameters matter (ArcFace's fallbackMargin only counts for
   // fallback 'am'), so they rebuild the controls; sliders only redraw.
   const renderControls = () => {
-    const controls = controlsShown(state.setting);
+    const controls = controlsInReach(state.setting);
     const set = (patch: (s: HeadSetting, v: unknown) => HeadSetting) => (v: unknown) => {
       state = { ...state, setting: patch(state.setting, v) };
     };

@@ -5,7 +5,7 @@
  */
 
 import { el } from '../dom.js';
-import { controlsFor, type NumberControl } from '../explorer/controls.js';
+import { controlsInReach, type NumberControl } from '../explorer/controls.js';
 import { exportButtons, paint } from '../export-plot.js';
 import type { TrainingReadout } from '../hooks.js';
 import { numberRow } from '../number-row.js';
@@ -46,12 +46,8 @@ export interface TrainingPanel {
 
 /** Numeric parameters that move this head's margin, with the plane defaults as values. */
 function numberControls(settings: PanelSettings): NumberControl[] {
-  try {
-    const { params } = controlsFor({ name: settings.head, params: settings.params, state: {}, xNorm: 1 });
-    return params.filter((c): c is NumberControl => c.kind === 'number');
-  } catch {
-    return [];
-  }
+  const { params } = controlsInReach({ name: settings.head, params: settings.params, state: {}, xNorm: 1 });
+  return params.filter((c): c is NumberControl => c.kind === 'number');
 }
 
 /** Mount a panel. `shared` is read at every (re)configuration; `onUpdate` fires after every report. */
