@@ -9,7 +9,6 @@ import { exportButtons, paint } from '../export-plot.js';
 import { pageHooks } from '../hooks.js';
 import { numberRow } from '../number-row.js';
 import { drawUnavailable } from '../plot.js';
-import { BOUNDARY_FORMULAS } from './boundary-formulas.js';
 import {
   buildHead,
   type Control,
@@ -21,6 +20,7 @@ import {
 } from './controls.js';
 import { drawBoundary, drawCurves, type Shading } from './draw.js';
 import { effectiveMarginText } from './effective-margin.js';
+import { formulaTable } from './formula-table.js';
 import { formulaOf } from './formulas.js';
 import { boundaryGrid, contourSegments, logitCurves, type Plane } from './margin-grid.js';
 
@@ -48,29 +48,6 @@ export interface Explorer {
 
 function suffixOf(c: NumberControl): ((v: number) => string) | undefined {
   return c.angular ? (v) => `${((v * 180) / Math.PI).toFixed(1)}°` : undefined;
-}
-
-function formulaTable(): HTMLElement {
-  const rows = BOUNDARY_FORMULAS.map((f) => {
-    const tr = el('tr', {}, [
-      el('th', { scope: 'row', textContent: f.label }),
-      el('td', { textContent: f.easy }),
-      el('td', { textContent: f.hard ?? 'same' }),
-    ]);
-    tr.dataset.head = f.head;
-    return tr;
-  });
-  return el('table', { className: 'boundary-formulas', id: 'boundary-formulas' }, [
-    el('caption', { textContent: 'Decision boundary between target y and class j' }),
-    el('thead', {}, [
-      el('tr', {}, [
-        el('th', { textContent: 'Head' }),
-        el('th', { textContent: 'Easy sample' }),
-        el('th', { textContent: 'Hard sample' }),
-      ]),
-    ]),
-    el('tbody', {}, rows),
-  ]);
 }
 
 function select(id: string, options: [string, string][], label: string): HTMLSelectElement {
