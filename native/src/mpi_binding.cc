@@ -114,6 +114,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   char version[MPI_MAX_LIBRARY_VERSION_STRING];
   int length = 0;
   MPI_Get_library_version(version, &length);
+  while (length > 0 && (version[length - 1] == '\0' || version[length - 1] == '\n')) --length;  // Open MPI counts the NUL
   Napi::Object r = Napi::Object::New(env);
   r.Set("rank", rank);
   r.Set("size", world_size());

@@ -38,10 +38,18 @@ const INSTALL_HINT =
 
 let binding: MpiBinding | undefined;
 
+/** Why the addon cannot be used, or null. FACEVERLOSS_MPI=0 turns it off (read at every call). */
+function unavailableReason(): string | null {
+  if (process.env.FACEVERLOSS_MPI === '0')
+    return `disabled by FACEVERLOSS_MPI=0; unset it, or ${INSTALL_HINT}`;
+  if (!existsSync(addonPath)) return `${addonPath} is not built; ${INSTALL_HINT}`;
+  return null;
+}
+
 function loadBinding(): MpiBinding {
+  const reason = unavailableReason();
+  if (reason !== null) throw new ModelParallelUnavailableError(reason);
   if (binding) return binding;
-  if (!existsSync(addonPath))
-    throw new ModelParallelUnavailableError(`${addonPath} is not built; ${INSTALL_HINT}`);
   try {
     binding = createRequire(import.meta.url)(addonPath) as MpiBinding;
   } catch (err) {
@@ -52,11 +60,10 @@ function loadBinding(): MpiBinding {
   return binding;
 }
 
-/** Whether the MPI addon is built, and if not, why (without starting MPI). */
+/** Whether the MPI addon can be used, and if not, why (without starting MPI). */
 export function mpiAvailable(): { available: true; path: string } | { available: false; reason: string } {
-  if (!existsSync(addonPath))
-    return { available: false, reason: `${addonPath} is not built; ${INSTALL_HINT}` };
-  return { available: true, path: addonPath };
+  const reason = unavailableReason();
+  return reason === null ? { available: true, path: addonPath } : { available: false, reason };
 }
 
 /** The processes of an MPI job (MPI_COMM_WORLD). */
@@ -81,8 +88,8 @@ export class MpiComm implements Comm {
    * communicator. Throws {@link ModelParallelUnavailableError} when the addon is missing or MPI fails to start.
    */
   static world(): MpiComm {
-    if (MpiComm.instance) return MpiComm.instance;
     const mpi = loadBinding();
+    if (MpiComm.instance) return MpiComm.instance;
     try {
       MpiComm.instance = new MpiComm(mpi);
     } catch (err) {
