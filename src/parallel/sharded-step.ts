@@ -16,6 +16,7 @@
  */
 
 import type { NativeSgd } from '../engine/margin.js';
+import { requireEngine } from '../engine/native.js';
 import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
 import type { Rng } from '../rng.js';
@@ -82,13 +83,18 @@ function scratch<T extends Float32Array | Float64Array>(
 }
 const f32 = (name: string, n: number) => scratch(name, n, (k) => new Float32Array(k));
 
-function gatherRows(src: Float32Array, rows: Int32Array, D: number, dst: Float32Array): void {
-  for (let k = 0; k < rows.length; k++) dst.set(src.subarray(rows[k] * D, (rows[k] + 1) * D), k * D);
+interface CopyRowsBinding {
+  copyRows(src: Float32Array, dst: Float32Array, rows: Int32Array, width: number, scatter: boolean): void;
 }
 
-function scatterRows(src: Float32Array, rows: Int32Array, D: number, dst: Float32Array): void {
-  for (let k = 0; k < rows.length; k++) dst.set(src.subarray(k * D, (k + 1) * D), rows[k] * D);
+// Row copies of the sampled classes run on the engine's pool, one call per step rather than one per row.
+function copyRows(src: Float32Array, dst: Float32Array, rows: Int32Array, D: number, scatter: boolean): void {
+  (requireEngine() as unknown as CopyRowsBinding).copyRows(src, dst, rows, D, scatter);
 }
+const gatherRows = (src: Float32Array, rows: Int32Array, D: number, dst: Float32Array) =>
+  copyRows(src, dst, rows, D, false);
+const scatterRows = (src: Float32Array, rows: Int32Array, D: number, dst: Float32Array) =>
+  copyRows(src, dst, rows, D, true);
 
 /** Checks this rank's arguments; returns a message instead of throwing, so every rank can agree first. */
 function localProblem(a: ShardedStepArgs, range: ShardRange): string | null {
