@@ -96,8 +96,8 @@ const gatherRows = (src: Float32Array, rows: Int32Array, D: number, dst: Float32
 const scatterRows = (src: Float32Array, rows: Int32Array, D: number, dst: Float32Array) =>
   copyRows(src, dst, rows, D, true);
 
-/** Checks this rank's arguments; returns a message instead of throwing, so every rank can agree first. */
-function localProblem(a: ShardedStepArgs, range: ShardRange): string | null {
+/** Checks this rank's arguments; returns the error instead of throwing, so every rank can agree first. */
+function localProblem(a: ShardedStepArgs, range: ShardRange): Error | null {
   const b = a.labels?.length ?? 0;
   try {
     if (!Number.isInteger(a.D) || a.D < 1) throw new InvalidArgumentError('D', 'a positive integer', a.D);
@@ -128,7 +128,7 @@ function localProblem(a: ShardedStepArgs, range: ShardRange): string | null {
     checkShardable(a.geometry, a.margin);
     return null;
   } catch (err) {
-    return (err as Error).message;
+    return err as Error;
   }
 }
 
@@ -169,13 +169,13 @@ export function shardedMarginStep(a: ShardedStepArgs): ShardedStepResult {
   const b = a.labels?.length ?? 0;
   const status = new Int32Array(2 * comm.size);
   comm.allGather(Int32Array.of(b, problem === null ? 1 : 0), status);
-  if (problem !== null)
-    throw new InvalidArgumentError('shardedMarginStep', `valid arguments on every rank: ${problem}`);
+  // This rank's own error as it is; the others say which rank stopped them.
+  if (problem !== null) throw problem;
   for (let r = 0; r < comm.size; r++) {
     if (status[2 * r + 1] !== 1)
       throw new InvalidArgumentError(
         'shardedMarginStep',
-        `valid arguments on every rank (rank ${r} rejected its own)`,
+        `valid arguments on every rank (rank ${r} rejected its own; its error says why)`,
       );
     if (status[2 * r] !== b)
       throw new ShapeMismatchError(

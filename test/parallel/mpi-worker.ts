@@ -46,6 +46,27 @@ try {
     const file = join(out, `${name}-rank${comm.rank}.json`);
     writeFileSync(file, JSON.stringify({ size: comm.size, range, losses, dX, W: Array.from(W) }));
   }
+  // A rank with bad arguments: every rank must throw (none may wait in a collective), the bad one its
+  // own error, the others one naming it.
+  const p = Object.values(problems)[0];
+  const data = problemData(p, comm.size);
+  const range = shardRange(p.C, comm.size, comm.rank);
+  let thrown: { name: string; message: string } | null = null;
+  try {
+    shardedMarginStep({
+      comm,
+      X: data.batches[0].X.slice(0, p.b * p.D),
+      labels: data.batches[0].labels.slice(0, p.b),
+      W: new Float32Array((range.count + (comm.rank === 1 ? 1 : 0)) * p.D),
+      classes: p.C,
+      D: p.D,
+      geometry: data.geometry,
+      margin: data.margin,
+    });
+  } catch (err) {
+    thrown = { name: (err as Error).name, message: (err as Error).message };
+  }
+  writeFileSync(join(out, `errors-rank${comm.rank}.json`), JSON.stringify(thrown));
   comm.barrier();
 } catch (err) {
   console.error(`rank ${comm.rank}: ${(err as Error).stack ?? err}`);

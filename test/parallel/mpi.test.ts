@@ -44,7 +44,10 @@ interface RankOutput {
   W: number[];
 }
 
-function runJob(ranks: number): Record<string, RankOutput[]> {
+function runJob(ranks: number): {
+  result: Record<string, RankOutput[]>;
+  errors: ({ name: string; message: string } | null)[];
+} {
   const out = mkdtempSync(join(tmpdir(), 'fvl-mpi-'));
   try {
     const env = {
@@ -71,12 +74,13 @@ function runJob(ranks: number): Record<string, RankOutput[]> {
     );
     if (job.status !== 0)
       throw new Error(`mpirun -np ${ranks} failed (${job.status}):\n${job.stdout}\n${job.stderr}`);
+    const read = (name: string, r: number) =>
+      JSON.parse(readFileSync(join(out, `${name}-rank${r}.json`), 'utf8'));
     const result: Record<string, RankOutput[]> = {};
     for (const name of Object.keys(problems))
-      result[name] = Array.from({ length: ranks }, (_, r) =>
-        JSON.parse(readFileSync(join(out, `${name}-rank${r}.json`), 'utf8')),
-      );
-    return result;
+      result[name] = Array.from({ length: ranks }, (_, r) => read(name, r));
+    const errors = Array.from({ length: ranks }, (_, r) => read('errors', r));
+    return { result, errors };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -92,7 +96,14 @@ describe('model-parallel step over MPI', () => {
     it.skipIf(reason !== null)(
       `N = ${ranks} reproduces the one-process loss, W and dX${reason ? ` (skipped: ${reason})` : ''}`,
       () => {
-        const job = runJob(ranks);
+        const { result: job, errors } = runJob(ranks);
+        // Rank 1 passed a W of the wrong size: it threw its own error and every other rank one naming
+        // it, instead of waiting in a collective.
+        errors.forEach((e, r) => {
+          expect(e, `rank ${r}`).not.toBeNull();
+          if (r === 1) expect(e?.name).toBe('ShapeMismatchError');
+          else expect(e?.message).toMatch(/rank 1 rejected/);
+        });
         for (const [name, p] of Object.entries(problems)) {
           const data = problemData(p, ranks);
           const ref = referenceRun(p, ranks, data, data.geometry, data.margin);
