@@ -16,6 +16,28 @@ import { type Problem, problemData, shardRng } from './reference.js';
 const [out, problemsJson] = process.argv.slice(2);
 const comm = MpiComm.world();
 try {
+  // The collectives themselves, on values every rank can predict.
+  const { rank, size } = comm;
+  const gathered = new Int32Array(2 * size);
+  comm.allGather(Int32Array.of(rank, -rank), gathered);
+  const maxed = Float64Array.of(rank, -rank);
+  comm.allReduceMax(maxed);
+  const summed = Float32Array.of(rank + 1, 0.5);
+  comm.allReduceSum(summed);
+  const scattered = new Float32Array(2);
+  comm.reduceScatter(
+    Float32Array.from({ length: 2 * size }, (_, k) => k * (rank + 1)),
+    scattered,
+  );
+  writeFileSync(
+    join(out, `collectives-rank${rank}.json`),
+    JSON.stringify({
+      gathered: Array.from(gathered),
+      maxed: Array.from(maxed),
+      summed: Array.from(summed),
+      scattered: Array.from(scattered),
+    }),
+  );
   const problems = JSON.parse(problemsJson) as Record<string, Problem>;
   for (const [name, p] of Object.entries(problems)) {
     const data = problemData(p, comm.size);

@@ -47,6 +47,7 @@ interface RankOutput {
 function runJob(ranks: number): {
   result: Record<string, RankOutput[]>;
   errors: ({ name: string; message: string } | null)[];
+  collectives: Record<string, number[]>[];
 } {
   const out = mkdtempSync(join(tmpdir(), 'fvl-mpi-'));
   try {
@@ -80,7 +81,8 @@ function runJob(ranks: number): {
     for (const name of Object.keys(problems))
       result[name] = Array.from({ length: ranks }, (_, r) => read(name, r));
     const errors = Array.from({ length: ranks }, (_, r) => read('errors', r));
-    return { result, errors };
+    const collectives = Array.from({ length: ranks }, (_, r) => read('collectives', r));
+    return { result, errors, collectives };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -96,7 +98,16 @@ describe('model-parallel step over MPI', () => {
     it.skipIf(reason !== null)(
       `N = ${ranks} reproduces the one-process loss, W and dX${reason ? ` (skipped: ${reason})` : ''}`,
       () => {
-        const { result: job, errors } = runJob(ranks);
+        const { result: job, errors, collectives } = runJob(ranks);
+        // MpiComm's collectives: all-gather in rank order, element-wise max and sum, and each rank's
+        // block of the sum over ranks (rank r sends k·(r + 1) at position k).
+        const rankSum = (ranks * (ranks + 1)) / 2;
+        collectives.forEach((c, r) => {
+          expect(c.gathered).toEqual(Array.from({ length: ranks }, (_, q) => [q, q === 0 ? 0 : -q]).flat());
+          expect(c.maxed).toEqual([ranks - 1, 0]);
+          expect(c.summed).toEqual([rankSum, 0.5 * ranks]);
+          expect(c.scattered).toEqual([2 * r * rankSum, (2 * r + 1) * rankSum]);
+        });
         // Rank 1 passed a W of the wrong size: it threw its own error and every other rank one naming
         // it, instead of waiting in a collective.
         errors.forEach((e, r) => {
