@@ -1,7 +1,7 @@
 /**
  * One rank of the mpirun tests (test/parallel/mpi.test.ts): runs each problem's steps with the
  * model-parallel step over MpiComm and writes what it holds (losses, its rows' dL/dX, its shard of W)
- * to OUT/<problem>-rank<r>.json. Any error aborts the whole job, so a failing rank never leaves the
+ * to OUT/<problem>-rank<r>.json, and a sharded checkpoint to OUT/checkpoint-<problem>/. Any error aborts the whole job, so a failing rank never leaves the
  * others waiting.
  *
  *   mpirun -np N node --import tsx test/parallel/mpi-worker.ts OUT PROBLEMS_JSON
@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MpiComm } from '../../src/parallel/mpi-comm.js';
 import { shardRange } from '../../src/parallel/shard.js';
+import { saveShardCheckpoint } from '../../src/parallel/shard-checkpoint.js';
 import { shardedMarginStep } from '../../src/parallel/sharded-step.js';
 import { type Problem, problemData, shardRng } from './reference.js';
 
@@ -65,6 +66,13 @@ try {
       losses.push(r.loss);
       dX.push(Array.from(r.dX));
     }
+    saveShardCheckpoint(join(out, `checkpoint-${name}`), comm, {
+      classes: p.C,
+      D: p.D,
+      step: p.steps,
+      W,
+      velocity,
+    });
     const file = join(out, `${name}-rank${comm.rank}.json`);
     writeFileSync(file, JSON.stringify({ size: comm.size, range, losses, dX, W: Array.from(W) }));
   }
