@@ -6,6 +6,14 @@
 export { type Comm, type CommArray, LocalComm } from './comm.js';
 export { MpiComm, mpiAvailable } from './mpi-comm.js';
 export { type ShardRange, type ShardSample, sampleShard, shardLabels, shardRange } from './shard.js';
+export {
+  loadShardCheckpoint,
+  readShardManifest,
+  reshardCheckpoint,
+  type ShardCheckpoint,
+  type ShardManifest,
+  saveShardCheckpoint,
+} from './shard-checkpoint.js';
 export { shardedHeadSpec } from './sharded-head.js';
 export {
   checkShardable,

@@ -1,7 +1,7 @@
 /**
  * One rank of the mpirun tests (test/parallel/mpi.test.ts): runs each problem's steps with the
  * model-parallel step over MpiComm and writes what it holds (losses, its rows' dL/dX, its shard of W)
- * to OUT/<problem>-rank<r>.json. Any error aborts the whole job, so a failing rank never leaves the
+ * to OUT/<problem>-rank<r>.json, and a sharded checkpoint to OUT/checkpoint-<problem>/. Any error aborts the whole job, so a failing rank never leaves the
  * others waiting.
  *
  *   mpirun -np N node --import tsx test/parallel/mpi-worker.ts OUT PROBLEMS_JSON
@@ -10,12 +10,35 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MpiComm } from '../../src/parallel/mpi-comm.js';
 import { shardRange } from '../../src/parallel/shard.js';
+import { saveShardCheckpoint } from '../../src/parallel/shard-checkpoint.js';
 import { shardedMarginStep } from '../../src/parallel/sharded-step.js';
 import { type Problem, problemData, shardRng } from './reference.js';
 
 const [out, problemsJson] = process.argv.slice(2);
 const comm = MpiComm.world();
 try {
+  // The collectives themselves, on values every rank can predict.
+  const { rank, size } = comm;
+  const gathered = new Int32Array(2 * size);
+  comm.allGather(Int32Array.of(rank, -rank), gathered);
+  const maxed = Float64Array.of(rank, -rank);
+  comm.allReduceMax(maxed);
+  const summed = Float32Array.of(rank + 1, 0.5);
+  comm.allReduceSum(summed);
+  const scattered = new Float32Array(2);
+  comm.reduceScatter(
+    Float32Array.from({ length: 2 * size }, (_, k) => k * (rank + 1)),
+    scattered,
+  );
+  writeFileSync(
+    join(out, `collectives-rank${rank}.json`),
+    JSON.stringify({
+      gathered: Array.from(gathered),
+      maxed: Array.from(maxed),
+      summed: Array.from(summed),
+      scattered: Array.from(scattered),
+    }),
+  );
   const problems = JSON.parse(problemsJson) as Record<string, Problem>;
   for (const [name, p] of Object.entries(problems)) {
     const data = problemData(p, comm.size);
@@ -43,6 +66,13 @@ try {
       losses.push(r.loss);
       dX.push(Array.from(r.dX));
     }
+    saveShardCheckpoint(join(out, `checkpoint-${name}`), comm, {
+      classes: p.C,
+      D: p.D,
+      step: p.steps,
+      W,
+      velocity,
+    });
     const file = join(out, `${name}-rank${comm.rank}.json`);
     writeFileSync(file, JSON.stringify({ size: comm.size, range, losses, dX, W: Array.from(W) }));
   }

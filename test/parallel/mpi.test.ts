@@ -13,6 +13,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../../src/engine/native.js';
 import { mpiAvailable } from '../../src/parallel/mpi-comm.js';
+import {
+  loadShardCheckpoint,
+  readShardManifest,
+  reshardCheckpoint,
+} from '../../src/parallel/shard-checkpoint.js';
 import { type Problem, problemData, referenceRun, relativeError } from './reference.js';
 
 const TOLERANCE = 1e-5;
@@ -47,6 +52,8 @@ interface RankOutput {
 function runJob(ranks: number): {
   result: Record<string, RankOutput[]>;
   errors: ({ name: string; message: string } | null)[];
+  collectives: Record<string, number[]>[];
+  checkpoints: Record<string, { ranks: number; W: number[]; velocity: number[] }>;
 } {
   const out = mkdtempSync(join(tmpdir(), 'fvl-mpi-'));
   try {
@@ -80,7 +87,21 @@ function runJob(ranks: number): {
     for (const name of Object.keys(problems))
       result[name] = Array.from({ length: ranks }, (_, r) => read(name, r));
     const errors = Array.from({ length: ranks }, (_, r) => read('errors', r));
-    return { result, errors };
+    const collectives = Array.from({ length: ranks }, (_, r) => read('collectives', r));
+    // Each problem's checkpoint, written by the N ranks, re-cut for one process.
+    const checkpoints: Record<string, { ranks: number; W: number[]; velocity: number[] }> = {};
+    for (const name of Object.keys(problems)) {
+      const src = join(out, `checkpoint-${name}`);
+      const ranksWritten = readShardManifest(src).ranks;
+      reshardCheckpoint(src, join(out, `checkpoint-${name}-1`), 1);
+      const one = loadShardCheckpoint(join(out, `checkpoint-${name}-1`), { rank: 0, size: 1 });
+      checkpoints[name] = {
+        ranks: ranksWritten,
+        W: Array.from(one.W),
+        velocity: Array.from(one.velocity ?? []),
+      };
+    }
+    return { result, errors, collectives, checkpoints };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -96,7 +117,16 @@ describe('model-parallel step over MPI', () => {
     it.skipIf(reason !== null)(
       `N = ${ranks} reproduces the one-process loss, W and dX${reason ? ` (skipped: ${reason})` : ''}`,
       () => {
-        const { result: job, errors } = runJob(ranks);
+        const { result: job, errors, collectives, checkpoints } = runJob(ranks);
+        // MpiComm's collectives: all-gather in rank order, element-wise max and sum, and each rank's
+        // block of the sum over ranks (rank r sends k·(r + 1) at position k).
+        const rankSum = (ranks * (ranks + 1)) / 2;
+        collectives.forEach((c, r) => {
+          expect(c.gathered).toEqual(Array.from({ length: ranks }, (_, q) => [q, q === 0 ? 0 : -q]).flat());
+          expect(c.maxed).toEqual([ranks - 1, 0]);
+          expect(c.summed).toEqual([rankSum, 0.5 * ranks]);
+          expect(c.scattered).toEqual([2 * r * rankSum, (2 * r + 1) * rankSum]);
+        });
         // Rank 1 passed a W of the wrong size: it threw its own error and every other rank one naming
         // it, instead of waiting in a collective.
         errors.forEach((e, r) => {
@@ -122,6 +152,10 @@ describe('model-parallel step over MPI', () => {
             expect(relativeError(dX, ref.dX[step]), `${name} dX, step ${step}`).toBeLessThan(TOLERANCE);
           }
           const W = shards.flatMap((s) => s.W);
+          // The checkpoint the ranks wrote together holds exactly their shards.
+          expect(checkpoints[name].ranks).toBe(ranks);
+          expect(checkpoints[name].W).toEqual(W);
+          expect(checkpoints[name].velocity.length).toBe(W.length);
           expect(W.length).toBe(ref.W.length);
           expect(relativeError(W, ref.W), `${name} W`).toBeLessThan(TOLERANCE);
           // The steps moved W: a run that changed nothing would not pass for a match.
