@@ -4,6 +4,9 @@
 # one binary runs on any x86-64 CPU. The AVX2 and AVX-512 kernels live in their own translation units,
 # compiled as small static libraries with per-target ISA flags; nothing else is compiled with them.
 {
+  'variables': {
+    'fvl_mpi%': '<!(node scripts/mpi-config.mjs available)',
+  },
   'target_defaults': {
     # -fno-trapping-math lets the compiler turn selects between computed values into vector blends
     # (no program here reads floating-point exception flags); it changes no result.
@@ -36,6 +39,8 @@
         'native/src/memory_tuning.cc',
         'native/src/nn_binding.cc',
         'native/src/nn_kernels.cc',
+        'native/src/sharded_margin.cc',
+        'native/src/sharded_margin_binding.cc',
         'native/src/margin_simd_avx2.cc',
         'native/src/threadpool.cc',
       ],
@@ -50,6 +55,28 @@
     },
   ],
   'conditions': [
+    # The MPI collectives of a model-parallel head, as a second addon built only when pkg-config finds
+    # Open MPI or MPICH (scripts/mpi-config.mjs; FACEVERLOSS_MPI=0 skips it). Without MPI nothing else changes.
+    ['fvl_mpi==1', {
+      'targets': [
+        {
+          'target_name': 'faceverloss_mpi',
+          'sources': ['native/src/mpi_binding.cc'],
+          # The C API only: MPI's deprecated C++ bindings would need libmpi_cxx at load time.
+          'defines': [
+            'NAPI_VERSION=8',
+            'NODE_ADDON_API_DISABLE_DEPRECATED',
+            'OMPI_SKIP_MPICXX=1',
+            'MPICH_SKIP_MPICXX=1',
+          ],
+          'cflags_cc': ['<!@(node scripts/mpi-config.mjs cflags)'],
+          'libraries': ['<!@(node scripts/mpi-config.mjs libs)', '-ldl'],
+          'dependencies': [
+            "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+          ],
+        },
+      ],
+    }],
     ['target_arch=="x64"', {
       'targets': [
         {

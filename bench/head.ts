@@ -5,11 +5,14 @@
  *
  * Prints median and best wall time over the repeats, effective GFLOP/s (6·B·D·C flops: the three
  * products of the step), the native/comparison ratio and the peak resident memory. With `--json` the
- * last line is a JSON object (median_ms, min_ms, gflops, peak_rss_mb, …).
+ * last line is a JSON object (median_ms, min_ms, loss of the first step, gflops, peak_rss_mb, …).
+ *
+ * `--model-parallel` (under `mpirun -np N`) shards the classes over the ranks instead: see
+ * bench/head-parallel.ts.
  *
  *   npm run bench -- head [--head arcface] [--batch 256] [--dim 512] [--classes 8192] [--partial R]
  *                         [--repeats 10] [--lr 0.1] [--momentum 0.9] [--no-sgd] [--threads N]
- *                         [--no-compare] [--torch [--python PATH]] [--json]
+ *                         [--no-compare] [--torch [--python PATH]] [--json] [--model-parallel]
  *
  * `--partial R` samples ⌈R·C⌉ classes per step (Partial FC); C then counts the sampled classes in the
  * flop rate. With SGD (the default) dW is never stored: the update is applied inside the backward, and
@@ -157,9 +160,25 @@ export async function run(argv: string[]): Promise<void> {
       torch: { type: 'boolean', default: false },
       python: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'model-parallel': { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
+  if (values['model-parallel']) {
+    const { runModelParallel } = await import('./head-parallel.js');
+    await runModelParallel({
+      head: values.head as string,
+      B: Number(values.batch),
+      D: Number(values.dim),
+      C: Number(values.classes),
+      rate: values.partial === undefined ? 1 : Number(values.partial),
+      repeats: Math.max(1, Number(values.repeats)),
+      lr: Number(values.lr),
+      momentum: Number(values.momentum),
+      threads: values.threads === undefined ? undefined : Number(values.threads),
+    });
+    return;
+  }
   const info = engineInfo();
   if (!info.available) {
     console.log(`native engine unavailable: ${info.reason}`);
@@ -191,7 +210,13 @@ export async function run(argv: string[]): Promise<void> {
   const rng = createRng(7);
   const sampled = Math.min(C, Math.max(new Set(labels).size, Math.ceil(rate * C)));
 
-  const nativeStep = () =>
+  let firstLoss: number | undefined;
+  const nativeStep = () => {
+    const r = stepOnce();
+    firstLoss ??= r.loss;
+    return r;
+  };
+  const stepOnce = () =>
     rate < 1
       ? partialStepNative({
           X,
@@ -254,6 +279,7 @@ export async function run(argv: string[]): Promise<void> {
     threads: info.threads,
     median_ms: s.median,
     min_ms: s.min,
+    loss: firstLoss,
     gflops,
     cpu_ms: s.cpu,
     idle_estimate_ms: idle,

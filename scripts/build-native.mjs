@@ -6,6 +6,9 @@
 // `npm ci` or `npm run build:native`. A failed build never fails the install: the library then runs on
 // its JavaScript paths, and says so once if someone asks for the native engine. The compiler output is
 // kept in build/native-build.log.
+//
+// binding.gyp also builds the optional MPI addon (faceverloss_mpi.node, for model-parallel heads) when
+// pkg-config finds Open MPI or MPICH; FACEVERLOSS_MPI=0 leaves it out.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,13 +25,27 @@ if (process.env.FACEVERLOSS_SKIP_NATIVE === '1') {
 const gyp = process.env.npm_config_node_gyp;
 const [cmd, args] = gyp ? [process.execPath, [gyp, 'rebuild']] : ['node-gyp', ['rebuild']];
 const started = Date.now();
-const result = spawnSync(cmd, args, {
-  cwd: root,
-  encoding: 'utf8',
-  maxBuffer: 64 * 1024 * 1024,
-  shell: !gyp && process.platform === 'win32',
-});
-const log = `${cmd} ${args.join(' ')}\n${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
+const build = (env) =>
+  spawnSync(cmd, args, {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    shell: !gyp && process.platform === 'win32',
+    env,
+  });
+const describe = (r) =>
+  `${cmd} ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
+let result = build(process.env);
+let log = describe(result);
+// The optional MPI addon (built when pkg-config finds MPI) must never cost the engine: if the build
+// failed, try once more without it.
+if (result.status !== 0 && process.env.FACEVERLOSS_MPI !== '0') {
+  const again = build({ ...process.env, FACEVERLOSS_MPI: '0' });
+  log += `\n--- again without the MPI addon (FACEVERLOSS_MPI=0) ---\n${describe(again)}`;
+  if (again.status === 0)
+    console.warn('faceverloss: the MPI addon did not build; the engine was built without it');
+  result = again;
+}
 try {
   mkdirSync(dirname(logPath), { recursive: true });
   writeFileSync(logPath, log);

@@ -184,6 +184,16 @@ export class MissingPackageError extends FaceVerLossError {
   }
 }
 
+/**
+ * Model parallelism (a head sharded over processes) was asked for, but the MPI addon is not built or MPI
+ * cannot start; the message says what to install or how to launch.
+ */
+export class ModelParallelUnavailableError extends FaceVerLossError {
+  constructor(reason: string) {
+    super(`model parallelism unavailable: ${reason}`, 'MODEL_PARALLEL_UNAVAILABLE');
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);

@@ -18,6 +18,7 @@
 #include "margin_binding.h"
 #include "memory_tuning.h"
 #include "nn_binding.h"
+#include "sharded_margin_binding.h"
 #include "threadpool.h"
 
 namespace {
@@ -223,6 +224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fvl::register_margin(env, exports);
   fvl::register_nn(env, exports);
   fvl::register_elementwise(env, exports);
+  fvl::register_sharded_margin(env, exports);
   return exports;
 }
 

@@ -37,6 +37,7 @@ const COMMANDS: readonly CommandSource[] = [
   { name: 'plot', load: async () => (await import('./plot.js')).registerPlot },
   { name: 'train', load: async () => (await import('./train.js')).registerTrain },
   { name: 'compare', load: async () => (await import('./compare.js')).registerCompare },
+  { name: 'reshard', load: async () => (await import('./reshard.js')).registerReshard },
 ];
 
 /** A stand-in for a command whose module needs a missing package: listed, and failing with the reason. */

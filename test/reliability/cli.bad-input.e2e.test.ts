@@ -330,6 +330,17 @@ function commands(): BadCommand[] {
     { args: ['compare', '--heads', ',', '--out', at('k2')], mentions: '--heads', out: at('k2') },
     { args: ['compare', '--head', 'arcface', '--out', at('k3')], mentions: '--head', out: at('k3') },
     { args: ['compare', '--epochs', '-1', '--out', at('k4')], mentions: '--epochs', out: at('k4') },
+    {
+      args: ['reshard', at('no-checkpoint'), at('rs1'), '--ranks', '2'],
+      mentions: 'manifest.json',
+      out: at('rs1'),
+    },
+    { args: ['reshard', emptyGolden, at('rs2'), '--ranks', '0'], mentions: '--ranks', out: at('rs2') },
+    {
+      args: ['reshard', corruptGolden, at('rs3'), '--ranks', '2'],
+      mentions: 'manifest.json',
+      out: at('rs3'),
+    },
     { args: ['demo', '--seed', 'abc'], mentions: '--seed' },
     { args: ['demo', '--seed', '1.5e400'], mentions: '--seed' },
     ...embedCommands(at, write, corruptCsv),
