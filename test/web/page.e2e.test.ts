@@ -183,6 +183,10 @@ describe.skipIf(!hasChromium)('web explorer in Chromium', () => {
       page.locator(sel).evaluateAll((opts) => opts.map((o) => (o as HTMLOptionElement).value));
     expect(await values('#head-select option')).toEqual([...headNames]);
     expect(await values('#panel-0-head option')).toEqual([...headNames]);
+    // The digits' colours are named once for all panels.
+    expect(await page.locator('#class-legend li').allTextContents()).toEqual(
+      Array.from({ length: 10 }, (_, d) => String(d)),
+    );
   });
 
   it('trains both panels and the loss goes down', async () => {
