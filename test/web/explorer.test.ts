@@ -140,3 +140,25 @@ describe('controls from the schema', () => {
     expect(() => buildHead({ ...s, params: { ...s.params, upperNorm: 5 } })).toThrow(/upperNorm/);
   });
 });
+
+describe('cosine plane', () => {
+  it('CosFace: the target wins where cos θy − m > cos θj, on (cos θy, cos θj) axes', () => {
+    const m = 0.35;
+    const grid = boundaryGrid(createHead('cosface', { margin: m }), N, 1, 'cosine');
+    const coord = (k: number) => -1 + (2 * k) / (N - 1);
+    let checked = 0;
+    for (let b = 0; b < N; b++) {
+      for (let a = 0; a < N; a++) {
+        const w = coord(a) - m - coord(b);
+        if (Math.abs(w) < 1e-9) continue;
+        expect(grid.diff[b * N + a] > 0).toBe(w > 0);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(N * N - 2 * N);
+    // The boundary is the straight line cos θj = cos θy − m: every segment end lies on it.
+    const seg = contourSegments(grid);
+    expect(seg.length).toBeGreaterThan(0);
+    for (let k = 0; k < seg.length; k += 2) expect(seg[k] - m - seg[k + 1]).toBeCloseTo(0, 6);
+  });
+});

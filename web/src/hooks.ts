@@ -1,35 +1,44 @@
 /**
- * What the page exposes on `window.faceverloss` for scripted use (and its end-to-end test): the state
- * of the explorer pictures and of the training panels, and a way to run training steps.
+ * What the page exposes on `window.faceverloss` for scripted use (and its end-to-end tests): the state
+ * of the explorer pictures and of the training panels, a way to run training steps, and pixel checksums
+ * computed only when asked (never on a normal redraw).
  */
 import type { HeadSetting } from './explorer/controls.js';
+import { canvasChecksum } from './plot.js';
 
 /** Explorer state after the latest redraw. */
 export interface ExplorerReadout {
   setting: HeadSetting;
-  /** Share of the (θy, θj) plane where the target wins. */
+  plane: string;
+  shading: string;
+  /** Head whose boundary is overlaid, or null. */
+  overlay: string | null;
+  /** Share of the plane where the target wins (NaN when the setting is invalid). */
   winFraction: number;
   /** Number of boundary segments drawn. */
   segments: number;
-  /** Pixel checksums of the two canvases. */
-  boundaryChecksum: string;
-  curvesChecksum: string;
+  /** The effective-margin line, if the head has one. */
+  effectiveMargin: string | null;
   redraws: number;
-  /** Message of the last refused parameter value, if any. */
+  /** Why the setting is invalid (the plots are greyed), or null. */
   error: string | null;
 }
 
-/** A training panel's progress. */
+/** A training panel's current run. */
 export interface TrainingReadout {
   head: string;
-  params: Record<string, number>;
-  /** TF.js backend the worker runs on (`webgl` or `cpu`), empty until ready. */
+  params: Record<string, unknown>;
+  /** TF.js backend the worker runs on (`webgl`, `wasm` or `cpu`), empty until ready. */
   backend: string;
+  runId: number;
   step: number;
-  /** Loss of every step so far. */
+  /** Loss of every step of the current run. */
   losses: number[];
-  /** Share of the shown digits classified correctly by the head's logits. */
-  accuracy: number;
+  /** Latest held-out accuracy, null before the first evaluation. */
+  accuracy: number | null;
+  /** Latest held-out TAR at FAR 1e-2 (VERIFY_FAR), null before the first evaluation. */
+  tar: number | null;
+  stepsPerSecond: number | null;
   running: boolean;
   error: string | null;
 }
@@ -38,9 +47,12 @@ export interface TrainingReadout {
 export interface PageHooks {
   ready: boolean;
   explorer: ExplorerReadout | null;
+  /** Panels by id (`panel-0` …), in page order. */
   training: Record<string, TrainingReadout>;
   /** Run `steps` training steps in every panel (stopping any free run first); resolves when all are done. */
   trainSteps(steps: number): Promise<void>;
+  /** FNV-1a checksum of a canvas's pixels, by element id. */
+  checksum(canvasId: string): string;
 }
 
 declare global {
@@ -56,6 +68,10 @@ export function pageHooks(): PageHooks {
     explorer: null,
     training: {},
     trainSteps: async () => {},
+    checksum: (id) => {
+      const canvas = document.getElementById(id);
+      return canvas instanceof HTMLCanvasElement ? canvasChecksum(canvas) : '';
+    },
   };
   return window.faceverloss;
 }

@@ -1,27 +1,40 @@
-/** The explorer page: margin explorer on top, two live-training panels below. */
+/**
+ * The explorer page: margin explorer on top, 2–4 live-training panels compared below. The view lives
+ * in the URL fragment, so a link reproduces it.
+ */
 import './style.css';
 import { mountExplorer } from './explorer/view.js';
 import { pageHooks } from './hooks.js';
-import { mountTrainingPanel } from './train/panel.js';
+import { mountTraining } from './train/compare.js';
+import { decodePageState, encodePageState } from './url-state.js';
 
 const hooks = pageHooks();
-mountExplorer(document.getElementById('explorer')!);
-const panels = [
-  mountTrainingPanel(document.getElementById('train-left')!, {
-    id: 'left',
-    head: 'softmax',
-    params: { scale: 16, margin: 0 },
-  }),
-  mountTrainingPanel(document.getElementById('train-right')!, {
-    id: 'right',
-    head: 'arcface',
-    params: { scale: 16, margin: 0.3 },
-  }),
-];
-hooks.trainSteps = async (steps: number) => {
-  await Promise.all(panels.map((p) => p.trainSteps(steps)));
+const initial = decodePageState(location.hash);
+const explorer = mountExplorer(document.getElementById('explorer')!);
+explorer.setState(initial.explorer);
+const training = mountTraining(document.getElementById('training')!, initial.training);
+
+const saveState = () => {
+  const fragment = encodePageState({ explorer: explorer.getState(), training: training.getState() });
+  history.replaceState(null, '', `${location.pathname}${location.search}#${fragment}`);
 };
-Promise.all(panels.map((p) => p.ready)).then(
+explorer.onChange = saveState;
+training.onChange = saveState;
+// A link pasted into this tab changes only the fragment, which does not reload the page: start afresh
+// from it. (The page's own updates use replaceState, which fires no hashchange.)
+addEventListener('hashchange', () => location.reload());
+
+// Pictures are sized by CSS; redraw them when the layout changes width.
+let lastWidth = document.documentElement.clientWidth;
+new ResizeObserver(() => {
+  const width = document.documentElement.clientWidth;
+  if (width === lastWidth) return;
+  lastWidth = width;
+  explorer.redraw();
+  training.redraw();
+}).observe(document.body);
+
+training.ready().then(
   () => {
     hooks.ready = true;
     document.body.dataset.ready = 'true';

@@ -30,11 +30,18 @@ export function prepareCanvas(canvas: HTMLCanvasElement): CanvasRenderingContext
   return ctx;
 }
 
+/** Left margin of a plot frame, in CSS pixels. */
+const FRAME_LEFT = 62;
+/** Right margin: half of the widest x tick label ("180°") stays inside the canvas. */
+const FRAME_RIGHT = 18;
+
 /** A frame leaving room for axis labels on the left and bottom. */
 export function frameOf(canvas: HTMLCanvasElement): Frame {
   const w = canvas.clientWidth || 300;
   const h = canvas.clientHeight || 150;
-  return { left: 48, top: 12, width: w - 60, height: h - 48 };
+  // The left margin holds the y label (x ≈ 6–18) and tick labels up to ~36 px wide (right-aligned at
+  // left − 6), so the two never overlap.
+  return { left: FRAME_LEFT, top: 12, width: w - FRAME_LEFT - FRAME_RIGHT, height: h - 48 };
 }
 
 /** Linear scale from [x0, x1] × [y0, y1] onto a frame (y grows upwards). */
@@ -44,6 +51,9 @@ export function linearScale(f: Frame, x0: number, x1: number, y0: number, y1: nu
     y: (v) => f.top + f.height - ((v - y0) / (y1 - y0)) * f.height,
   };
 }
+
+/** Centre line of the rotated y-axis label (clear of tick labels, which end at FRAME_LEFT − 6). */
+const Y_LABEL_X = 11;
 
 /** Axis ticks and labels. */
 export function drawAxes(
@@ -55,7 +65,7 @@ export function drawAxes(
   labels: { x: string; y: string; format?: (v: number) => string; yFormat?: (v: number) => string },
 ): void {
   const fmt = labels.format ?? ((v: number) => String(v));
-  const yFmt = labels.yFormat ?? ((v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3)));
+  const yFmt = labels.yFormat ?? shortNumber;
   ctx.save();
   ctx.strokeStyle = '#444';
   ctx.lineWidth = 1;
@@ -83,11 +93,16 @@ export function drawAxes(
     ctx.stroke();
     ctx.fillText(yFmt(t), f.left - 6, y);
   }
-  ctx.translate(12, f.top + f.height / 2);
+  ctx.translate(Y_LABEL_X, f.top + f.height / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = 'center';
   ctx.fillText(labels.y, 0, 0);
   ctx.restore();
+}
+
+/** A tick value in at most three significant digits, without trailing zeros (0.5, not 0.500). */
+export function shortNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
 }
 
 /** About `count` round tick values covering [lo, hi]. */
@@ -101,6 +116,38 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step)
     out.push(Number(v.toPrecision(12)));
   return out;
+}
+
+/** Grey the plot area and write why there is no picture (an invalid setting). */
+export function drawUnavailable(canvas: HTMLCanvasElement, reason: string): void {
+  const ctx = prepareCanvas(canvas);
+  const w = canvas.clientWidth || 300;
+  const h = canvas.clientHeight || 150;
+  ctx.fillStyle = '#d9d9d9';
+  ctx.fillRect(0, 0, w, h);
+  ctx.fillStyle = '#333';
+  ctx.font = '13px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  const lines = wrapText(ctx, reason, w - 32);
+  lines.forEach((line, k) => {
+    ctx.fillText(line, w / 2, h / 2 + (k - (lines.length - 1) / 2) * 17);
+  });
+}
+
+/** Break text into lines no wider than `width` at spaces. */
+function wrapText(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && ctx.measureText(next).width > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
 }
 
 /** FNV-1a hash of the canvas pixels, as 8 hex digits: changes whenever the picture changes. */

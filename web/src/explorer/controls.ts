@@ -270,3 +270,21 @@ export function controlsFor(setting: HeadSetting): HeadControls {
     : null;
   return { params, state, xNorm };
 }
+
+/**
+ * The controls of a setting. An invalid one (from a link, say) has no logits to probe, so its controls
+ * are those of the head's defaults, showing the setting's values: every value stays in reach to fix.
+ */
+export function controlsInReach(setting: HeadSetting): HeadControls {
+  try {
+    buildHead(setting);
+    return controlsFor(setting);
+  } catch {
+    const base = controlsFor(defaultSetting(setting.name));
+    const valued = <C extends Control>(c: C): C => {
+      const v = setting.params[c.key];
+      return typeof v === typeof c.value ? ({ ...c, value: v } as C) : c;
+    };
+    return { ...base, params: base.params.map(valued) };
+  }
+}

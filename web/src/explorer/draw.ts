@@ -1,6 +1,6 @@
-/** Canvas pictures of the explorer: the (θy, θj) decision plane and the logit curves. */
+/** Canvas pictures of the explorer: the decision plane and the logit curves. */
 import { drawAxes, frameOf, linearScale, niceTicks, prepareCanvas } from '../plot.js';
-import type { BoundaryGrid, LogitCurves } from './margin-grid.js';
+import { type BoundaryGrid, type LogitCurves, planeRange } from './margin-grid.js';
 
 const DEGREE_TICKS = [0, 30, 60, 90, 120, 150, 180].map((d) => (d * Math.PI) / 180);
 const degrees = (v: number) => `${Math.round((v * 180) / Math.PI)}°`;
@@ -8,15 +8,46 @@ const degrees = (v: number) => `${Math.round((v * 180) / Math.PI)}°`;
 /** Colours: where the target wins, where the other class wins. */
 const WIN = [120, 170, 230];
 const LOSE = [238, 238, 238];
+const BOUNDARY = '#0b3d91';
+const OVERLAY = '#d35400';
+
+const COS_TICKS = [-1, -0.5, 0, 0.5, 1];
 
 /**
- * Shade the plane where the target wins, draw the head's boundary (contour segments in radians) and the
- * no-margin diagonal θj = θy for reference.
+ * `win`: shade where the target logit wins; `probability`: shade by the softmax probability of the
+ * target against the other class, σ(logit_y − logit_j), which shows how sharp the scale s makes it.
  */
-export function drawBoundary(canvas: HTMLCanvasElement, grid: BoundaryGrid, segments: Float64Array): void {
+export type Shading = 'win' | 'probability';
+
+/** What else goes on the plane besides the head's own boundary. */
+export interface BoundaryExtras {
+  shading: Shading;
+  /** A second head's boundary, drawn dashed, with its name for the key. */
+  overlay?: { segments: Float64Array; name: string };
+  name: string;
+}
+
+/** Colour of a grid cell. */
+function cellColour(diff: number, shading: Shading): number[] {
+  if (shading === 'win' || !Number.isFinite(diff)) return diff > 0 ? WIN : LOSE;
+  const p = 1 / (1 + Math.exp(-diff));
+  return WIN.map((w, k) => Math.round(LOSE[k] + p * (w - LOSE[k])));
+}
+
+/**
+ * Shade the plane, draw the head's boundary (contour segments in plane coordinates), an optional second
+ * head's boundary, and the no-margin diagonal θj = θy for reference.
+ */
+export function drawBoundary(
+  canvas: HTMLCanvasElement,
+  grid: BoundaryGrid,
+  segments: Float64Array,
+  extras: BoundaryExtras = { shading: 'win', name: '' },
+): void {
   const ctx = prepareCanvas(canvas);
   const f = frameOf(canvas);
-  const s = linearScale(f, 0, Math.PI, 0, Math.PI);
+  const { lo, hi } = planeRange(grid.plane);
+  const s = linearScale(f, lo, hi, lo, hi);
   const { n, diff } = grid;
   // One pixel per grid sample, flipped so θj grows upwards, then stretched over the frame.
   const cells = document.createElement('canvas');
@@ -26,7 +57,7 @@ export function drawBoundary(canvas: HTMLCanvasElement, grid: BoundaryGrid, segm
   const img = cctx.createImageData(n, n);
   for (let b = 0; b < n; b++) {
     for (let a = 0; a < n; a++) {
-      const c = diff[b * n + a] > 0 ? WIN : LOSE;
+      const c = cellColour(diff[b * n + a], extras.shading);
       const p = 4 * ((n - 1 - b) * n + a);
       img.data[p] = c[0];
       img.data[p + 1] = c[1];
@@ -46,26 +77,50 @@ export function drawBoundary(canvas: HTMLCanvasElement, grid: BoundaryGrid, segm
   ctx.strokeStyle = '#777';
   ctx.lineWidth = 1;
   ctx.beginPath();
-  ctx.moveTo(s.x(0), s.y(0));
-  ctx.lineTo(s.x(Math.PI), s.y(Math.PI));
+  ctx.moveTo(s.x(lo), s.y(lo));
+  ctx.lineTo(s.x(hi), s.y(hi));
   ctx.stroke();
-  ctx.setLineDash([]);
-  ctx.strokeStyle = '#0b3d91';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  for (let k = 0; k < segments.length; k += 4) {
-    ctx.moveTo(s.x(segments[k]), s.y(segments[k + 1]));
-    ctx.lineTo(s.x(segments[k + 2]), s.y(segments[k + 3]));
-  }
-  ctx.stroke();
+  const contour = (segs: Float64Array, colour: string, dash: number[]) => {
+    ctx.setLineDash(dash);
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    for (let k = 0; k < segs.length; k += 4) {
+      ctx.moveTo(s.x(segs[k]), s.y(segs[k + 1]));
+      ctx.lineTo(s.x(segs[k + 2]), s.y(segs[k + 3]));
+    }
+    ctx.stroke();
+  };
+  if (extras.overlay) contour(extras.overlay.segments, OVERLAY, [7, 4]);
+  contour(segments, BOUNDARY, []);
   ctx.restore();
 
-  drawAxes(ctx, f, s, DEGREE_TICKS, DEGREE_TICKS, {
-    x: 'θy (angle to the target class)',
-    y: 'θj (angle to the other class)',
-    format: degrees,
-    yFormat: degrees,
-  });
+  if (extras.overlay) {
+    // Key in the corner where the target is farthest and the other class nearest, which every head
+    // leaves to the other class, far from any boundary.
+    ctx.save();
+    ctx.font = '12px system-ui, sans-serif';
+    ctx.textBaseline = 'top';
+    ctx.textAlign = grid.plane === 'angle' ? 'right' : 'left';
+    const x = grid.plane === 'angle' ? f.left + f.width - 8 : f.left + 8;
+    const y = grid.plane === 'angle' ? f.top + f.height - 40 : f.top + 6;
+    ctx.fillStyle = BOUNDARY;
+    ctx.fillText(`── ${extras.name}`, x, y);
+    ctx.fillStyle = OVERLAY;
+    ctx.fillText(`– – ${extras.overlay.name}`, x, y + 16);
+    ctx.restore();
+  }
+
+  if (grid.plane === 'angle') {
+    drawAxes(ctx, f, s, DEGREE_TICKS, DEGREE_TICKS, {
+      x: 'θy (angle to the target class)',
+      y: 'θj (angle to the other class)',
+      format: degrees,
+      yFormat: degrees,
+    });
+  } else {
+    drawAxes(ctx, f, s, COS_TICKS, COS_TICKS, { x: 'cos θy (target)', y: 'cos θj (other class)' });
+  }
 }
 
 /** Target logit vs θy and negative logit vs θj on shared axes. */
@@ -113,12 +168,8 @@ export function drawCurves(canvas: HTMLCanvasElement, curves: LogitCurves): void
   // Top right: every head's logits fall with the angle, so that corner stays clear of the curves.
   ctx.textAlign = 'right';
   ctx.fillStyle = '#c0392b';
-  ctx.fillText(`target logit (θy = θ, θj = ${degrees(curves.otherAngle)})`, f.left + f.width - 8, f.top + 6);
+  ctx.fillText(`target (θy = θ, θj = ${degrees(curves.otherAngle)}) ──`, f.left + f.width - 8, f.top + 6);
   ctx.fillStyle = '#666';
-  ctx.fillText(
-    `negative logit (θj = θ, θy = ${degrees(curves.otherAngle)}) – –`,
-    f.left + f.width - 8,
-    f.top + 22,
-  );
+  ctx.fillText(`negative (θj = θ, θy = ${degrees(curves.otherAngle)}) – –`, f.left + f.width - 8, f.top + 22);
   ctx.restore();
 }

@@ -5,11 +5,23 @@
  */
 import type { Head } from '../../../src/heads/define.js';
 
-/** Target − negative logit differences over the (θy, θj) plane, [0, π]² sampled n × n. */
+/**
+ * Coordinates of the decision plane: `angle` samples (θy, θj) over [0, π]², `cosine` samples
+ * (cos θy, cos θj) over [−1, 1]².
+ */
+export type Plane = 'angle' | 'cosine';
+
+/** Range of a plane's coordinates. */
+export function planeRange(plane: Plane): { lo: number; hi: number } {
+  return plane === 'angle' ? { lo: 0, hi: Math.PI } : { lo: -1, hi: 1 };
+}
+
+/** Target − negative logit differences over a plane, sampled n × n. */
 export interface BoundaryGrid {
-  /** Samples per axis; sample k sits at θ = π·k/(n − 1). */
+  plane: Plane;
+  /** Samples per axis; sample k sits at coordinate lo + (hi − lo)·k/(n − 1). */
   n: number;
-  /** diff[b·n + a] = logit_y − logit_j at θy = θ_a, θj = θ_b. */
+  /** diff[b·n + a] = logit_y − logit_j at sample a along x (target), b along y (other class). */
   diff: Float64Array;
   /** Share of the plane where the target wins (diff > 0). */
   winFraction: number;
@@ -47,14 +59,22 @@ export function pairLogits(
   return head.marginLogits(cos, 2, new Int32Array(count), new Float64Array(count).fill(xNorm));
 }
 
-/** Sample the binary decision problem over [0, π]². */
-export function boundaryGrid(head: Head, n: number, xNorm = 1): BoundaryGrid {
+/** Angle of sample k of n along an axis of `plane`. */
+export function planeAngle(plane: Plane, k: number, n: number): number {
+  if (plane === 'angle') return gridAngle(k, n);
+  const { lo, hi } = planeRange(plane);
+  return Math.acos(Math.min(1, Math.max(-1, lo + ((hi - lo) * k) / (n - 1))));
+}
+
+/** Sample the binary decision problem over a plane ([0, π]² of angles unless told otherwise). */
+export function boundaryGrid(head: Head, n: number, xNorm = 1, plane: Plane = 'angle'): BoundaryGrid {
   const thetaY = new Float64Array(n * n);
   const thetaJ = new Float64Array(n * n);
+  const angles = Float64Array.from({ length: n }, (_, k) => planeAngle(plane, k, n));
   for (let b = 0; b < n; b++) {
     for (let a = 0; a < n; a++) {
-      thetaY[b * n + a] = gridAngle(a, n);
-      thetaJ[b * n + a] = gridAngle(b, n);
+      thetaY[b * n + a] = angles[a];
+      thetaJ[b * n + a] = angles[b];
     }
   }
   const logits = pairLogits(head, thetaY, thetaJ, xNorm);
@@ -64,7 +84,7 @@ export function boundaryGrid(head: Head, n: number, xNorm = 1): BoundaryGrid {
     diff[i] = logits[2 * i] - logits[2 * i + 1];
     if (diff[i] > 0) wins++;
   }
-  return { n, diff, winFraction: wins / (n * n) };
+  return { plane, n, diff, winFraction: wins / (n * n) };
 }
 
 /** Target and negative logit curves (the gap between them at equal angles is the margin). */
@@ -84,12 +104,13 @@ export function logitCurves(head: Head, n: number, xNorm = 1, otherAngle = Math.
 
 /**
  * Zero contour of the grid as line segments (marching squares, linear interpolation along cell edges),
- * in radians: [x0, y0, x1, y1] per segment with x = θy, y = θj.
+ * in the plane's coordinates: [x0, y0, x1, y1] per segment with x for the target, y for the other class.
  */
 export function contourSegments(grid: BoundaryGrid): Float64Array {
   const { n, diff } = grid;
   const out: number[] = [];
-  const h = Math.PI / (n - 1);
+  const { lo, hi } = planeRange(grid.plane);
+  const h = (hi - lo) / (n - 1);
   const crossings: number[] = [];
   // Where the sign flips along an edge from corner p to corner q, with values vp, vq.
   const edge = (xp: number, yp: number, vp: number, xq: number, yq: number, vq: number) => {
@@ -104,8 +125,8 @@ export function contourSegments(grid: BoundaryGrid): Float64Array {
       const v01 = diff[(b + 1) * n + a];
       const v11 = diff[(b + 1) * n + a + 1];
       crossings.length = 0;
-      const x0 = a * h;
-      const y0 = b * h;
+      const x0 = lo + a * h;
+      const y0 = lo + b * h;
       edge(x0, y0, v00, x0 + h, y0, v10);
       edge(x0 + h, y0, v10, x0 + h, y0 + h, v11);
       edge(x0 + h, y0 + h, v11, x0, y0 + h, v01);

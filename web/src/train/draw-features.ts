@@ -1,5 +1,5 @@
-/** Pictures of a training panel: the 2-D feature distribution and the loss history. */
-import { drawAxes, frameOf, linearScale, niceTicks, prepareCanvas } from '../plot.js';
+/** Picture of a training panel: the 2-D feature distribution with the class directions. */
+import { prepareCanvas } from '../plot.js';
 
 /** One colour per digit class (the usual ten-colour palette). */
 export const CLASS_COLOURS = [
@@ -75,23 +75,4 @@ export function drawFeatures(
     ctx.fillStyle = CLASS_COLOURS[c];
     ctx.fillText(String(c), cx + (1.09 * radius * x) / norm, cy - (1.09 * radius * y) / norm);
   }
-}
-
-/** Loss against step. */
-export function drawLoss(canvas: HTMLCanvasElement, losses: number[]): void {
-  const ctx = prepareCanvas(canvas);
-  const f = frameOf(canvas);
-  const finite = losses.filter(Number.isFinite);
-  const hi = finite.length > 0 ? Math.max(...finite) : 1;
-  const steps = Math.max(1, losses.length);
-  const s = linearScale(f, 0, steps, 0, hi * 1.05 || 1);
-  ctx.strokeStyle = '#c0392b';
-  ctx.lineWidth = 1.5;
-  ctx.beginPath();
-  losses.forEach((v, k) => {
-    if (k === 0) ctx.moveTo(s.x(k + 1), s.y(v));
-    else ctx.lineTo(s.x(k + 1), s.y(v));
-  });
-  ctx.stroke();
-  drawAxes(ctx, f, s, niceTicks(0, steps, 4), niceTicks(0, hi, 3), { x: 'step', y: 'loss' });
 }

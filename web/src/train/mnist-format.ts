@@ -13,9 +13,6 @@
  * ```
  */
 
-/** File name of the asset, relative to the site's base URL. */
-export const MNIST_ASSET = 'mnist-subset.bin.gz';
-
 const MAGIC = [0x46, 0x56, 0x4d, 0x4e];
 const VERSION = 1;
 const HEADER_BYTES = 12;

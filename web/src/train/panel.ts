@@ -1,215 +1,290 @@
 /**
- * A live-training panel: a head with its scale and margin, Train/Pause/Reset, the held-out feature
- * distribution redrawn as the worker reports, and the loss curve.
+ * A live-training panel: any registered head with its own plane defaults and sliders, Train/Reset, and
+ * the held-out feature distribution redrawn as its worker reports. Every (re)configuration starts a new
+ * run id; reports of older runs are dropped, so a restart never shows the previous setting's numbers.
  */
-import { resolveParams } from '../../../src/heads/registry.js';
-import { pageHooks, type TrainingReadout } from '../hooks.js';
-import { drawFeatures, drawLoss } from './draw-features.js';
-import { MNIST_ASSET } from './mnist-format.js';
-import type { FromWorker, ToWorker } from './protocol.js';
-import { TRAINABLE_HEADS, type TrainableHead, type TrainableParams, usesParam } from './trainable.js';
 
-/** Initial settings of a panel. */
-export interface PanelOptions {
-  id: string;
-  head: TrainableHead;
-  params: TrainableParams;
-  seed?: number;
-}
+import { el } from '../dom.js';
+import { controlsInReach, type NumberControl } from '../explorer/controls.js';
+import { exportButtons, paint } from '../export-plot.js';
+import type { TrainingReadout } from '../hooks.js';
+import { numberRow } from '../number-row.js';
+import { drawFeatures } from './draw-features.js';
+import type { FromWorker, RunSettings, ToWorker } from './protocol.js';
+import { applyProgress, latestAccuracy, newRun, type RunRecord } from './run-state.js';
+import TrainWorker from './train.worker.ts?worker&inline';
+import { TRAINABLE_HEADS, trainingDefaults } from './training-defaults.js';
+import { initSeedOf, type PanelSettings, type SharedSettings } from './training-state.js';
 
-/** Slider ranges: 2-D embeddings need far smaller scales and margins than the heads' defaults. */
-const SLIDERS: Record<keyof TrainableParams, { min: number; max: number; step: number }> = {
-  scale: { min: 1, max: 64, step: 0.5 },
-  margin: { min: 0, max: 1, step: 0.01 },
-};
+/**
+ * Progress reports come every this many steps. Each carries a held-out evaluation (a forward pass over
+ * 500 digits and 31,125 verification pairs), so reports are spaced to keep training the main work.
+ */
+const REPORT_EVERY = 10;
 
-/** Progress reports per second of free-running training is about 1000 / (step time · this). */
-const REPORT_EVERY = 5;
-
-/** A mounted panel; `trainSteps` resolves once the worker has run that many more steps. */
+/** A mounted panel. */
 export interface TrainingPanel {
-  /** Resolves when the worker has loaded the digits and a backend (rejects if it cannot). */
+  readonly id: string;
+  readonly element: HTMLElement;
+  readonly readout: TrainingReadout;
+  readonly run: RunRecord;
+  /** Resolves when the worker has a backend and the digits (rejects if it cannot). */
   ready: Promise<void>;
+  settings(): PanelSettings;
+  /** Start a new run with these settings (keeps running if it was). */
+  configure(settings?: PanelSettings): void;
+  /** Run `steps` more steps; resolves when they are reported. */
   trainSteps(steps: number): Promise<void>;
+  setRunning(on: boolean): void;
+  /** Whether the panel trains freely (Train pressed, not paused). */
+  isRunning(): boolean;
+  /** Redraw the embeddings at the current size. */
+  redraw(): void;
+  /** Stop the worker and remove the panel. */
+  dispose(): void;
 }
 
-/** Mount a training panel into `root`. */
-export function mountTrainingPanel(root: HTMLElement, options: PanelOptions): TrainingPanel {
-  const hooks = pageHooks();
-  let head = options.head;
-  const params: TrainableParams = { ...options.params };
-  const seed = options.seed ?? 1;
+/** Numeric parameters that move this head's margin, with the plane defaults as values. */
+function numberControls(settings: PanelSettings): NumberControl[] {
+  const { params } = controlsInReach({ name: settings.head, params: settings.params, state: {}, xNorm: 1 });
+  return params.filter((c): c is NumberControl => c.kind === 'number');
+}
+
+/** Mount a panel. `shared` is read at every (re)configuration; `onUpdate` fires after every report. */
+export function mountTrainingPanel(
+  options: { id: string; index: number; colour: string; initial: PanelSettings },
+  shared: () => SharedSettings,
+  onUpdate: () => void,
+  onRemove: () => void,
+): TrainingPanel {
+  const { id } = options;
+  let settings: PanelSettings = { head: options.initial.head, params: { ...options.initial.params } };
+  let run = newRun(0);
   const readout: TrainingReadout = {
-    head,
-    params: { ...params },
+    head: settings.head,
+    params: { ...settings.params },
     backend: '',
+    runId: 0,
     step: 0,
-    losses: [],
-    accuracy: 0,
+    losses: run.losses,
+    accuracy: null,
+    tar: null,
+    stepsPerSecond: null,
     running: false,
     error: null,
   };
-  hooks.training[options.id] = readout;
 
-  const select = document.createElement('select');
-  for (const name of TRAINABLE_HEADS) select.add(new Option(name, name, false, name === head));
-  const status = document.createElement('p');
-  status.className = 'readout';
-  const features = document.createElement('canvas');
-  features.className = 'plot features';
-  features.id = `${options.id}-features`;
-  const loss = document.createElement('canvas');
-  loss.className = 'plot loss';
-  loss.id = `${options.id}-loss`;
-  const trainButton = document.createElement('button');
-  trainButton.textContent = 'Train';
-  trainButton.id = `${options.id}-train`;
-  trainButton.disabled = true;
-  const resetButton = document.createElement('button');
-  resetButton.textContent = 'Reset';
-  resetButton.disabled = true;
-  const sliders = document.createElement('div');
-  sliders.className = 'controls';
-
-  const sliderRows = (Object.keys(SLIDERS) as (keyof TrainableParams)[]).map((key) => {
-    const range = SLIDERS[key];
-    const input = document.createElement('input');
-    Object.assign(input, {
-      type: 'range',
-      min: range.min,
-      max: range.max,
-      step: range.step,
-      value: params[key],
-    });
-    input.id = `${options.id}-${key}`;
-    const out = document.createElement('output');
-    out.textContent = String(params[key]);
-    input.addEventListener('input', () => {
-      out.textContent = input.value;
-    });
-    // A new value restarts training: the picture is only meaningful for one setting.
-    input.addEventListener('change', () => {
-      params[key] = Number(input.value);
-      configure();
-    });
-    const label = document.createElement('label');
-    label.htmlFor = input.id;
-    label.textContent = key === 'scale' ? 's' : 'm';
-    const row = document.createElement('div');
-    row.className = 'control';
-    row.append(label, input, out);
-    return { key, row };
+  const headSelect = el(
+    'select',
+    { id: `${id}-head` },
+    TRAINABLE_HEADS.map((n) => el('option', { value: n, textContent: n })),
+  );
+  headSelect.value = settings.head;
+  const sliders = el('div', { className: 'controls' });
+  const trainButton = el('button', {
+    type: 'button',
+    id: `${id}-train`,
+    textContent: 'Train',
+    disabled: true,
   });
-  sliders.append(...sliderRows.map((r) => r.row));
+  const resetButton = el('button', {
+    type: 'button',
+    id: `${id}-reset`,
+    textContent: 'Reset',
+    disabled: true,
+  });
+  const removeButton = el('button', { type: 'button', id: `${id}-remove`, textContent: 'Remove' });
+  const features = el('canvas', { id: `${id}-features`, className: 'plot features' });
+  const status = el('p', { className: 'readout', id: `${id}-status` });
+  const swatch = el('span', { className: 'swatch' });
+  swatch.style.background = options.colour;
+  const element = el('div', { className: 'panel', id }, [
+    // Sliders last: their number varies by head, and the pictures of neighbouring panels stay level.
+    el('label', { className: 'option' }, [swatch, 'Head', headSelect]),
+    el('div', { className: 'buttons' }, [trainButton, resetButton, removeButton]),
+    features,
+    status,
+    exportButtons(features, `${id}-embeddings`, 'the embeddings'),
+    sliders,
+  ]);
 
-  const headLabel = document.createElement('label');
-  headLabel.append('Head ', select);
-  const buttons = document.createElement('div');
-  buttons.className = 'buttons';
-  buttons.append(trainButton, resetButton);
-  root.append(headLabel, sliders, buttons, features, loss, status);
-
-  const worker = new Worker(new URL('./train.worker.ts', import.meta.url), { type: 'module' });
+  const worker = new TrainWorker();
   const send = (msg: ToWorker) => worker.postMessage(msg);
-  let waiters: { step: number; resolve: () => void }[] = [];
+  let waiters: { runId: number; step: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   let markReady: () => void = () => {};
   let markFailed: (e: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
     markReady = resolve;
     markFailed = reject;
   });
+  // A failure is shown in the panel's status; a panel added later has no other listener.
+  ready.catch(() => {});
+  let workerReady = false;
+  let backendNote = '';
+  /** The latest report's embeddings, redrawn when the layout changes size. */
+  let lastPicture: { embeddings: Float32Array; labels: Uint8Array; weights: Float32Array } | null = null;
+  const drawPicture = () => {
+    if (!lastPicture) return;
+    const view = settings.head === 'softmax' || settings.head === 'centerloss' ? 'plane' : 'circle';
+    const { embeddings, labels, weights } = lastPicture;
+    paint(features, (c) => drawFeatures(c, embeddings, labels, weights, view));
+  };
+  let nextRunId = 1;
+  /** Whether the user wants the run going (it resumes after a restart). */
+  let wantRunning = false;
 
   const showStatus = () => {
-    const last = readout.losses.at(-1);
-    status.textContent = readout.error
-      ? `Error: ${readout.error}`
-      : `${readout.backend || 'starting'} · step ${readout.step} · loss ${last === undefined ? '–' : last.toFixed(3)} · held-out accuracy ${(100 * readout.accuracy).toFixed(1)}%`;
-    trainButton.textContent = readout.running ? 'Pause' : 'Train';
+    const last = run.losses.at(-1);
+    const acc = latestAccuracy(run);
+    const parts = [
+      readout.backend ? `${readout.backend}${backendNote ? ` (${backendNote})` : ''}` : 'starting',
+      `step ${run.step}`,
+      `loss ${last === undefined ? '–' : last.toFixed(3)}`,
+      `held-out accuracy ${acc === null ? '–' : `${(100 * acc).toFixed(1)}%`}`,
+      `${run.stepsPerSecond === null ? '–' : run.stepsPerSecond.toFixed(0)} steps/s`,
+    ];
+    status.textContent = readout.error ? `Error: ${readout.error}` : parts.join(' · ');
+    trainButton.textContent = wantRunning ? 'Pause' : 'Train';
+    readout.runId = run.runId;
+    readout.step = run.step;
+    readout.losses = run.losses;
+    readout.accuracy = acc;
+    readout.tar = run.tar.at(-1)?.value ?? null;
+    readout.stepsPerSecond = run.stepsPerSecond;
+    readout.running = run.running;
   };
 
-  const configure = () => {
-    // Check the values against the library's schema for the head (the same errors the CLI gives).
-    if (head !== 'softmax') resolveParams(head, head === 'normface' ? { scale: params.scale } : params);
-    for (const { key, row } of sliderRows) row.hidden = !usesParam(head, key);
-    readout.head = head;
-    readout.params = { ...params };
-    readout.step = 0;
-    readout.losses = [];
-    readout.running = false;
-    send({ type: 'configure', head, params: { ...params }, seed });
+  const renderSliders = () => {
+    const rows = numberControls(settings).map((c) =>
+      numberRow(
+        {
+          id: `${id}-${c.key}`,
+          label: c.key,
+          min: c.min,
+          max: c.max,
+          step: c.step,
+          value: c.value,
+        },
+        () => {},
+        // A new value restarts the run: the picture is only meaningful for one setting.
+        (v) => configure({ head: settings.head, params: { ...settings.params, [c.key]: v } }),
+      ),
+    );
+    sliders.replaceChildren(...rows);
+  };
+
+  const configure = (next: PanelSettings = settings) => {
+    settings = { head: next.head, params: { ...next.params } };
+    headSelect.value = settings.head;
+    readout.head = settings.head;
+    readout.params = { ...settings.params };
+    readout.error = null;
+    for (const w of waiters) w.reject(new Error('run restarted'));
+    waiters = [];
+    run = newRun(nextRunId++);
+    renderSliders();
+    if (workerReady) {
+      const all = shared();
+      const runSettings: RunSettings = {
+        head: settings.head,
+        params: settings.params,
+        seed: all.seed,
+        initSeed: initSeedOf(all, options.index),
+      };
+      send({ type: 'configure', runId: run.runId, settings: runSettings });
+      if (wantRunning) send({ type: 'run', runId: run.runId, steps: null, every: REPORT_EVERY });
+    }
     showStatus();
+    onUpdate();
   };
 
   worker.onmessage = (event: MessageEvent<FromWorker>) => {
     const msg = event.data;
     if (msg.type === 'ready') {
       readout.backend = msg.backend;
+      backendNote = msg.note;
+      workerReady = true;
       trainButton.disabled = false;
       resetButton.disabled = false;
       configure();
       markReady();
     } else if (msg.type === 'progress') {
-      readout.step = msg.step;
-      readout.losses.push(...msg.losses);
-      readout.accuracy = msg.accuracy;
-      readout.running = msg.running;
-      drawFeatures(
-        features,
-        msg.embeddings,
-        msg.labels,
-        msg.weights,
-        head === 'softmax' ? 'plane' : 'circle',
-      );
-      drawLoss(loss, readout.losses);
-      const due = waiters.filter((w) => msg.step >= w.step);
-      waiters = waiters.filter((w) => msg.step < w.step);
+      if (!applyProgress(run, msg)) return;
+      lastPicture = msg;
+      drawPicture();
+      const due = waiters.filter((w) => w.runId === run.runId && msg.step >= w.step);
+      waiters = waiters.filter((w) => !due.includes(w));
       for (const w of due) w.resolve();
     } else {
+      if (msg.runId !== null && msg.runId !== run.runId) return;
       readout.error = msg.message;
-      readout.running = false;
-      markFailed(new Error(msg.message));
+      wantRunning = false;
+      run.running = false;
+      for (const w of waiters) w.reject(new Error(msg.message));
+      waiters = [];
+      if (msg.runId === null) markFailed(new Error(msg.message));
     }
     showStatus();
+    onUpdate();
   };
-  worker.onerror = (event) => {
+  worker.onerror = (event: ErrorEvent) => {
     readout.error = event.message || 'worker failed to start';
-    markFailed(new Error(readout.error));
+    markFailed(new Error(event.message || 'worker failed to start'));
     showStatus();
   };
 
-  trainButton.addEventListener('click', () => {
-    if (readout.running) send({ type: 'stop' });
-    else {
-      readout.running = true;
-      send({ type: 'run', steps: null, every: REPORT_EVERY });
-    }
+  const setRunning = (on: boolean) => {
+    if (!workerReady) return;
+    wantRunning = on;
+    if (on) send({ type: 'run', runId: run.runId, steps: null, every: REPORT_EVERY });
+    else send({ type: 'stop', runId: run.runId });
     showStatus();
-  });
-  resetButton.addEventListener('click', configure);
-  select.addEventListener('change', () => {
-    head = select.value as TrainableHead;
-    configure();
+  };
+  trainButton.addEventListener('click', () => setRunning(!wantRunning));
+  resetButton.addEventListener('click', () => configure());
+  removeButton.addEventListener('click', onRemove);
+  headSelect.addEventListener('change', () => {
+    configure({ head: headSelect.value, params: trainingDefaults(headSelect.value) });
   });
 
-  const dataUrl = new URL(`${import.meta.env.BASE_URL}${MNIST_ASSET}`, document.baseURI).href;
   // ?backend=cpu (or wasm, webgl) pins the backend; otherwise the fastest that works is used.
   const pinned = new URLSearchParams(location.search).get('backend');
-  send({ type: 'init', dataUrl, backends: pinned ? [pinned] : ['webgl', 'wasm', 'cpu'] });
+  send({ type: 'init', backends: pinned ? [pinned] : ['webgl', 'wasm', 'cpu'] });
+  renderSliders();
   showStatus();
 
   return {
+    id,
+    element,
+    readout,
+    get run() {
+      return run;
+    },
     ready,
-    trainSteps(steps: number) {
+    settings: () => ({ head: settings.head, params: { ...settings.params } }),
+    configure,
+    setRunning,
+    isRunning: () => wantRunning,
+    redraw: drawPicture,
+    async trainSteps(steps: number) {
+      // Until its worker is ready a panel has no run to extend (a new panel is still loading).
+      await ready;
       return new Promise<void>((resolve, reject) => {
         if (readout.error) {
           reject(new Error(readout.error));
           return;
         }
-        send({ type: 'stop' });
-        waiters.push({ step: readout.step + steps, resolve });
-        readout.running = true;
-        send({ type: 'run', steps, every: REPORT_EVERY });
+        wantRunning = false;
+        send({ type: 'stop', runId: run.runId });
+        waiters.push({ runId: run.runId, step: run.step + steps, resolve, reject });
+        send({ type: 'run', runId: run.runId, steps, every: REPORT_EVERY });
+        showStatus();
       });
+    },
+    dispose() {
+      for (const w of waiters) w.reject(new Error('panel removed'));
+      worker.terminate();
+      element.remove();
     },
   };
 }

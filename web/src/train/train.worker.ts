@@ -1,14 +1,16 @@
 /**
- * Training worker: loads the MNIST subset, picks the first TF.js backend that initialises (WebGL,
- * then WebAssembly, then plain JS), and trains one head, posting losses and held-out embeddings.
+ * Training worker: decodes the digits carried in the bundle, picks the first TF.js backend that
+ * initialises (WebGL on a real GPU, then WebAssembly, then plain JS), and trains one head at a time,
+ * tagging every report with the run id the panel gave.
  */
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import { decodeMnistSubset, type MnistSubset } from './mnist-format.js';
+import { registerWasmTrainingKernels } from '../../../src/tf/index.js';
+import { inlineDigits, inlineWasmUrls } from './inline-binaries.js';
+import type { MnistSubset } from './mnist-format.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { EmbeddingTrainer } from './trainer.js';
+import { tarAtLowFar } from './verification.js';
 
 /** The worker's global scope, typed by hand (the page's tsconfig uses the DOM library). */
 const scope = self as unknown as {
@@ -17,30 +19,28 @@ const scope = self as unknown as {
 };
 
 // The multi-threaded WebAssembly build needs a cross-origin-isolated page (SharedArrayBuffer), which a
-// plain static host does not give; it is switched off and not bundled. setWasmPaths wants all three
-// names, so the threaded one points at the single-threaded SIMD file it will never load.
+// plain static host or file:// does not give; it is switched off and not bundled. setWasmPaths wants
+// all three names, so the threaded one points at the single-threaded SIMD file it will never load.
 tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+const wasm = inlineWasmUrls();
 setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm.wasm': wasm.plain,
+  'tfjs-backend-wasm-simd.wasm': wasm.simd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasm.simd,
 });
 
 let data: MnistSubset | null = null;
 let trainer: EmbeddingTrainer | null = null;
-let runId = 0;
-
-async function loadDigits(url: string): Promise<MnistSubset> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  let bytes = new Uint8Array(await response.arrayBuffer());
-  // A server may already have undone the gzip (Content-Encoding); only inflate gzip-magic bytes.
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-  return decodeMnistSubset(bytes);
-}
+/** The run the worker is on (reports carry it). */
+let currentRun = -1;
+/** The loop now training; a loop whose token is no longer this one stops at its next step. */
+let activeLoop: symbol | null = null;
+/**
+ * Losses not yet reported, and when the steps since the last report began. Kept here, not in a loop,
+ * so a report after a pause or a new `run` still carries every step taken: one loss per step.
+ */
+let pendingLosses: number[] = [];
+let pendingSince = 0;
 
 /**
  * The WebGL renderer is a CPU emulation (SwiftShader, llvmpipe): TF.js on it is far slower than on
@@ -59,13 +59,20 @@ function softwareWebGl(): boolean {
   }
 }
 
+/** Why WebGL was passed over, if it was. */
+let skippedWebGl = '';
+
 async function pickBackend(preferred: string[]): Promise<string> {
   for (const name of preferred) {
     // A list of one (the page's ?backend=) is taken as asked, software renderer or not.
-    if (name === 'webgl' && preferred.length > 1 && softwareWebGl()) continue;
+    if (name === 'webgl' && preferred.length > 1 && softwareWebGl()) {
+      skippedWebGl = 'no hardware WebGL';
+      continue;
+    }
     try {
       if (await tf.setBackend(name)) {
         await tf.ready();
+        if (name === 'wasm') registerWasmTrainingKernels();
         // A backend can initialise and still fail its first kernel (no WebGL context in a worker).
         tf.tidy(() => tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])).dataSync());
         return name;
@@ -81,64 +88,91 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
-function progress(losses: number[], running: boolean): void {
+/** Report the current run: held-out evaluation plus the losses since the last report. */
+function report(running: boolean): void {
   if (!trainer) return;
   const snap = trainer.snapshot();
   const embeddings = snap.embeddings.slice();
   const weights = snap.weights.slice();
+  const losses = pendingLosses;
+  const now = performance.now();
+  const stepsPerSecond = losses.length > 0 ? (1000 * losses.length) / Math.max(1, now - pendingSince) : null;
+  pendingLosses = [];
   post(
     {
       type: 'progress',
+      runId: currentRun,
       step: trainer.steps,
       losses,
       embeddings,
       labels: snap.labels.slice(),
       weights,
       accuracy: snap.accuracy,
+      tar: tarAtLowFar(snap.embeddings, snap.labels, trainer.dim),
+      stepsPerSecond,
       running,
     },
     [embeddings.buffer, weights.buffer],
   );
+  // The evaluation above is not training time.
+  pendingSince = performance.now();
 }
 
 /** Train in slices, yielding to the event loop between them so `stop` and `configure` get through. */
-async function run(steps: number | null, every: number): Promise<void> {
-  const id = ++runId;
-  let losses: number[] = [];
+async function run(runId: number, steps: number | null, every: number): Promise<void> {
+  if (runId !== currentRun || !trainer) return;
+  // A second `run` of the same run replaces the first loop.
+  const token = Symbol('loop');
+  activeLoop = token;
+  pendingSince = performance.now();
   let done = 0;
-  while (trainer && id === runId && (steps === null || done < steps)) {
-    losses.push(trainer.step());
+  while (trainer && activeLoop === token && (steps === null || done < steps)) {
+    const loss = trainer.step();
+    if (!Number.isFinite(loss)) {
+      activeLoop = null;
+      throw new Error(`the loss became ${loss} at step ${trainer.steps}`);
+    }
+    pendingLosses.push(loss);
     done++;
     const finished = steps !== null && done >= steps;
-    if (losses.length >= every || finished) {
-      progress(losses, !finished);
-      losses = [];
+    if (pendingLosses.length >= every || finished) {
+      report(!finished);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   }
+  if (activeLoop === token) activeLoop = null;
 }
 
 scope.onmessage = (event) => {
   const msg = event.data;
   const handle = async () => {
     if (msg.type === 'init') {
-      const [backend, digits] = await Promise.all([pickBackend(msg.backends), loadDigits(msg.dataUrl)]);
+      const [backend, digits] = await Promise.all([pickBackend(msg.backends), inlineDigits()]);
       data = digits;
-      post({ type: 'ready', backend, digits: digits.count });
+      post({ type: 'ready', backend, note: backend === 'webgl' ? '' : skippedWebGl, digits: digits.count });
     } else if (msg.type === 'configure') {
       if (!data) throw new Error('configure before init');
-      runId++;
+      currentRun = msg.runId;
+      activeLoop = null;
+      pendingLosses = [];
       trainer?.dispose();
-      trainer = new EmbeddingTrainer(data, { head: msg.head, params: msg.params, seed: msg.seed });
-      progress([], false);
+      trainer = null;
+      const { head, params, seed, initSeed } = msg.settings;
+      trainer = new EmbeddingTrainer(data, { head, params, seed, initSeed });
+      report(false);
     } else if (msg.type === 'run') {
-      await run(msg.steps, msg.every);
+      await run(msg.runId, msg.steps, msg.every);
     } else if (msg.type === 'stop') {
-      runId++;
-      progress([], false);
+      if (msg.runId !== currentRun || activeLoop === null) return;
+      activeLoop = null;
+      report(false);
     }
   };
   handle().catch((e: unknown) =>
-    post({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
+    post({
+      type: 'error',
+      runId: msg.type === 'init' ? null : msg.runId,
+      message: e instanceof Error ? e.message : String(e),
+    }),
   );
 };

@@ -1,23 +1,26 @@
 /**
- * Trains a small MLP backbone (784 → 128 → 64 → D) with one of the trainable heads on a digit set:
- * Adam on the backbone, the class weights and (Softmax) a bias. Everything is seeded, so a panel
- * restarted with the same settings repeats itself (on the same backend).
+ * Trains a small MLP backbone (784 → 128 → 64 → D) with any registered head on a digit set: Adam on
+ * the backbone and on the head's weights, gradients clipped by global norm. Everything is seeded: the
+ * data order by `seed`, the initial weights by `initSeed`, so panels that share both start from the
+ * same network and see the same batches.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createRng, type Rng } from '../../../src/rng.js';
-import { headLogits, headLoss } from './margin-loss.js';
+import { createTrainableHead, type TrainableHead } from './head-adapter.js';
 import type { MnistSubset } from './mnist-format.js';
-import type { TrainableHead, TrainableParams } from './trainable.js';
 
 /** Settings of one training run. */
 export interface TrainerOptions {
-  head: TrainableHead;
-  params: TrainableParams;
+  head: string;
+  params: Record<string, unknown>;
+  /** Seed of the batch order. */
+  seed: number;
+  /** Seed of the initial weights (defaults to `seed`). */
+  initSeed?: number;
   /** Embedding dimension (2 for the pictures). */
   dim?: number;
   batchSize?: number;
   learningRate?: number;
-  seed?: number;
   /** Digits held out for the picture and the accuracy (the rest are trained on). */
   heldOut?: number;
 }
@@ -29,21 +32,24 @@ export interface Snapshot {
   labels: Uint8Array;
   /** C × dim class weights. */
   weights: Float32Array;
-  /** Share of held-out digits whose largest logit (no margin) is their class. */
+  /** Share of held-out digits whose largest score is their class. */
   accuracy: number;
 }
 
 const CLASSES = 10;
 
+/** Gradients beyond this global norm are scaled down (large-s heads start with steep losses). */
+const CLIP_NORM = 5;
+
 /** A seeded MLP + head trained step by step. */
 export class EmbeddingTrainer {
   readonly dim: number;
-  private readonly options: Required<TrainerOptions>;
   private readonly backbone: tf.Sequential;
-  private readonly weights: tf.Variable<tf.Rank.R2>;
-  private readonly bias: tf.Variable<tf.Rank.R1> | null;
+  private readonly head: TrainableHead;
+  private readonly variables: tf.Variable[];
   private readonly optimizer: tf.Optimizer;
   private readonly rng: Rng;
+  private readonly batchSize: number;
   private readonly trainX: tf.Tensor2D;
   private readonly trainY: Int32Array;
   private readonly testX: tf.Tensor2D;
@@ -51,17 +57,13 @@ export class EmbeddingTrainer {
   private stepCount = 0;
 
   constructor(data: MnistSubset, options: TrainerOptions) {
-    this.options = {
-      dim: 2,
-      batchSize: 64,
-      learningRate: 0.003,
-      seed: 1,
-      heldOut: Math.min(500, Math.floor(data.count / 4)),
-      ...options,
-    };
-    const { dim, seed, heldOut, learningRate } = this.options;
+    const dim = options.dim ?? 2;
+    const heldOut = options.heldOut ?? Math.min(500, Math.floor(data.count / 4));
+    // TF.js initialisers treat seed 0 as "no seed": shift away from it.
+    const init = (options.initSeed ?? options.seed) + 1;
     this.dim = dim;
-    this.rng = createRng(seed);
+    this.batchSize = options.batchSize ?? 64;
+    this.rng = createRng(options.seed);
     const size = data.rows * data.cols;
     const nTrain = data.count - heldOut;
     const pixels = Float32Array.from(data.pixels, (p) => p / 255);
@@ -75,23 +77,22 @@ export class EmbeddingTrainer {
           inputShape: [size],
           units: 128,
           activation: 'relu',
-          kernelInitializer: tf.initializers.heNormal({ seed }),
+          kernelInitializer: tf.initializers.heNormal({ seed: init }),
         }),
         tf.layers.dense({
           units: 64,
           activation: 'relu',
-          kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }),
+          kernelInitializer: tf.initializers.heNormal({ seed: init + 1 }),
         }),
-        tf.layers.dense({ units: dim, kernelInitializer: tf.initializers.glorotNormal({ seed: seed + 2 }) }),
+        tf.layers.dense({ units: dim, kernelInitializer: tf.initializers.glorotNormal({ seed: init + 2 }) }),
       ],
     });
-    this.weights = tf.variable(
-      tf.randomNormal([CLASSES, dim], 0, 1, 'float32', seed + 3),
-      true,
-      'classWeights',
-    );
-    this.bias = options.head === 'softmax' ? tf.variable(tf.zeros([CLASSES]), true, 'classBias') : null;
-    this.optimizer = tf.train.adam(learningRate);
+    this.head = createTrainableHead(options.head, options.params, { classes: CLASSES, dim, seed: init + 3 });
+    this.variables = [
+      ...this.backbone.trainableWeights.map((w) => w.read() as tf.Variable),
+      ...this.head.variables,
+    ];
+    this.optimizer = tf.train.adam(options.learningRate ?? 0.003);
   }
 
   /** Steps taken so far. */
@@ -101,40 +102,40 @@ export class EmbeddingTrainer {
 
   /** One optimisation step on a random batch; returns its loss. */
   step(): number {
-    const { batchSize, head, params } = this.options;
-    const idx = Int32Array.from({ length: batchSize }, () => this.rng.int(this.trainY.length));
-    const loss = tf.tidy(() => {
-      const indices = tf.tensor1d(idx, 'int32');
-      const x = tf.gather(this.trainX, indices);
-      const oneHot = tf
-        .oneHot(tf.gather(tf.tensor1d(this.trainY, 'int32'), indices), CLASSES)
-        .toFloat() as tf.Tensor2D;
-      const value = this.optimizer.minimize(
-        () => headLoss(head, params, this.backbone.apply(x) as tf.Tensor2D, this.weights, this.bias, oneHot),
-        true,
-      );
-      return value as tf.Scalar;
+    const idx = Int32Array.from({ length: this.batchSize }, () => this.rng.int(this.trainY.length));
+    const labels = Int32Array.from(idx, (i) => this.trainY[i]);
+    const x = tf.tidy(() => tf.gather(this.trainX, tf.tensor1d(idx, 'int32')));
+    const { value, grads } = tf.variableGrads(
+      () => this.head.loss(this.backbone.apply(x) as tf.Tensor2D, labels),
+      this.variables,
+    );
+    x.dispose();
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const clipped = tf.tidy(() => {
+      const names = Object.keys(grads);
+      const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n]))))).dataSync()[0];
+      const factor = Number.isFinite(norm) && norm > CLIP_NORM ? CLIP_NORM / norm : 1;
+      return Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], factor)])) as tf.NamedTensorMap;
     });
-    const out = loss.dataSync()[0];
-    loss.dispose();
+    tf.dispose(grads);
+    this.optimizer.applyGradients(clipped);
+    tf.dispose(clipped);
     this.stepCount++;
-    return out;
+    return loss;
   }
 
   /** Held-out embeddings, class weights and accuracy. */
   snapshot(): Snapshot {
-    const { head, params } = this.options;
     return tf.tidy(() => {
       const emb = this.backbone.apply(this.testX) as tf.Tensor2D;
-      const oneHot = tf.oneHot(tf.tensor1d(this.testY, 'int32'), CLASSES).toFloat() as tf.Tensor2D;
-      const logits = headLogits(head, params, emb, this.weights, this.bias, oneHot, false);
-      const predicted = tf.argMax(logits, 1).dataSync();
+      const predicted = tf.argMax(this.head.scores(emb), 1).dataSync();
       let correct = 0;
       for (let i = 0; i < this.testY.length; i++) if (predicted[i] === this.testY[i]) correct++;
       return {
         embeddings: emb.dataSync() as Float32Array,
         labels: this.testY,
-        weights: this.weights.dataSync() as Float32Array,
+        weights: this.head.classWeights(),
         accuracy: correct / this.testY.length,
       };
     });
@@ -143,8 +144,7 @@ export class EmbeddingTrainer {
   /** Free every tensor. */
   dispose(): void {
     this.backbone.dispose();
-    this.weights.dispose();
-    this.bias?.dispose();
+    this.head.dispose();
     this.optimizer.dispose();
     this.trainX.dispose();
     this.testX.dispose();
