@@ -150,18 +150,6 @@ export class RunFolderLockedError extends FaceVerLossError {
   }
 }
 
-/** An optional package that a feature needs is not installed (e.g. `onnxruntime-web` for `.onnx`). */
-export class MissingDependencyError extends FaceVerLossError {
-  readonly packageName: string;
-  constructor(packageName: string, feature: string) {
-    super(
-      `${feature} needs the optional package '${packageName}': install it with npm install ${packageName}`,
-      'MISSING_DEPENDENCY',
-    );
-    this.packageName = packageName;
-  }
-}
-
 /** The native engine was asked for but is not built or not loadable on this machine. */
 export class NativeUnavailableError extends FaceVerLossError {
   constructor(reason: string) {

@@ -1,10 +1,10 @@
 /**
- * ONNX models (insightface's zoo ships `.onnx` files) run through `onnxruntime-web`, an optional
- * dependency: WebAssembly only, so it works in Node and browsers with nothing downloaded at install.
- * It is loaded on first use; without it the caller gets a {@link MissingDependencyError} naming the
- * package to install.
+ * ONNX models (insightface's zoo ships `.onnx` files) run through `onnxruntime-web`, an optional peer:
+ * WebAssembly only, so it works in Node and browsers with nothing downloaded at install. It is loaded on
+ * first use; without it the caller gets a `MissingPackageError` naming the package to install.
  */
-import { CorruptFileError, MissingDependencyError, ShapeMismatchError } from '../errors.js';
+import { CorruptFileError, ShapeMismatchError } from '../errors.js';
+import { asMissingPackage } from '../optional-packages.js';
 
 /** The package that runs ONNX models. */
 export const ONNX_RUNTIME_PACKAGE = 'onnxruntime-web';
@@ -25,8 +25,8 @@ type OrtModule = typeof import('onnxruntime-web');
 async function importOrt(): Promise<OrtModule> {
   try {
     return await import(ONNX_RUNTIME_PACKAGE);
-  } catch {
-    throw new MissingDependencyError(ONNX_RUNTIME_PACKAGE, 'running .onnx models');
+  } catch (err) {
+    throw asMissingPackage('running .onnx models', err);
   }
 }
 
