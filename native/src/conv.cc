@@ -64,11 +64,23 @@ PaddedInput pad_input(const float* x, int64_t batch, int64_t in_h, int64_t in_w,
   run_tasks(tasks, [&](int t, int) {
     for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
       float* dst = out + r * row;
-      std::fill(dst, dst + row, 0.0f);
       const int64_t b = r / at.h, py = r - b * at.h;
       const int64_t iy = (py - at.top) / at.step_h;
-      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) continue;
+      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) {
+        std::fill(dst, dst + row, 0.0f);
+        continue;
+      }
       const float* src = x + (b * in_h + iy) * in_w * c;
+      if (at.step_w == 1) {
+        // One contiguous run, the columns ix with 0 <= left + ix < w, between zeros.
+        const int64_t ix0 = std::max<int64_t>(0, -at.left), ix1 = std::max(ix0, std::min(in_w, at.w - at.left));
+        const int64_t from = (at.left + ix0) * c, to = from + (ix1 - ix0) * c;
+        std::fill(dst, dst + from, 0.0f);
+        std::copy(src + ix0 * c, src + ix1 * c, dst + from);
+        std::fill(dst + to, dst + row, 0.0f);
+        continue;
+      }
+      std::fill(dst, dst + row, 0.0f);
       for (int64_t ix = 0; ix < in_w; ++ix) {
         const int64_t px = at.left + ix * at.step_w;
         if (px < 0 || px >= at.w) continue;
@@ -307,7 +319,7 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
   // fixed order.
   const int64_t parts = std::max<int64_t>(1, std::min({int64_t{32}, pixels / 256, (int64_t{1} << 22) / part_size}));
   static std::vector<float> partial;
-  partial.assign(static_cast<size_t>(parts * part_size), 0.0f);
+  if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PaddedInput in = padded_input(g, x);
   const size_t scratch_bytes = kConvPixelBlock * sizeof(const float*) + kConvPixelBlock * ocp * sizeof(float);
   ThreadPool::Region region(ThreadPool::global());
@@ -316,6 +328,7 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
     const int n = static_cast<int>(parts);
     const int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
     float* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
+    std::fill(acc, acc + part_size, 0.0f);  // each task clears its own part, on its own thread
     void* scratch = region.scratch(thread).buf[Scratch::kUser0].data();
     if (p0 == p1) return;
     if (along_rows) {
