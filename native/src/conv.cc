@@ -64,11 +64,23 @@ PaddedInput pad_input(const float* x, int64_t batch, int64_t in_h, int64_t in_w,
   run_tasks(tasks, [&](int t, int) {
     for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
       float* dst = out + r * row;
-      std::fill(dst, dst + row, 0.0f);
       const int64_t b = r / at.h, py = r - b * at.h;
       const int64_t iy = (py - at.top) / at.step_h;
-      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) continue;
+      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) {
+        std::fill(dst, dst + row, 0.0f);
+        continue;
+      }
       const float* src = x + (b * in_h + iy) * in_w * c;
+      if (at.step_w == 1) {
+        // One contiguous run, the columns ix with 0 <= left + ix < w, between zeros.
+        const int64_t ix0 = std::max<int64_t>(0, -at.left), ix1 = std::max(ix0, std::min(in_w, at.w - at.left));
+        const int64_t from = (at.left + ix0) * c, to = from + (ix1 - ix0) * c;
+        std::fill(dst, dst + from, 0.0f);
+        std::copy(src + ix0 * c, src + ix1 * c, dst + from);
+        std::fill(dst + to, dst + row, 0.0f);
+        continue;
+      }
+      std::fill(dst, dst + row, 0.0f);
       for (int64_t ix = 0; ix < in_w; ++ix) {
         const int64_t px = at.left + ix * at.step_w;
         if (px < 0 || px >= at.w) continue;
@@ -168,7 +180,88 @@ void conv_forward(const ConvGeometry& g, const float* x, const float* w, const C
   forward_padded(k, g, padded_input(g, x), wp, ocp, &epilogue, y);
 }
 
+namespace {
+
+// Input channels up to which conv_backward_input takes the columns path below.
+constexpr int64_t kColumnsMaxInC = 4;
+// Most floats of the column buffer of the columns path; images are taken in chunks that fit.
+constexpr int64_t kColumnsMaxFloats = int64_t{1} << 21;
+
+// to[i] += from[i] for i < n (n ≤ kColumnsMaxInC), unrolled for the usual counts.
+FVL_INLINE void add_channels(float* FVL_RESTRICT to, const float* FVL_RESTRICT from, int64_t n) {
+  switch (n) {
+    case 1: to[0] += from[0]; return;
+    case 3: to[0] += from[0]; to[1] += from[1]; to[2] += from[2]; return;
+    default:
+      for (int64_t i = 0; i < n; ++i) to[i] += from[i];
+  }
+}
+
+// dx for an input of few channels (an image's 1 or 3): the forward-style product of conv_backward_input
+// would run vectors along those few channels, mostly empty, over a zero-interleaved dy when strided.
+// Instead, per dy pixel, the column of every tap's input-channel values, col[p][tap·in_c + i] =
+// Σ_o dy[p, o]·w[tap, i, o], is one 1×1 convolution whose vectors run along taps × in_c; each column
+// is then added into the input pixel its tap reads (images apart, so tasks own whole images of dx).
+void backward_input_by_columns(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t taps = g.filter_h * g.filter_w;
+  const int64_t cols = taps * g.in_c;
+  const ConvKernels& k = conv_kernels_for(cols);
+  const int64_t colp = round_to(cols, k.width);
+  // The filter as [out_c][taps · in_c], padded to colp columns.
+  std::vector<float>& packed = packed_filter();
+  packed.assign(static_cast<size_t>(g.out_c * colp), 0.0f);
+  for (int64_t r = 0; r < cols; ++r)
+    for (int64_t o = 0; o < g.out_c; ++o) packed[static_cast<size_t>(o * colp + r)] = w[r * g.out_c + o];
+  const int64_t per_image = g.out_h * g.out_w;
+  const int64_t chunk = std::max<int64_t>(1, kColumnsMaxFloats / (per_image * cols));
+  static std::vector<float> columns;
+  if (static_cast<int64_t>(columns.size()) < chunk * per_image * cols)
+    columns.resize(static_cast<size_t>(chunk * per_image * cols));
+  const int64_t image = g.in_h * g.in_w * g.in_c;
+  for (int64_t b0 = 0; b0 < g.batch; b0 += chunk) {
+    const int64_t nb = std::min(chunk, g.batch - b0);
+    ConvGeometry t{};
+    t.batch = nb;
+    t.in_h = t.out_h = g.out_h;
+    t.in_w = t.out_w = g.out_w;
+    t.in_c = g.out_c;
+    t.out_c = cols;
+    t.filter_h = t.filter_w = t.stride_h = t.stride_w = t.dilation_h = t.dilation_w = 1;
+    const PaddedInput in{dy + b0 * per_image * g.out_c, g.out_h, g.out_w};
+    forward_padded(k, t, in, packed.data(), colp, nullptr, columns.data());
+    const float* col = columns.data();
+    const int tasks = task_count(nb * per_image * cols, nb);
+    run_tasks(tasks, [&](int task, int) {
+      for (int64_t b = split(nb, tasks, task), end = split(nb, tasks, task + 1); b < end; ++b) {
+        float* dxb = dx + (b0 + b) * image;
+        std::fill(dxb, dxb + image, 0.0f);
+        const float* cb = col + b * per_image * cols;
+        for (int64_t oy = 0; oy < g.out_h; ++oy) {
+          for (int64_t ox = 0; ox < g.out_w; ++ox) {
+            const float* c = cb + (oy * g.out_w + ox) * cols;
+            for (int64_t fy = 0; fy < g.filter_h; ++fy) {
+              const int64_t iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+              if (iy < 0 || iy >= g.in_h) continue;
+              for (int64_t fx = 0; fx < g.filter_w; ++fx) {
+                const int64_t ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
+                if (ix < 0 || ix >= g.in_w) continue;
+                add_channels(dxb + (iy * g.in_w + ix) * g.in_c, c + (fy * g.filter_w + fx) * g.in_c, g.in_c);
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+}
+
+}  // namespace
+
 void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  if (g.in_c <= kColumnsMaxInC) {
+    backward_input_by_columns(g, dy, w, dx);
+    return;
+  }
   const ConvKernels& k = conv_kernels_for(g.in_c);
   // dx = a stride-1 convolution of dy, zero-interleaved by the stride and padded so that tap f' = F−1−f of
   // dx pixel i lands on the dy pixel that read i through tap f, with the filter rotated by 180° and
@@ -226,7 +319,7 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
   // fixed order.
   const int64_t parts = std::max<int64_t>(1, std::min({int64_t{32}, pixels / 256, (int64_t{1} << 22) / part_size}));
   static std::vector<float> partial;
-  partial.assign(static_cast<size_t>(parts * part_size), 0.0f);
+  if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PaddedInput in = padded_input(g, x);
   const size_t scratch_bytes = kConvPixelBlock * sizeof(const float*) + kConvPixelBlock * ocp * sizeof(float);
   ThreadPool::Region region(ThreadPool::global());
@@ -235,6 +328,7 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
     const int n = static_cast<int>(parts);
     const int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
     float* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
+    std::fill(acc, acc + part_size, 0.0f);  // each task clears its own part, on its own thread
     void* scratch = region.scratch(thread).buf[Scratch::kUser0].data();
     if (p0 == p1) return;
     if (along_rows) {

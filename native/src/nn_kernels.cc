@@ -286,6 +286,31 @@ void taps(int64_t o, int64_t stride, int64_t pad, int64_t dilation, int64_t filt
   *hi = std::max(k0, k1);
 }
 
+// Channels summed in registers at a time by the multiplier-1 depthwise loops: a fixed count, so the
+// compiler keeps the block's sums in vector registers across the taps and stores them once.
+constexpr int64_t kDepthwiseBlock = 16;
+
+// out[c] = Σ over the window taps of in(tap)[c] · w(tap)[c] for c in [c0, c0 + n), the taps in the order
+// `tap_at` lists them (it returns false past the last), each sum starting from 0. One block of
+// kDepthwiseBlock channels in registers, or (n smaller) a plain loop.
+template <int64_t N, class TapAt>
+FVL_INLINE void depthwise_sum(float* FVL_RESTRICT out, int64_t n, TapAt tap_at) {
+  if (N > 0) {
+    float acc[N > 0 ? N : 1] = {};
+    const float* px;
+    const float* pw;
+    for (int k = 0; tap_at(k, &px, &pw); ++k)
+      for (int64_t c = 0; c < N; ++c) acc[c] += px[c] * pw[c];
+    for (int64_t c = 0; c < N; ++c) out[c] = acc[c];
+  } else {
+    for (int64_t c = 0; c < n; ++c) out[c] = 0.0f;
+    const float* px;
+    const float* pw;
+    for (int k = 0; tap_at(k, &px, &pw); ++k)
+      for (int64_t c = 0; c < n; ++c) out[c] += px[c] * pw[c];
+  }
+}
+
 }  // namespace
 
 void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* w, float* y) {
@@ -293,6 +318,8 @@ void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* 
   const int64_t out_rows = g.batch * g.out_h;
   const int tasks = task_count(out_rows * g.out_w * OC * g.filter_h * g.filter_w, out_rows);
   run_tasks(tasks, [&](int t, int) {
+    std::vector<const float*> in_taps(static_cast<size_t>(g.filter_h * g.filter_w));
+    std::vector<const float*> w_taps(static_cast<size_t>(g.filter_h * g.filter_w));
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       int64_t kh0, kh1;
@@ -302,6 +329,29 @@ void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* 
         int64_t kw0, kw1;
         taps(ow, g.stride_w, g.pad_left, g.dilation_w, g.filter_w, g.in_w, &kw0, &kw1);
         float* FVL_RESTRICT out = y + (row * g.out_w + ow) * OC;
+        if (M == 1) {
+          // The window's taps in (kh, kw) order, then each block of channels summed over them.
+          int count = 0;
+          for (int64_t kh = kh0; kh < kh1; ++kh) {
+            const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+            for (int64_t kw = kw0; kw < kw1; ++kw, ++count) {
+              const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+              in_taps[static_cast<size_t>(count)] = xn + (ih * g.in_w + iw) * C;
+              w_taps[static_cast<size_t>(count)] = w + (kh * g.filter_w + kw) * C;
+            }
+          }
+          for (int64_t c0 = 0; c0 < C; c0 += kDepthwiseBlock) {
+            const auto tap_at = [&](int k, const float** px, const float** pw) {
+              if (k >= count) return false;
+              *px = in_taps[static_cast<size_t>(k)] + c0;
+              *pw = w_taps[static_cast<size_t>(k)] + c0;
+              return true;
+            };
+            if (c0 + kDepthwiseBlock <= C) depthwise_sum<kDepthwiseBlock>(out + c0, kDepthwiseBlock, tap_at);
+            else depthwise_sum<0>(out + c0, C - c0, tap_at);
+          }
+          continue;
+        }
         for (int64_t o = 0; o < OC; ++o) out[o] = 0.0f;
         for (int64_t kh = kh0; kh < kh1; ++kh) {
           const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
@@ -309,12 +359,8 @@ void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* 
             const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
             const float* FVL_RESTRICT px = xn + (ih * g.in_w + iw) * C;
             const float* FVL_RESTRICT pw = w + (kh * g.filter_w + kw) * OC;
-            if (M == 1) {
-              for (int64_t c = 0; c < C; ++c) out[c] += px[c] * pw[c];
-            } else {
-              for (int64_t c = 0; c < C; ++c)
-                for (int64_t q = 0; q < M; ++q) out[c * M + q] += px[c] * pw[c * M + q];
-            }
+            for (int64_t c = 0; c < C; ++c)
+              for (int64_t q = 0; q < M; ++q) out[c * M + q] += px[c] * pw[c * M + q];
           }
         }
       }
@@ -324,6 +370,68 @@ void depthwise_forward(const DepthwiseGeometry& g, const float* x, const float* 
 
 void depthwise_backward_input(const DepthwiseGeometry& g, const float* dy, const float* w, float* dx) {
   const int64_t C = g.channels, M = g.multiplier, OC = C * M;
+  if (M == 1) {
+    // Gathered per dx pixel: the dy pixels whose windows read it, in the order a scatter over dy pixels
+    // in raster order would add them (rows, then columns, ascending: taps descending), each sum starting
+    // from 0; tasks own whole rows of dx.
+    const int64_t in_rows = g.batch * g.in_h;
+    const int tasks = task_count(g.batch * g.out_h * g.out_w * OC * g.filter_h * g.filter_w, in_rows);
+    // Per dx column: the (kw, ow) pairs that reach it, kw descending (the same for every row).
+    const int64_t fw = g.filter_w;
+    std::vector<int64_t> col_kw(static_cast<size_t>(g.in_w * fw)), col_ow(static_cast<size_t>(g.in_w * fw));
+    std::vector<int> col_count(static_cast<size_t>(g.in_w), 0);
+    for (int64_t iw = 0; iw < g.in_w; ++iw) {
+      int& k = col_count[static_cast<size_t>(iw)];
+      for (int64_t kw = fw - 1; kw >= 0; --kw) {
+        const int64_t sw = iw + g.pad_left - kw * g.dilation_w;  // = ow · stride_w
+        if (sw < 0 || sw % g.stride_w != 0 || sw / g.stride_w >= g.out_w) continue;
+        col_kw[static_cast<size_t>(iw * fw + k)] = kw;
+        col_ow[static_cast<size_t>(iw * fw + k)] = sw / g.stride_w;
+        ++k;
+      }
+    }
+    run_tasks(tasks, [&](int t, int) {
+      std::vector<const float*> dy_taps(static_cast<size_t>(g.filter_h * g.filter_w));
+      std::vector<const float*> w_taps(static_cast<size_t>(g.filter_h * g.filter_w));
+      std::vector<int64_t> row_kh(static_cast<size_t>(g.filter_h)), row_oh(static_cast<size_t>(g.filter_h));
+      for (int64_t row = split(in_rows, tasks, t), end = split(in_rows, tasks, t + 1); row < end; ++row) {
+        const int64_t n = row / g.in_h, ih = row % g.in_h;
+        const float* dyn = dy + n * g.out_h * g.out_w * OC;
+        int rows_n = 0;
+        for (int64_t kh = g.filter_h - 1; kh >= 0; --kh) {
+          const int64_t sh = ih + g.pad_top - kh * g.dilation_h;  // = oh · stride_h
+          if (sh < 0 || sh % g.stride_h != 0 || sh / g.stride_h >= g.out_h) continue;
+          row_kh[static_cast<size_t>(rows_n)] = kh;
+          row_oh[static_cast<size_t>(rows_n)] = sh / g.stride_h;
+          ++rows_n;
+        }
+        for (int64_t iw = 0; iw < g.in_w; ++iw) {
+          int count = 0;
+          const int cols_n = col_count[static_cast<size_t>(iw)];
+          for (int r = 0; r < rows_n; ++r) {
+            const int64_t kh = row_kh[static_cast<size_t>(r)], oh = row_oh[static_cast<size_t>(r)];
+            for (int q = 0; q < cols_n; ++q, ++count) {
+              const size_t at = static_cast<size_t>(iw * fw + q);
+              dy_taps[static_cast<size_t>(count)] = dyn + (oh * g.out_w + col_ow[at]) * OC;
+              w_taps[static_cast<size_t>(count)] = w + (kh * fw + col_kw[at]) * OC;
+            }
+          }
+          float* FVL_RESTRICT out = dx + (row * g.in_w + iw) * C;
+          for (int64_t c0 = 0; c0 < C; c0 += kDepthwiseBlock) {
+            const auto tap_at = [&](int k, const float** pd, const float** pw) {
+              if (k >= count) return false;
+              *pd = dy_taps[static_cast<size_t>(k)] + c0;
+              *pw = w_taps[static_cast<size_t>(k)] + c0;
+              return true;
+            };
+            if (c0 + kDepthwiseBlock <= C) depthwise_sum<kDepthwiseBlock>(out + c0, kDepthwiseBlock, tap_at);
+            else depthwise_sum<0>(out + c0, C - c0, tap_at);
+          }
+        }
+      }
+    });
+    return;
+  }
   // Output windows overlap only within one image: a task owns whole images of dx and scatters into them.
   const int tasks = task_count(g.batch * g.out_h * g.out_w * OC * g.filter_h * g.filter_w, g.batch);
   run_tasks(tasks, [&](int t, int) {
@@ -343,14 +451,10 @@ void depthwise_backward_input(const DepthwiseGeometry& g, const float* dy, const
               const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
               float* FVL_RESTRICT px = dxn + (ih * g.in_w + iw) * C;
               const float* FVL_RESTRICT pw = w + (kh * g.filter_w + kw) * OC;
-              if (M == 1) {
-                for (int64_t c = 0; c < C; ++c) px[c] += d[c] * pw[c];
-              } else {
-                for (int64_t c = 0; c < C; ++c) {
-                  float s = 0.0f;
-                  for (int64_t q = 0; q < M; ++q) s += d[c * M + q] * pw[c * M + q];
-                  px[c] += s;
-                }
+              for (int64_t c = 0; c < C; ++c) {
+                float s = 0.0f;
+                for (int64_t q = 0; q < M; ++q) s += d[c * M + q] * pw[c * M + q];
+                px[c] += s;
               }
             }
           }
@@ -369,7 +473,47 @@ void depthwise_backward_filter(const DepthwiseGeometry& g, const float* x, const
   std::vector<float> partial(static_cast<size_t>(tasks) * static_cast<size_t>(taps_n), 0.0f);
   run_tasks(tasks, [&](int t, int) {
     float* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(taps_n);
-    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+    const int64_t row0 = split(out_rows, tasks, t), row1 = split(out_rows, tasks, t + 1);
+    if (M == 1) {
+      // Tap by tap and block by block, the block's sums in registers over all the task's pixels, which
+      // still reach each sum in raster order (the order of the loop below).
+      for (int64_t kh = 0; kh < g.filter_h; ++kh) {
+        for (int64_t kw = 0; kw < g.filter_w; ++kw) {
+          // Output columns whose window column kw lies inside the input: iw = ow·stride + off.
+          const int64_t off = kw * g.dilation_w - g.pad_left;
+          const int64_t ow0 = off >= 0 ? 0 : (-off + g.stride_w - 1) / g.stride_w;
+          const int64_t ow1 = g.in_w - 1 - off < 0 ? 0 : std::min(g.out_w, (g.in_w - 1 - off) / g.stride_w + 1);
+          if (ow1 <= ow0) continue;
+          float* FVL_RESTRICT pa = acc + (kh * g.filter_w + kw) * C;
+          const auto pixels = [&](auto add) {
+            for (int64_t row = row0; row < row1; ++row) {
+              const int64_t n = row / g.out_h, oh = row % g.out_h;
+              const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+              if (ih < 0 || ih >= g.in_h) continue;
+              const float* xr = x + (n * g.in_h + ih) * g.in_w * C;
+              const float* dr = dy + row * g.out_w * C;
+              for (int64_t ow = ow0; ow < ow1; ++ow) add(xr + (ow * g.stride_w + off) * C, dr + ow * C);
+            }
+          };
+          int64_t c0 = 0;
+          for (; c0 + kDepthwiseBlock <= C; c0 += kDepthwiseBlock) {
+            float sum[kDepthwiseBlock];
+            for (int64_t c = 0; c < kDepthwiseBlock; ++c) sum[c] = pa[c0 + c];
+            pixels([&](const float* FVL_RESTRICT px, const float* FVL_RESTRICT d) {
+              for (int64_t c = 0; c < kDepthwiseBlock; ++c) sum[c] += px[c0 + c] * d[c0 + c];
+            });
+            for (int64_t c = 0; c < kDepthwiseBlock; ++c) pa[c0 + c] = sum[c];
+          }
+          if (c0 < C) {
+            pixels([&](const float* FVL_RESTRICT px, const float* FVL_RESTRICT d) {
+              for (int64_t c = c0; c < C; ++c) pa[c] += px[c] * d[c];
+            });
+          }
+        }
+      }
+      return;
+    }
+    for (int64_t row = row0, end = row1; row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       int64_t kh0, kh1;
       taps(oh, g.stride_h, g.pad_top, g.dilation_h, g.filter_h, g.in_h, &kh0, &kh1);

@@ -90,14 +90,4 @@ export function kernelIsOurs(tf: Tf, name: string, ours: WeakSet<object>): boole
   return !!current && ours.has(current.kernelFunc);
 }
 
-/**
- * Room for the `n` values of a kernel output that the native engine writes in full. Large outputs skip
- * the zero fill (and the fresh pages) of `new Float32Array`: `Buffer.allocUnsafeSlow` takes reused,
- * uninitialised memory from the allocator, which a training step of small layers notices. Never for an
- * output a kernel only adds into.
- */
-export function outputFloats(n: number): Float32Array {
-  if (n < 4096) return new Float32Array(n);
-  const bytes = Buffer.allocUnsafeSlow(n * Float32Array.BYTES_PER_ELEMENT);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-}
+export { outputFloats, zeroedFloats } from './buffer-pool.js';

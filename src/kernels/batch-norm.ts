@@ -1,10 +1,12 @@
 /**
  * Batch normalisation in training mode as two native kernels: {@link BATCH_NORM_TRAIN_KERNEL} (the batch
- * statistics and the normalised output in one call) and {@link BATCH_NORM_TRAIN_GRAD_KERNEL} (the whole
- * gradient, through the batch mean and variance, for x, gamma and beta). TF.js composes the same
- * computation from moments and batchNorm ops, whose gradient is a dozen passes over the activations
- * (most of a MobileFaceNet step). {@link batchNormTraining} is the op: native on the cpu backend while
- * the kernels are registered, TF.js's composition (as tf.layers computes it) anywhere else.
+ * statistics, the normalised output and, for a layer, its updated moving statistics in one call) and
+ * {@link BATCH_NORM_TRAIN_GRAD_KERNEL} (the whole gradient, through the batch mean and variance, for x,
+ * gamma and beta), registered as the first one's gradient. TF.js composes the same computation from
+ * moments and batchNorm ops, whose gradient is a dozen passes over the activations (most of a
+ * MobileFaceNet step), and a layer's moving averages from six more small ops. {@link batchNormTraining}
+ * and {@link batchNormTrainingStep} are the ops: native on the cpu backend while the kernels are
+ * registered, TF.js's composition (as tf.layers computes it) anywhere else.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { loadEngine, type NativeBinding } from '../engine/native.js';
@@ -18,9 +20,14 @@ import {
   type Tf,
 } from './backend-access.js';
 
-/** Kernel of the forward: inputs `x`, `gamma`, `beta`; attribute `epsilon`; outputs `[y, mean, variance]`. */
+/**
+ * Kernel of the forward: inputs `x`, `gamma`, `beta` and, optionally, `movingMean`, `movingVariance`;
+ * attributes `epsilon`, `momentum`; outputs `[y, stats]` — stats `[2, C]`: the batch mean, then the
+ * biased batch variance — and, with the moving inputs, their updated values `[movingMean',
+ * movingVariance']` (`old − (old − batch)·(1 − momentum)` in float32, as tf.layers computes them).
+ */
 export const BATCH_NORM_TRAIN_KERNEL = 'FvlBatchNormTrain';
-/** Kernel of the gradient: inputs `dy`, `x`, `gamma`, `mean`, `variance`; outputs `[dx, dgamma, dbeta]`. */
+/** Kernel of the gradient: inputs `dy`, `x`, `gamma`, `stats`; attribute `epsilon`; outputs `[dx, dgamma, dbeta]`. */
 export const BATCH_NORM_TRAIN_GRAD_KERNEL = 'FvlBatchNormTrainGrad';
 
 const ours = new WeakSet<object>();
@@ -34,62 +41,100 @@ function layout(backend: CpuBackend, x: TensorInfo | undefined, perChannel: (Ten
   return { X, rows: X.length / channels, channels };
 }
 
+/** `old − (old − batch)·f` per element, each operation rounded to float32 as TF.js's cpu kernels round it. */
+function movingAverage(old: Float32Array, batch: Float32Array, momentum: number): Float32Array {
+  const f = Math.fround(1 - momentum);
+  const out = new Float32Array(old.length);
+  for (let c = 0; c < old.length; c++) {
+    out[c] = old[c] - Math.fround(Math.fround(old[c] - batch[c]) * f);
+  }
+  return out;
+}
+
 function forward(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
   const backend = args.backend as unknown as CpuBackend;
-  const { x, gamma, beta } = args.inputs;
-  const { epsilon } = args.attrs as { epsilon: number };
-  const at = layout(backend, x, [gamma, beta]);
+  const { x, gamma, beta, movingMean, movingVariance } = args.inputs;
+  const { epsilon, momentum } = args.attrs as { epsilon: number; momentum?: number };
+  const at = layout(backend, x, [gamma, beta, movingMean, movingVariance]);
   if (!at)
     throw new Error(`${BATCH_NORM_TRAIN_KERNEL} needs float32 channels-last x and per-channel gamma, beta`);
+  const C = at.channels;
   const Y = outputFloats(at.X.length);
-  const mean = new Float32Array(at.channels);
-  const variance = new Float32Array(at.channels);
+  const stats = new Float32Array(2 * C);
+  const mean = stats.subarray(0, C);
+  const variance = stats.subarray(C);
   const G = gamma ? floats(backend, gamma) : null;
   const B = beta ? floats(backend, beta) : null;
-  engine.batchNormTrain(at.X, G, B, Y, mean, variance, at.rows, at.channels, epsilon);
-  return [
+  engine.batchNormTrain(at.X, G, B, Y, mean, variance, at.rows, C, epsilon);
+  const out = [
     backend.makeTensorInfo([...x!.shape], 'float32', Y),
-    backend.makeTensorInfo([at.channels], 'float32', mean),
-    backend.makeTensorInfo([at.channels], 'float32', variance),
+    backend.makeTensorInfo([2, C], 'float32', stats),
   ];
+  if (movingMean && movingVariance) {
+    const m = momentum ?? 0.99;
+    out.push(backend.makeTensorInfo([C], 'float32', movingAverage(floats(backend, movingMean)!, mean, m)));
+    out.push(
+      backend.makeTensorInfo([C], 'float32', movingAverage(floats(backend, movingVariance)!, variance, m)),
+    );
+  }
+  return out;
 }
 
 function backward(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
   const backend = args.backend as unknown as CpuBackend;
-  const { dy, x, gamma, mean, variance } = args.inputs;
+  const { dy, x, gamma, stats } = args.inputs;
   const { epsilon } = args.attrs as { epsilon: number };
-  const at = layout(backend, x, [gamma, mean, variance]);
+  const at = layout(backend, x, [gamma]);
   const D = floats(backend, dy);
-  if (!at || !D || D.length !== at.X.length || !mean || !variance) {
+  const S = floats(backend, stats);
+  if (!at || !D || D.length !== at.X.length || !S || S.length !== 2 * at.channels) {
     throw new Error(
-      `${BATCH_NORM_TRAIN_GRAD_KERNEL} needs float32 dy and x of one shape and per-channel statistics`,
+      `${BATCH_NORM_TRAIN_GRAD_KERNEL} needs float32 dy and x of one shape and [2, C] batch statistics`,
     );
   }
+  const C = at.channels;
   const dX = outputFloats(at.X.length);
-  const dG = new Float32Array(at.channels);
-  const dB = new Float32Array(at.channels);
+  const dG = new Float32Array(C);
+  const dB = new Float32Array(C);
   const G = gamma ? floats(backend, gamma) : null;
-  engine.batchNormTrainGrad(
-    D,
-    at.X,
-    G,
-    floats(backend, mean)!,
-    floats(backend, variance)!,
-    dX,
-    dG,
-    dB,
-    at.rows,
-    at.channels,
-    epsilon,
-  );
+  engine.batchNormTrainGrad(D, at.X, G, S.subarray(0, C), S.subarray(C), dX, dG, dB, at.rows, C, epsilon);
   return [
     backend.makeTensorInfo([...x!.shape], 'float32', dX),
-    backend.makeTensorInfo([at.channels], 'float32', dG),
-    backend.makeTensorInfo([at.channels], 'float32', dB),
+    backend.makeTensorInfo([C], 'float32', dG),
+    backend.makeTensorInfo([C], 'float32', dB),
   ];
 }
 
-/** Registers both kernels on the cpu backend; false when the native engine is not available. Idempotent. */
+/**
+ * The gradient of the forward kernel: one run of the gradient kernel from x, gamma and the batch
+ * statistics (the only tensors kept for it). The moving statistics are no function of anything
+ * trainable: their inputs get zeros.
+ */
+function gradientConfig(tf: Tf): TF.GradConfig {
+  const gradFunc: TF.GradConfig['gradFunc'] = (dys, saved, attrs) => {
+    const dy = Array.isArray(dys) ? dys[0] : dys;
+    const [x, gamma, stats] = saved;
+    const [dx, dgamma, dbeta] = tf
+      .engine()
+      .runKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, { dy, x, gamma, stats }, attrs) as TF.Tensor[];
+    return {
+      x: () => dx,
+      gamma: () => dgamma,
+      beta: () => dbeta,
+      movingMean: () => tf.zerosLike(dgamma),
+      movingVariance: () => tf.zerosLike(dgamma),
+    };
+  };
+  ours.add(gradFunc);
+  return {
+    kernelName: BATCH_NORM_TRAIN_KERNEL,
+    inputsToSave: ['x', 'gamma'],
+    outputsToSave: [false, true],
+    gradFunc,
+  };
+}
+
+/** Registers both kernels on the cpu backend, and the gradient of the first; false when the native engine is not available. Idempotent. */
 export function registerBatchNormKernels(tf: Tf): boolean {
   const engine = loadEngine();
   if (!engine) return false;
@@ -103,18 +148,22 @@ export function registerBatchNormKernels(tf: Tf): boolean {
     ours.add(kernelFunc);
     tf.registerKernel({ kernelName, backendName: 'cpu', kernelFunc });
   }
+  const grad = tf.getGradient(BATCH_NORM_TRAIN_KERNEL);
+  if (!grad || !ours.has(grad.gradFunc)) tf.registerGradient(gradientConfig(tf));
   return true;
 }
 
-/** Removes the kernels {@link registerBatchNormKernels} registered. Idempotent. */
+/** Removes the kernels and the gradient {@link registerBatchNormKernels} registered. Idempotent. */
 export function unregisterBatchNormKernels(tf: Tf): void {
   for (const name of [BATCH_NORM_TRAIN_KERNEL, BATCH_NORM_TRAIN_GRAD_KERNEL]) {
     const kernel = tf.getKernel(name, 'cpu');
     if (kernel && ours.has(kernel.kernelFunc)) tf.unregisterKernel(name, 'cpu');
   }
+  const grad = tf.getGradient(BATCH_NORM_TRAIN_KERNEL);
+  if (grad && ours.has(grad.gradFunc)) tf.unregisterGradient(BATCH_NORM_TRAIN_KERNEL);
 }
 
-/** Whether {@link batchNormTraining} runs natively for this input now. */
+/** Whether the batch normalisation functions below run natively for this input now. */
 function nativeApplies(tf: Tf, x: TF.Tensor): boolean {
   if (tf.getBackend() !== 'cpu' || x.dtype !== 'float32' || x.rank < 2 || x.size === 0) return false;
   const kernel = tf.getKernel(BATCH_NORM_TRAIN_KERNEL, 'cpu');
@@ -148,33 +197,61 @@ export function batchNormTraining(
       return { y, mean: mean as TF.Tensor1D, variance: variance as TF.Tensor1D };
     });
   }
-  let stats: TF.Tensor[] = [];
-  const op = tf.customGrad((xi, gi, bi, save) => {
-    const outputs = tf
-      .engine()
-      .runKernel(
-        BATCH_NORM_TRAIN_KERNEL,
-        { x: xi as TF.Tensor, gamma: gi as TF.Tensor, beta: bi as TF.Tensor },
-        { epsilon } as unknown as TF.NamedAttrMap,
-      ) as TF.Tensor[];
-    const [y, mean, variance] = outputs;
-    (save as unknown as (t: TF.Tensor[]) => void)([xi as TF.Tensor, gi as TF.Tensor, mean, variance]);
-    // The statistics leave the op beside its value, for the moving averages.
-    stats = [tf.keep(mean.clone()), tf.keep(variance.clone())];
-    return {
-      value: y,
-      gradFunc: (dy, saved) => {
-        const [sx, sg, sm, sv] = saved as TF.Tensor[];
-        return tf
-          .engine()
-          .runKernel(
-            BATCH_NORM_TRAIN_GRAD_KERNEL,
-            { dy: dy as TF.Tensor, x: sx, gamma: sg, mean: sm, variance: sv },
-            { epsilon } as unknown as TF.NamedAttrMap,
-          ) as TF.Tensor[];
-      },
+  const [y, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, gamma, beta }, {
+    epsilon,
+  } as unknown as TF.NamedAttrMap) as TF.Tensor[];
+  const [mean, variance] = tf.unstack(stats) as TF.Tensor1D[];
+  stats.dispose();
+  return { y, mean, variance };
+}
+
+/** The moving statistics of a batch normalisation layer and the weight of their old values. */
+export interface MovingStatistics {
+  mean: TF.Tensor1D;
+  variance: TF.Tensor1D;
+  /** Weight of the old value in each update (tf.layers' `momentum`). */
+  momentum: number;
+}
+
+/** The normalised batch and the updated moving statistics (the caller disposes all three). */
+export interface BatchNormTrainingStep {
+  y: TF.Tensor;
+  movingMean: TF.Tensor1D;
+  movingVariance: TF.Tensor1D;
+}
+
+/**
+ * {@link batchNormTraining} and the update of the moving statistics, `old − (old − batch)·(1 − momentum)`
+ * as tf.layers writes it: one native kernel on the cpu backend (the step of a normalisation layer is then
+ * one operation, not a dozen), TF.js ops elsewhere, with the same float32 results.
+ */
+export function batchNormTrainingStep(
+  tf: Tf,
+  x: TF.Tensor,
+  gamma: TF.Tensor1D,
+  beta: TF.Tensor1D,
+  epsilon: number,
+  moving: MovingStatistics,
+): BatchNormTrainingStep {
+  if (!nativeApplies(tf, x)) {
+    const { y, mean, variance } = batchNormTraining(tf, x, gamma, beta, epsilon);
+    const update = (old: TF.Tensor1D, batch: TF.Tensor1D) =>
+      tf.tidy(() => tf.sub(old, tf.mul(tf.sub(old, batch), 1 - moving.momentum)) as TF.Tensor1D);
+    const result = {
+      y,
+      movingMean: update(moving.mean, mean),
+      movingVariance: update(moving.variance, variance),
     };
-  });
-  const y = op(x, gamma, beta) as TF.Tensor;
-  return { y, mean: stats[0] as TF.Tensor1D, variance: stats[1] as TF.Tensor1D };
+    tf.dispose([mean, variance]);
+    return result;
+  }
+  const [y, stats, movingMean, movingVariance] = tf
+    .engine()
+    .runKernel(
+      BATCH_NORM_TRAIN_KERNEL,
+      { x, gamma, beta, movingMean: moving.mean, movingVariance: moving.variance },
+      { epsilon, momentum: moving.momentum } as unknown as TF.NamedAttrMap,
+    ) as TF.Tensor[];
+  stats.dispose();
+  return { y, movingMean: movingMean as TF.Tensor1D, movingVariance: movingVariance as TF.Tensor1D };
 }

@@ -4,7 +4,13 @@
  * The only room that knows the cpu backend's internals (`backend-access.ts`); Node only.
  */
 
-export { type BatchNormTrainingResult, batchNormTraining } from './batch-norm.js';
+export {
+  type BatchNormTrainingResult,
+  type BatchNormTrainingStep,
+  batchNormTraining,
+  batchNormTrainingStep,
+  type MovingStatistics,
+} from './batch-norm.js';
 export {
   NATIVE_KERNEL_NAMES,
   type NativeKernelName,

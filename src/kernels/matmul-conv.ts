@@ -31,6 +31,7 @@ import {
   type Tf,
 } from './backend-access.js';
 import { registerBatchNormKernels, unregisterBatchNormKernels } from './batch-norm.js';
+import { unwatchCpuBackend, watchCpuBackend } from './buffer-pool.js';
 import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
@@ -451,6 +452,7 @@ function kernelFor(tf: Tf, name: GemmKernelName): TF.KernelFunc {
 export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
   replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
+  watchCpuBackend(tf);
   return registerNnKernels(tf) && registerElementwiseKernels(tf) && registerBatchNormKernels(tf);
 }
 
@@ -460,6 +462,7 @@ export function unregisterNativeKernels(tf: Tf): void {
   unregisterNnKernels(tf);
   unregisterBatchNormKernels(tf);
   restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
+  unwatchCpuBackend(tf);
 }
 
 /** Whether the native kernel for `name` is the one the cpu backend runs now. */

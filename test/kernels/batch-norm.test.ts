@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadEngine, requireEngine } from '../../src/engine/index.js';
 import {
   batchNormTraining,
+  batchNormTrainingStep,
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/kernels/index.js';
@@ -45,6 +46,67 @@ describe.skipIf(!engine)('native training-mode batch normalisation', () => {
       expectClose(ref, got, 2e-4);
     },
   );
+
+  it.each([
+    { shape: [4, 5, 6, 3], momentum: 0.99 },
+    { shape: [2, 7, 7, 37], momentum: 0.9 },
+    { shape: [64, 16], momentum: 0.5 },
+  ])(
+    'one step updates the moving statistics as tf.layers does, to the bit: $shape',
+    ({ shape, momentum }) => {
+      const x = random(shape, 2, 1);
+      const channels = shape[shape.length - 1];
+      const gamma = random([channels], 0.5, 1) as tf.Tensor1D;
+      const beta = random([channels]) as tf.Tensor1D;
+      const moving = {
+        mean: random([channels]) as tf.Tensor1D,
+        variance: random([channels], 0.5, 1) as tf.Tensor1D,
+      };
+      for (const native of [true, false]) {
+        if (native) registerNativeKernels(tf);
+        else unregisterNativeKernels(tf);
+        const step = batchNormTrainingStep(tf, x, gamma, beta, 1e-3, { ...moving, momentum });
+        const { y, mean, variance } = batchNormTraining(tf, x, gamma, beta, 1e-3);
+        // tf.layers' update, as TF.js ops on the same batch statistics.
+        const update = (old: tf.Tensor, batch: tf.Tensor) =>
+          tf.sub(old, tf.mul(tf.sub(old, batch), 1 - momentum));
+        expect(step.y.dataSync()).toEqual(y.dataSync());
+        expect(step.movingMean.dataSync()).toEqual(update(moving.mean, mean).dataSync());
+        expect(step.movingVariance.dataSync()).toEqual(update(moving.variance, variance).dataSync());
+      }
+    },
+  );
+
+  it('a step is one forward kernel and one gradient kernel, with gradients for x, gamma and beta', () => {
+    registerNativeKernels(tf);
+    const x = random([3, 4, 4, 5]);
+    const gamma = random([5], 0.5, 1) as tf.Tensor1D;
+    const beta = random([5]) as tf.Tensor1D;
+    const moving = {
+      mean: tf.zeros([5]) as tf.Tensor1D,
+      variance: tf.ones([5]) as tf.Tensor1D,
+      momentum: 0.9,
+    };
+    const probe = random([3, 4, 4, 5]);
+    const forward = vi.spyOn(requireEngine(), 'batchNormTrain');
+    const backward = vi.spyOn(requireEngine(), 'batchNormTrainGrad');
+    try {
+      const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(
+          tf.mul(batchNormTrainingStep(tf, a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3, moving).y, probe),
+        ),
+      )([x, gamma, beta]);
+      expect(forward).toHaveBeenCalledTimes(1);
+      expect(backward).toHaveBeenCalledTimes(1);
+      const ref = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(batchNormTraining(tf, a, g as tf.Tensor1D, b as tf.Tensor1D, 1e-3).y, probe)),
+      )([x, gamma, beta]);
+      expectClose(ref, grads, 0);
+    } finally {
+      forward.mockRestore();
+      backward.mockRestore();
+    }
+  });
 
   it('runs as the native kernels while they are registered, and as TF.js ops after', () => {
     const x = random([2, 3, 3, 4]);

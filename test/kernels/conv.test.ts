@@ -165,6 +165,25 @@ describe.skipIf(!engine)('native convolutions', () => {
     }
   });
 
+  it('the input gradient of a few-channel input is the same image by image as for the whole batch', () => {
+    // 3 input channels take the column path, whose buffer holds two of these images at a time: the batch
+    // of five runs in three chunks, and each image's gradient must come out as when it is alone.
+    const [n, h, w, ci, co] = [5, 170, 171, 3, 4];
+    const g = [n, h, w, ci, h, w, co, 3, 3, 1, 1, 1, 1, 1, 1];
+    const dy = new Float32Array(n * h * w * co).map(() => draw());
+    const filter = new Float32Array(3 * 3 * ci * co).map(() => draw());
+    const whole = new Float32Array(n * h * w * ci);
+    requireEngine().convGradInput(dy, filter, whole, g);
+    const image = h * w * ci;
+    for (let b = 0; b < n; b++) {
+      const alone = new Float32Array(image);
+      const dyb = dy.subarray(b * h * w * co, (b + 1) * h * w * co);
+      requireEngine().convGradInput(dyb, filter, alone, [1, ...g.slice(1)]);
+      expect(whole.subarray(b * image, (b + 1) * image)).toEqual(alone);
+    }
+    expect(whole.some((v) => v !== 0)).toBe(true);
+  });
+
   it('the filter gradient is the same to the bit whatever the number of threads', () => {
     const x = new Float32Array(16 * 14 * 14 * 8).map(() => draw());
     const dy = new Float32Array(16 * 14 * 14 * 16).map(() => draw());

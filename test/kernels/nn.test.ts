@@ -163,6 +163,17 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
     ['2×2/3 explicit pad 1', [1, 10, 10, 7], [2, 2, 7, 1], [3, 3], 1, [1, 1]],
     ['7×7 valid over the whole map (GDConv)', [4, 7, 7, 16], [7, 7, 16, 1], [1, 1], 'valid', [1, 1]],
     ['MobileFaceNet size, threaded', [4, 28, 28, 32], [3, 3, 32, 1], [1, 1], 'same', [1, 1]],
+    [
+      '3×3/2 same, 37 channels: register blocks and a tail',
+      [2, 9, 10, 37],
+      [3, 3, 37, 1],
+      [2, 2],
+      'same',
+      [1, 1],
+    ],
+    ['3×3/1 same, 1 channel', [3, 6, 5, 1], [3, 3, 1, 1], [1, 1], 'same', [1, 1]],
+    ['3×3/1 same, 256 channels', [1, 5, 6, 256], [3, 3, 256, 1], [1, 1], 'same', [1, 1]],
+    ['4×4/(2,3) explicit pad 2, 48 channels', [2, 9, 11, 48], [4, 4, 48, 1], [2, 3], 2, [1, 1]],
   ];
 
   it.each(dwCases)(

@@ -6,7 +6,7 @@
  * engine's cpu kernels are registered (see `src/kernels/batch-norm.ts`), and as TF.js ops elsewhere.
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining } from '../../kernels/index.js';
+import { batchNormTrainingStep } from '../../kernels/index.js';
 
 /** Constructor arguments of {@link BatchNorm}. */
 export interface BatchNormArgs {
@@ -87,18 +87,13 @@ export class BatchNorm extends tf.layers.Layer {
           this.epsilon,
         );
       }
-      const { y, mean, variance } = batchNormTraining(tf, x, gamma, beta, this.epsilon);
-      // old − (old − batch)·(1 − momentum), written as tf.layers writes it.
-      for (const [variable, value] of [
-        [this.movingMean!, mean],
-        [this.movingVariance!, variance],
-      ] as const) {
-        tf.tidy(() => {
-          const old = variable.read();
-          variable.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
-        });
-      }
-      tf.dispose([mean, variance]);
+      const { y, movingMean, movingVariance } = batchNormTrainingStep(tf, x, gamma, beta, this.epsilon, {
+        mean: this.movingMean!.read() as tf.Tensor1D,
+        variance: this.movingVariance!.read() as tf.Tensor1D,
+        momentum: this.momentum,
+      });
+      this.movingMean!.write(movingMean);
+      this.movingVariance!.write(movingVariance);
       return y;
     });
   }
