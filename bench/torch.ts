@@ -83,23 +83,31 @@ export function torchTiming(
 }
 
 /**
- * Environment that caps PyTorch at AVX2 (its oneDNN convolutions and its ATen kernels), so that with
- * FACEVERLOSS_DISPATCH=avx2 an AVX-512 machine compares both sides as an AVX2 machine would run them.
+ * Environment that caps PyTorch at AVX2 (its oneDNN convolutions, its ATen kernels and OpenBLAS, held to
+ * its Haswell kernels), so that with FACEVERLOSS_DISPATCH=avx2 an AVX-512 machine compares both sides as
+ * an AVX2 machine would run them.
  */
 export const TORCH_AVX2 = {
   ONEDNN_MAX_CPU_ISA: 'AVX2',
   DNNL_MAX_CPU_ISA: 'AVX2',
   ATEN_CPU_CAPABILITY: 'avx2',
+  OPENBLAS_CORETYPE: 'Haswell',
 };
 
 /** Best-of-thread-counts PyTorch timing of one ArcFace step (bench/torch_head.py). */
 export function torchHeadTiming(
   python: string,
   shape: { B: number; D: number; C: number; repeats: number; lr: number; momentum: number },
+  env: Record<string, string> = {},
 ): TorchTiming | null {
-  return torchTiming(python, 'torch_head.py', [
-    ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
-    ...['--repeats', String(shape.repeats)],
-    ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
-  ]);
+  return torchTiming(
+    python,
+    'torch_head.py',
+    [
+      ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
+      ...['--repeats', String(shape.repeats)],
+      ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
+    ],
+    env,
+  );
 }
