@@ -395,6 +395,7 @@ function compareWithTorch(
   );
   Object.assign(result, {
     torch_median_ms: t.median_ms,
+    torch_cpu_ms: t.cpu_ms,
     torch_threads: t.threads,
     torch_version: t.torch,
     torch_ratio: ratio,

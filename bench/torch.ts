@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 export interface TorchTiming {
   median_ms: number;
   min_ms: number;
+  /** CPU time of the process per step, every thread included. */
+  cpu_ms: number;
   threads: number;
   torch: string;
 }
@@ -75,7 +77,7 @@ export function torchTiming(
     }
     const t = JSON.parse(last) as TorchTiming;
     console.log(
-      `  pytorch ${t.torch}, ${threads} thread(s): median ${t.median_ms.toFixed(2)} ms, min ${t.min_ms.toFixed(2)} ms`,
+      `  pytorch ${t.torch}, ${threads} thread(s): median ${t.median_ms.toFixed(2)} ms, min ${t.min_ms.toFixed(2)} ms, CPU ${t.cpu_ms.toFixed(2)} ms per step`,
     );
     if (best === null || t.median_ms < best.median_ms) best = t;
   }

@@ -473,7 +473,6 @@ void row_backward(MarginProblem& p, const Workspace& ws, const uint8_t* argsub, 
   srow[y] = static_cast<float>(dcos_y) * (cs ? cs[y] : 1.0f);
 }
 
-
 // The gradient w.r.t. weight rows [r0, r0 + nr), from dL/dcos in `a` (B×nr, row stride lda, already
 // scaled by 1/‖w_r‖): dŴ = aᵀ·x̂, the normalisation Jacobian, then dW is written out or the SGD step is
 // applied to W directly. It goes a block of rows at a time, each block's dŴ computed with the GEMM's
@@ -567,6 +566,7 @@ void weight_backward(MarginProblem& p, Workspace& ws, const float* a, int64_t ld
   if (blocks == 1) block(0, 0);
   else region.run(static_cast<int>(blocks), [&](int task, int thread) { block(task, thread); });
 }
+
 }  // namespace
 
 void margin_cosines(const MarginProblem& pc, float* cos, double* target) {
