@@ -11,12 +11,24 @@
  * actually running the product, which stays meaningful when other processes share the cores
  * (multiply by the thread count for the rate of an otherwise idle machine).
  *
+ * Each product is also given as a fraction of the multiply-add peak measured on this machine for the
+ * active dispatch level (a register-only loop of independent FMAs on every thread, `fmaPeak`): of the
+ * whole pool's peak for the wall-time rate, of one core's for the rate per CPU-second.
+ *
  *   npm run bench -- gemm [--batch 256] [--dim 512] [--classes 8192] [--repeats 20] [--threads N]
  *                         [--dispatch avx512|avx2|scalar] [--no-js]
  */
 import { parseArgs } from 'node:util';
 import type { DispatchLevel, SgemmArgs } from '../src/engine/index.js';
-import { engineInfo, setDispatch, setThreads, sgemm, sgemmAsync, sgemmJs } from '../src/engine/index.js';
+import {
+  engineInfo,
+  requireEngine,
+  setDispatch,
+  setThreads,
+  sgemm,
+  sgemmAsync,
+  sgemmJs,
+} from '../src/engine/index.js';
 import { cpuMicros, random, type Stats, stats } from './measure.js';
 
 function time(fn: () => void, repeats: number, warmup = 2): Stats {
@@ -52,6 +64,13 @@ function line(label: string, shape: string, flops: number, s: Stats): string {
     `${gflops(flops, s.median).toFixed(1).padStart(6)} GFLOP/s (best ${gflops(flops, s.min).toFixed(1)}; ` +
     `${gflops(flops, s.cpu).toFixed(1)} per CPU-second)`
   );
+}
+
+/** Percentages of the measured peak: the wall-time rate of the pool's, the CPU-time rate of one core's. */
+function ofPeak(flops: number, s: Stats, peak: { gflops: number; threadGflops: number[] }): string {
+  const core = peak.gflops / peak.threadGflops.length;
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  return `${''.padEnd(35)} ${pct(gflops(flops, s.median) / peak.gflops)} of peak (wall), ${pct(gflops(flops, s.cpu) / core)} per CPU-second`;
 }
 
 function problem(transA: boolean, transB: boolean, M: number, N: number, K: number, seed: number): SgemmArgs {
@@ -99,6 +118,11 @@ export async function run(argv: string[]): Promise<void> {
     `engine: dispatch ${now.dispatch} (cpu supports ${now.detected}), ${now.threads} thread(s), ` +
       `tile ${t.mr}x${t.nr}, blocks kc=${t.kc} mc=${t.mc} nc=${t.nc}`,
   );
+  const peak = requireEngine().fmaPeak();
+  console.log(
+    `FMA peak (${now.dispatch}): ${peak.gflops.toFixed(1)} GFLOP/s over ${peak.threadGflops.length} thread(s) ` +
+      `(${peak.threadGflops.map((g) => g.toFixed(1)).join(', ')} per thread)`,
+  );
   console.log(`face-head step B=${B} D=${D} C=${C}, ${repeats} repeats after 2 warm-up runs`);
 
   const cases: [string, boolean, boolean, number, number, number][] = [
@@ -115,6 +139,7 @@ export async function run(argv: string[]): Promise<void> {
     total += s.median;
     totalFlops += flops;
     console.log(line(label, `${M}x${N}x${K}`, flops, s));
+    console.log(ofPeak(flops, s, peak));
   }
   console.log(
     `${'step (3 products)'.padEnd(35)} median ${total.toFixed(2).padStart(8)} ms (sum)  ${gflops(totalFlops, total).toFixed(1).padStart(7)} GFLOP/s effective`,

@@ -22,7 +22,7 @@
  * softmax) and prints native ÷ PyTorch: the engine's targets are stated against that ratio.
  */
 import { parseArgs } from 'node:util';
-import { engineInfo, setThreads } from '../src/engine/index.js';
+import { engineInfo, requireEngine, setThreads } from '../src/engine/index.js';
 import { marginSoftmaxNative } from '../src/engine/margin.js';
 import { partialStepNative } from '../src/engine/partialfc.js';
 import type { Head } from '../src/heads/define.js';
@@ -32,7 +32,7 @@ import { lazyGeometry, rowNorms } from '../src/margin/geometry.js';
 import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
 import { createRng } from '../src/rng.js';
 import { random, type Stats, stats } from './measure.js';
-import { findTorchPython, torchHeadTiming } from './torch.js';
+import { findTorchPython, TORCH_AVX2, torchHeadTiming } from './torch.js';
 
 async function time(fn: () => unknown, repeats: number, warmup: number): Promise<Stats> {
   for (let i = 0; i < warmup; i++) await fn();
@@ -185,7 +185,8 @@ export async function run(argv: string[]): Promise<void> {
     if (values.json) console.log(JSON.stringify({ available: false, reason: info.reason }));
     return;
   }
-  if (values.threads !== undefined) setThreads(Number(values.threads));
+  // The pool size the step runs with (info was read before the resize).
+  if (values.threads !== undefined) info.threads = setThreads(Number(values.threads));
   const B = Number(values.batch);
   const D = Number(values.dim);
   const C = Number(values.classes);
@@ -266,6 +267,15 @@ export async function run(argv: string[]): Promise<void> {
     `peak RSS ${rssNative.toFixed(0)} MB; W${velocity ? ' + momentum' : ''} ${weightsMb.toFixed(0)} MB (ratio ${(rssNative / weightsMb).toFixed(2)})`,
   );
 
+  // The step's three products as a fraction of the multiply-add peak of the same threads at the same
+  // dispatch level, on CPU time (robust to other processes sharing the cores).
+  const peak = requireEngine().fmaPeak();
+  const gemmFraction = flops / idle / 1e6 / peak.gflops;
+  console.log(
+    `FMA peak (${info.dispatch}) ${peak.gflops.toFixed(1)} GFLOP/s over ${peak.threadGflops.length} thread(s): ` +
+      `the step runs at ${(100 * gemmFraction).toFixed(0)} % of it on idle cores`,
+  );
+
   const result: Record<string, unknown> = {
     head: head.name,
     B,
@@ -285,6 +295,8 @@ export async function run(argv: string[]): Promise<void> {
     idle_estimate_ms: idle,
     peak_rss_mb: rssNative,
     weights_mb: weightsMb,
+    fma_peak_gflops: peak.gflops,
+    gemm_fraction: gemmFraction,
   };
 
   if (!values['no-compare']) {
@@ -335,7 +347,12 @@ export async function run(argv: string[]): Promise<void> {
     });
   }
   if (values.torch)
-    compareWithTorch(values.python, { head: head.name, B, D, C, K, rate, sgd, lr, momentum }, s, result);
+    compareWithTorch(
+      values.python,
+      { head: head.name, B, D, C, K, rate, sgd, lr, momentum, dispatch: info.dispatch },
+      s,
+      result,
+    );
   result.peak_rss_mb = peakRssMb();
   if (values.json) console.log(JSON.stringify(result));
 }
@@ -353,6 +370,7 @@ function compareWithTorch(
     sgd: boolean;
     lr: number;
     momentum: number;
+    dispatch: string;
   },
   native: Stats,
   result: Record<string, unknown>,
@@ -368,8 +386,16 @@ function compareWithTorch(
     console.log(`pytorch comparison skipped: ${found.reason}`);
     return;
   }
-  console.log(`pytorch (${found.python}, same B, D, C; SGD with momentum):`);
-  const t = torchHeadTiming(found.python, { ...run, repeats: Math.max(3, native.runs) });
+  // Our side runs at less than AVX-512 (FACEVERLOSS_DISPATCH=avx2): PyTorch gets the same ceiling.
+  const capped = run.dispatch === 'avx2';
+  console.log(
+    `pytorch (${found.python}, same B, D, C; SGD with momentum${capped ? '; capped at AVX2, OpenBLAS on its Haswell kernels, as our dispatch' : ''}):`,
+  );
+  const t = torchHeadTiming(
+    found.python,
+    { ...run, repeats: Math.max(3, native.runs) },
+    capped ? TORCH_AVX2 : {},
+  );
   if (t === null) return;
   const ratio = native.median / t.median_ms;
   console.log(
@@ -377,8 +403,10 @@ function compareWithTorch(
   );
   Object.assign(result, {
     torch_median_ms: t.median_ms,
+    torch_cpu_ms: t.cpu_ms,
     torch_threads: t.threads,
     torch_version: t.torch,
     torch_ratio: ratio,
+    torch_capped_avx2: capped,
   });
 }

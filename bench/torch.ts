@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 export interface TorchTiming {
   median_ms: number;
   min_ms: number;
+  /** CPU time of the process per step, every thread included. */
+  cpu_ms: number;
   threads: number;
   torch: string;
 }
@@ -75,7 +77,7 @@ export function torchTiming(
     }
     const t = JSON.parse(last) as TorchTiming;
     console.log(
-      `  pytorch ${t.torch}, ${threads} thread(s): median ${t.median_ms.toFixed(2)} ms, min ${t.min_ms.toFixed(2)} ms`,
+      `  pytorch ${t.torch}, ${threads} thread(s): median ${t.median_ms.toFixed(2)} ms, min ${t.min_ms.toFixed(2)} ms, CPU ${t.cpu_ms.toFixed(2)} ms per step`,
     );
     if (best === null || t.median_ms < best.median_ms) best = t;
   }
@@ -83,23 +85,31 @@ export function torchTiming(
 }
 
 /**
- * Environment that caps PyTorch at AVX2 (its oneDNN convolutions and its ATen kernels), so that with
- * FACEVERLOSS_DISPATCH=avx2 an AVX-512 machine compares both sides as an AVX2 machine would run them.
+ * Environment that caps PyTorch at AVX2 (its oneDNN convolutions, its ATen kernels and OpenBLAS, held to
+ * its Haswell kernels), so that with FACEVERLOSS_DISPATCH=avx2 an AVX-512 machine compares both sides as
+ * an AVX2 machine would run them.
  */
 export const TORCH_AVX2 = {
   ONEDNN_MAX_CPU_ISA: 'AVX2',
   DNNL_MAX_CPU_ISA: 'AVX2',
   ATEN_CPU_CAPABILITY: 'avx2',
+  OPENBLAS_CORETYPE: 'Haswell',
 };
 
 /** Best-of-thread-counts PyTorch timing of one ArcFace step (bench/torch_head.py). */
 export function torchHeadTiming(
   python: string,
   shape: { B: number; D: number; C: number; repeats: number; lr: number; momentum: number },
+  env: Record<string, string> = {},
 ): TorchTiming | null {
-  return torchTiming(python, 'torch_head.py', [
-    ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
-    ...['--repeats', String(shape.repeats)],
-    ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
-  ]);
+  return torchTiming(
+    python,
+    'torch_head.py',
+    [
+      ...['--batch', String(shape.B), '--dim', String(shape.D), '--classes', String(shape.C)],
+      ...['--repeats', String(shape.repeats)],
+      ...['--lr', String(shape.lr), '--momentum', String(shape.momentum)],
+    ],
+    env,
+  );
 }

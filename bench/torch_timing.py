@@ -12,15 +12,20 @@ def report_step_timing(step, warmup, repeats, threads):
     for _ in range(warmup):
         step()
     times = []
+    cpu0 = time.process_time()
     for _ in range(repeats):
         t0 = time.perf_counter()
         step()
         times.append((time.perf_counter() - t0) * 1e3)
+    # CPU time of the whole process per step (every thread, spin-waits included): on one thread, the
+    # step's time on an idle core even when other processes share the machine.
+    cpu_ms = (time.process_time() - cpu0) * 1e3 / repeats
     print(
         json.dumps(
             {
                 "median_ms": statistics.median(times),
                 "min_ms": min(times),
+                "cpu_ms": cpu_ms,
                 "threads": threads,
                 "torch": torch.__version__,
                 "runs": len(times),

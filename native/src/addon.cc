@@ -211,6 +211,17 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const fvl::FmaPeak peak = fvl::measure_fma_peak();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gflops", peak.total_gflops);
+  Napi::Array threads = Napi::Array::New(env, peak.thread_gflops.size());
+  for (uint32_t t = 0; t < peak.thread_gflops.size(); ++t) threads.Set(t, peak.thread_gflops[t]);
+  o.Set("threadGflops", threads);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Once per process, whatever number of environments (worker threads) load the addon.
   static const bool tuned = fvl::tune_allocator();
@@ -221,6 +232,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setDispatch", Napi::Function::New(env, SetDispatch, "setDispatch"));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync, "sgemmAsync"));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
   fvl::register_margin(env, exports);
   fvl::register_nn(env, exports);
   fvl::register_elementwise(env, exports);

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 
 #include "cpu.h"
 
@@ -45,6 +47,51 @@ bool set_dispatch(Isa isa) {
   if (isa > detect_isa()) return false;
   active_slot().store(&kernel_for(isa), std::memory_order_release);
   return true;
+}
+
+// --- Peak probe -----------------------------------------------------------------------------------
+
+namespace {
+
+double thread_cpu_seconds() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+#else
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+#endif
+}
+
+// Rounds of the probe per timing (about 2 ms at AVX2 rates), timings per thread, rounds of warm-up.
+constexpr int64_t kProbeRounds = int64_t(1) << 20;
+constexpr int kProbeTimings = 8;
+constexpr int64_t kProbeWarmup = int64_t(1) << 21;
+
+}  // namespace
+
+FmaPeak measure_fma_peak() {
+  const SgemmKernel& ker = active_kernel();
+  ThreadPool::Region region(ThreadPool::global());
+  const int n = region.size();
+  FmaPeak peak;
+  peak.thread_gflops.assign(static_cast<size_t>(n), 0.0);
+  std::vector<float> sinks(static_cast<size_t>(n), 0.0f);
+  region.run_team(n, [&](int t) {
+    float sink = 0.0f;
+    ker.fma_probe(kProbeWarmup, &sink);  // lets the core settle at the clock it keeps for this work
+    double best = 0.0;
+    for (int r = 0; r < kProbeTimings; ++r) {
+      const double t0 = thread_cpu_seconds();
+      const double flops = ker.fma_probe(kProbeRounds, &sink);
+      const double dt = thread_cpu_seconds() - t0;
+      if (dt > 0) best = std::max(best, flops / dt * 1e-9);
+    }
+    peak.thread_gflops[static_cast<size_t>(t)] = best;
+    sinks[static_cast<size_t>(t)] = sink;
+  });
+  for (double g : peak.thread_gflops) peak.total_gflops += g;
+  return peak;
 }
 
 // --- Packing --------------------------------------------------------------------------------------
@@ -216,6 +263,8 @@ int64_t balanced_block(int64_t len, int64_t cap, int64_t unit) {
 
 }  // namespace
 
+int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, ker.kc, 4); }
+
 void sgemm(const SgemmArgs& g) {
   if (g.m <= 0 || g.n <= 0) return;
   if (g.k <= 0 || g.alpha == 0.0f) {
@@ -234,10 +283,10 @@ void sgemm(const SgemmArgs& g) {
   threads = tm * tn;
 
   // Block sizes, the same for every thread (sized for the largest thread block).
-  const int64_t KC = ker.kc, MC = ker.mc, NC = ker.nc;
+  const int64_t MC = ker.mc, NC = ker.nc;
   const int64_t m_thread = std::min(g.m, ceil_div(m_units, tm) * MR);
   const int64_t n_thread = std::min(g.n, ceil_div(n_units, tn) * NR);
-  const int64_t kc_blk = balanced_block(g.k, KC, 4);
+  const int64_t kc_blk = depth_block(ker, g.k);
   // Few rows per thread (the batch of a face head): pack all of them once per depth block and stream
   // op(B) past them in narrow chunks that stay in L2, instead of writing a large packed op(B) block
   // out to L3 and reading it back.

@@ -9,6 +9,8 @@
 // products) can reuse the same packing, micro-kernels and pool instead of materialising full matrices.
 #pragma once
 
+#include <vector>
+
 #include "common.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -36,6 +38,16 @@ Isa active_isa();
 // products: call it between them.
 bool set_dispatch(Isa isa);
 
+// The active kernel's multiply-add peak, measured with its probe on every pool thread at once (so each
+// core runs at the clock it holds under a full load): GFLOP/s of each thread and their sum. Threads
+// are timed on their own CPU clocks, so time the OS gives to other processes does not count against
+// the peak. Takes about 20 ms.
+struct FmaPeak {
+  double total_gflops = 0;
+  std::vector<double> thread_gflops;
+};
+FmaPeak measure_fma_peak();
+
 // The product on the process-wide pool with the active kernel. Arguments are trusted (the binding
 // validates them); C must not overlap A or B.
 void sgemm(const SgemmArgs& args);
@@ -59,5 +71,9 @@ void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, co
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// The depth of sgemm()'s blocks over a product of depth k: callers that drive the building blocks
+// themselves use it too, so that their sums run in the same order as sgemm()'s.
+int64_t depth_block(const SgemmKernel& ker, int64_t k);
 
 }  // namespace fvl

@@ -32,6 +32,12 @@ typedef void (*SgemmMicroKernel)(int64_t kc, const float* a, const float* b, flo
 typedef void (*PackTransposeFn)(float* dst, const float* src, int64_t ld, int W, int w, int64_t kc);
 typedef void (*PackCopyFn)(float* dst, const float* src, int64_t ld, int W, int64_t n, int64_t kc);
 
+// The peak probe: `iterations` rounds of twelve independent multiply-add chains on full vectors of the
+// kernel's instruction set (no memory traffic, enough chains to cover the FMA latency on two pipes).
+// Returns the flops done (2 per lane per multiply-add); `sink` receives a value that depends on every
+// chain, so the compiler cannot drop them.
+typedef double (*FmaProbeFn)(int64_t iterations, float* sink);
+
 struct SgemmKernel {
   const char* name;  // "avx512", "avx2", "scalar": also the dispatch level reported to JavaScript
   Isa isa;
@@ -40,6 +46,7 @@ struct SgemmKernel {
   SgemmMicroKernel ukr;
   PackTransposeFn pack_t;
   PackCopyFn pack_n;
+  FmaProbeFn fma_probe;
 };
 
 extern const SgemmKernel kSgemmScalar;

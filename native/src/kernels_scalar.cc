@@ -57,8 +57,26 @@ void ukr_scalar(int64_t kc, const float* FVL_RESTRICT a, const float* FVL_RESTRI
 
 #endif
 
+// The peak probe (see kernels.h), on 4-float vectors as the micro-kernel above uses them: a multiply
+// and an add where the baseline has no fused multiply-add.
+double fma_probe(int64_t iterations, float* sink) {
+  constexpr int kChains = 12, kLanes = 4;
+  float acc[kChains][kLanes];
+  for (int i = 0; i < kChains; ++i)
+    for (int l = 0; l < kLanes; ++l) acc[i][l] = static_cast<float>(i);
+  for (int64_t it = 0; it < iterations; ++it)
+    for (int i = 0; i < kChains; ++i)
+      for (int l = 0; l < kLanes; ++l) acc[i][l] = acc[i][l] * 0.999f + 0.001f;
+  float sum = 0.0f;
+  for (int i = 0; i < kChains; ++i)
+    for (int l = 0; l < kLanes; ++l) sum += acc[i][l];
+  *sink = sum;
+  return 2.0 * kLanes * kChains * static_cast<double>(iterations);
+}
+
 }  // namespace
 
-const SgemmKernel kSgemmScalar = {"scalar", Isa::Scalar, MR, NR, 256, 128, 2048, ukr_scalar, nullptr, nullptr};
+const SgemmKernel kSgemmScalar = {"scalar", Isa::Scalar, MR, NR, 256, 128, 2048,
+                                  ukr_scalar, nullptr, nullptr, fma_probe};
 
 }  // namespace fvl

@@ -48,7 +48,7 @@ struct Workspace {
   AlignedBuffer dxhat;    // B×D
   AlignedBuffer inv;      // C·K: 1/max(‖w_r‖, eps), or 1 without weight normalisation
   AlignedBuffer chunk;    // B×(chunk rows): sub-centre expansion
-  AlignedBuffer dw;       // chunk rows × D: dŴ of one chunk when dW is not returned
+  AlignedBuffer xpack;    // x̂ packed as the GEMM's B operand of dŴ = Gᵀ·x̂
   AlignedBuffer argsub;   // B×C bytes: chosen sub-centre
   std::vector<RowState> rows;
   std::vector<double> xnorm;
@@ -473,6 +473,100 @@ void row_backward(MarginProblem& p, const Workspace& ws, const uint8_t* argsub, 
   srow[y] = static_cast<float>(dcos_y) * (cs ? cs[y] : 1.0f);
 }
 
+// The gradient w.r.t. weight rows [r0, r0 + nr), from dL/dcos in `a` (B×nr, row stride lda, already
+// scaled by 1/‖w_r‖): dŴ = aᵀ·x̂, the normalisation Jacobian, then dW is written out or the SGD step is
+// applied to W directly. It goes a block of rows at a time, each block's dŴ computed with the GEMM's
+// building blocks into the thread's own scratch (or straight into dW) and stepped while it is still in
+// L2, so the gradient of the chunk never travels to memory and back. The sums over the batch run in the
+// same order as sgemm()'s, and no block depends on the thread that takes it.
+void weight_backward(MarginProblem& p, Workspace& ws, const float* a, int64_t lda, int64_t r0, int64_t nr) {
+  const MarginConfig& c = p.cfg;
+  const int64_t B = p.B, D = p.D;
+  const SgemmKernel& ker = active_kernel();
+  const int64_t MR = ker.mr, NR = ker.nr;
+  const int64_t kc_blk = depth_block(ker, B);
+  const int64_t mc_blk = round_up(ker.mc, MR);
+  const int64_t d_panels = round_up(D, NR);
+  const int64_t blocks = ceil_div(nr, mc_blk);
+  const float* xhat = ws.xhat.data();
+  const float* inv = ws.inv.data();
+  // x̂ is the B operand of every block: packed once, all depth blocks, before the threads start.
+  float* xpack = ws.xpack.reserve(static_cast<size_t>(d_panels * B));
+  for (int64_t pc = 0; pc < B; pc += kc_blk)
+    pack_b(ker, xhat, D, false, pc, std::min(kc_blk, B - pc), 0, D, xpack + d_panels * pc);
+
+  const bool write_w = p.sgd.enabled || p.write_normalized_w;
+  const RowSweeps* sweeps = row_sweeps();
+  ThreadPool::Region region(ThreadPool::global());
+  for (int t = 0; t < region.size(); ++t) {
+    Scratch& s = region.scratch(t);
+    s.buf[Scratch::kPackA].reserve(static_cast<size_t>(mc_blk * kc_blk));
+    s.buf[Scratch::kTile].reserve(static_cast<size_t>(MR * NR));
+    if (!p.dW) s.buf[Scratch::kUser0].reserve(static_cast<size_t>(mc_blk * D));
+  }
+  auto block = [&](int task, int thread) {
+    Scratch& s = region.scratch(thread);
+    const int64_t b0 = task * mc_blk, n = std::min(mc_blk, nr - b0);
+    float* P = p.dW ? p.dW + (r0 + b0) * D : s.buf[Scratch::kUser0].data();
+    float* pa = s.buf[Scratch::kPackA].data();
+    float* tile = s.buf[Scratch::kTile].data();
+    for (int64_t pc = 0; pc < B; pc += kc_blk) {
+      const int64_t kc = std::min(kc_blk, B - pc);
+      pack_a(ker, a, lda, true, b0, n, pc, kc, pa);
+      macro_kernel(ker, n, D, kc, pa, xpack + d_panels * pc, 1.0f, pc == 0 ? 0.0f : 1.0f, P, D, tile);
+    }
+    // P_r = (1/‖w_r‖)·dŴ_r; turn it into the gradient w.r.t. the parameter, then maybe step.
+    for (int64_t rr = 0; rr < n; ++rr) {
+      const int64_t r = r0 + b0 + rr;
+      float* pr = P + rr * D;
+      float* wr = p.W + r * D;
+      const double iv = inv[r];
+      // With the SGD step in SIMD and dW not returned, the projection rides along with the update.
+      float proj = 0.0f;
+      if (c.normalize_w == WeightNorm::Functional) {
+        double dot = 0, ww = 0;
+        if (sweeps) sweeps->dot_pair(wr, pr, D, &dot, &ww);
+        else
+          for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
+        if (std::sqrt(ww) > kNormalizeEps) {
+          const float k = static_cast<float>(dot * iv * iv);
+          if (sweeps && p.sgd.enabled && !p.dW) proj = k;
+          else
+            for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
+        }
+      } else if (c.normalize_w == WeightNorm::Overwrite) {
+        const float k = static_cast<float>(1.0 / iv);
+        for (int64_t d = 0; d < D; ++d) pr[d] *= k;
+      }
+      if (!write_w) continue;
+      // The parameter as the gradient sees it: ŵ for overwrite geometry, w otherwise.
+      const float pk = c.normalize_w == WeightNorm::Overwrite ? static_cast<float>(iv) : 1.0f;
+      if (!p.sgd.enabled) {
+        for (int64_t d = 0; d < D; ++d) wr[d] *= pk;
+        continue;
+      }
+      const float lr = static_cast<float>(p.sgd.lr), mu = static_cast<float>(p.sgd.momentum),
+                  wd = static_cast<float>(p.sgd.weight_decay);
+      float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
+      if (sweeps) {
+        sweeps->sgd_row(pr, wr, v, D, pk, lr, mu, wd, proj);
+        continue;
+      }
+      for (int64_t d = 0; d < D; ++d) {
+        const float param = wr[d] * pk;
+        float gd = pr[d] + wd * param;
+        if (v) {
+          v[d] = mu * v[d] + gd;
+          gd = v[d];
+        }
+        wr[d] = param - lr * gd;
+      }
+    }
+  };
+  if (blocks == 1) block(0, 0);
+  else region.run(static_cast<int>(blocks), [&](int task, int thread) { block(task, thread); });
+}
+
 }  // namespace
 
 void margin_cosines(const MarginProblem& pc, float* cos, double* target) {
@@ -666,10 +760,7 @@ void margin_softmax(MarginProblem& p) {
   }
   prof.mark("dx gemm");
   const int64_t cc = std::max<int64_t>(1, chunk_rows / K);
-  const bool write_w = p.sgd.enabled || p.write_normalized_w;
-  const RowSweeps* sweeps = row_sweeps();
   float* expand = K > 1 ? ws.chunk.reserve(static_cast<size_t>(B * cc * K)) : nullptr;
-  float* dw_scratch = p.dW ? nullptr : ws.dw.reserve(static_cast<size_t>(cc * K * D));
   for (int64_t c0 = 0; c0 < C; c0 += cc) {
     const int64_t n = std::min(cc, C - c0);
     const int64_t r0 = c0 * K, nr = n * K;
@@ -701,65 +792,8 @@ void margin_softmax(MarginProblem& p) {
       a = expand;
       lda = nr;
     }
-    float* P = p.dW ? p.dW + r0 * D : dw_scratch;
-    SgemmArgs g;
-    g.trans_a = true;
-    g.m = nr, g.n = D, g.k = B;
-    g.a = a, g.lda = lda;
-    g.b = xhat, g.ldb = D;
-    g.c = P, g.ldc = D;
-    sgemm(g);
-    prof.mark("dw gemm (chunk)");
-    // P_r = (1/‖w_r‖)·dŴ_r; turn it into the gradient w.r.t. the parameter, then maybe step.
-    parallel_for(nr, 64, [&](int64_t b, int64_t e, int, Scratch&) {
-      for (int64_t rr = b; rr < e; ++rr) {
-        const int64_t r = r0 + rr;
-        float* pr = P + rr * D;
-        float* wr = p.W + r * D;
-        const double iv = inv[r];
-        // With the SGD step in SIMD and dW not returned, the projection rides along with the update.
-        float proj = 0.0f;
-        if (c.normalize_w == WeightNorm::Functional) {
-          double dot = 0, ww = 0;
-          if (sweeps) sweeps->dot_pair(wr, pr, D, &dot, &ww);
-          else
-            for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
-          if (std::sqrt(ww) > kNormalizeEps) {
-            const float k = static_cast<float>(dot * iv * iv);
-            if (sweeps && p.sgd.enabled && !p.dW) proj = k;
-            else
-              for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
-          }
-        } else if (c.normalize_w == WeightNorm::Overwrite) {
-          const float k = static_cast<float>(1.0 / iv);
-          for (int64_t d = 0; d < D; ++d) pr[d] *= k;
-        }
-        if (!write_w) continue;
-        // The parameter as the gradient sees it: ŵ for overwrite geometry, w otherwise.
-        const float pk = c.normalize_w == WeightNorm::Overwrite ? static_cast<float>(iv) : 1.0f;
-        if (!p.sgd.enabled) {
-          for (int64_t d = 0; d < D; ++d) wr[d] *= pk;
-          continue;
-        }
-        const float lr = static_cast<float>(p.sgd.lr), mu = static_cast<float>(p.sgd.momentum),
-                    wd = static_cast<float>(p.sgd.weight_decay);
-        float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
-        if (sweeps) {
-          sweeps->sgd_row(pr, wr, v, D, pk, lr, mu, wd, proj);
-          continue;
-        }
-        for (int64_t d = 0; d < D; ++d) {
-          const float param = wr[d] * pk;
-          float gd = pr[d] + wd * param;
-          if (v) {
-            v[d] = mu * v[d] + gd;
-            gd = v[d];
-          }
-          wr[d] = param - lr * gd;
-        }
-      }
-    });
-    prof.mark("update (chunk)");
+    weight_backward(p, ws, a, lda, r0, nr);
+    prof.mark("dw gemm + update (chunk)");
   }
 
   // dX from dx̂: the Jacobian of x ↦ x/‖x‖.

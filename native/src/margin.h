@@ -8,8 +8,9 @@
 //   3. Per row: the margin, the logits and their log-sum-exp (rows are independent: parallel).
 //   4. The loss is reduced over the batch (the focal weight needs the batch mean first).
 //   5. Per row again: dL/dlogit → dL/dcos, written over S in place, plus dL/dm2, dL/dm3, dL/ds.
-//   6. Class chunk by class chunk: dx̂ += G·W, dŴ = Gᵀ·x̂, the normalisation Jacobians, then dW is
-//      written out or an SGD step is applied to the chunk's rows of W directly.
+//   6. Class chunk by class chunk: dx̂ += G·W, then block of weight rows by block: dŴ = Gᵀ·x̂, the
+//      normalisation Jacobians, and dW written out or an SGD step applied to the block's rows of W
+//      directly, while the block's gradient is still in cache.
 //
 // Target cosines are recomputed in double precision from the fp32 inputs, so rows whose target lies
 // within 1e-6 of ±1 get θ and sin θ without the cancellation of 1 − cos² in fp32.

@@ -49,6 +49,11 @@ export interface NativeBinding {
   sgemm(...args: SgemmParams): void;
   /** The same product on a worker thread; resolves to `C`. Checked wrapper: `sgemmAsync` in `gemm.ts`. */
   sgemmAsync(...args: SgemmParams): Promise<Float32Array>;
+  /**
+   * The active micro-kernel family's multiply-add peak, measured (about 20 ms) on every pool thread at
+   * once, each on its own CPU clock: GFLOP/s per thread and their sum. What `bench` divides by.
+   */
+  fmaPeak(): { gflops: number; threadGflops: number[] };
   /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `src/kernels/nn.ts`. */
   preluForward(x: Float32Array, alpha: Float32Array, y: Float32Array, rows: number, channels: number): void;
   /**

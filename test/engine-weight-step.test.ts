@@ -1,0 +1,95 @@
+/**
+ * The weight half of the native backward goes a block of weight rows at a time: the block's dŴ, the
+ * normalisation Jacobian, then dW written out or the SGD step taken while the block is still in cache.
+ * With more classes than several blocks hold and an embedding width that leaves a ragged column panel,
+ * at every dispatch level: dW must match the fp64 oracle, the step must equal dW followed by a separate
+ * momentum step, and the step must come out bit for bit the same on 1, 2 and 3 threads.
+ *
+ * Tolerance: |got − ref| ≤ 1e-4·max(1, max|ref|) per tensor (the golden rule), 1e-5 for W itself.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { type DispatchLevel, engineInfo, loadEngine, setDispatch, setThreads } from '../src/engine/index.js';
+import { marginSoftmaxNative, NATIVE_TOLERANCE } from '../src/engine/margin.js';
+import { marginSoftmax } from '../src/margin/reference.js';
+import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
+import { makeBatch } from './helpers/inputs.js';
+
+const engine = loadEngine();
+const info = engineInfo();
+
+const margin: MarginSpec = {
+  angleMap: 'cos',
+  target: { kind: 'angular', m1: 1, m2: 0.5, m3: 0, fallback: 'thmm' },
+  negatives: { kind: 'plain' },
+  scale: 30,
+  loss: { kind: 'ce' },
+  gradient: 'full',
+};
+const geometry: GeometrySpec = { normalizeX: true, normalizeW: 'functional', subCenters: 1, clamp: 1 };
+
+/** Largest |got − ref| must stay within tol·max(1, max|ref|). */
+function expectClose(name: string, got: ArrayLike<number>, ref: ArrayLike<number>, tol = NATIVE_TOLERANCE) {
+  expect(got.length, `${name} length`).toBe(ref.length);
+  let maxRef = 0;
+  let worst = 0;
+  for (let k = 0; k < ref.length; k++) {
+    maxRef = Math.max(maxRef, Math.abs(ref[k]));
+    const e = Math.abs(got[k] - ref[k]);
+    worst = Number.isNaN(e) ? Number.POSITIVE_INFINITY : Math.max(worst, e);
+  }
+  expect(worst, name).toBeLessThanOrEqual(tol * Math.max(1, maxRef));
+}
+
+describe.skipIf(engine === null)('the weight step, block of rows by block of rows', () => {
+  const levels = info.available ? (info.levels as DispatchLevel[]) : [];
+  afterAll(() => {
+    if (!info.available) return;
+    setThreads(0);
+    setDispatch(info.dispatch);
+  });
+
+  // C: several row blocks at every level (blocks are 128–240 rows); D: not a multiple of any panel width.
+  const D = 37;
+  const C = 1000;
+  const b = makeBatch({
+    D,
+    C,
+    targetCos: [0.9, 0.5, 0.1, -0.3, -0.8, 0.99, 0.7, 0.2, -0.1, 0.4, 0.6],
+    seed: 21,
+  });
+  const X = Float32Array.from(b.X);
+  const W0 = Float32Array.from(b.W);
+  const v0 = Float32Array.from({ length: W0.length }, (_, k) => 0.01 * Math.sin(k));
+  const [lr, momentum, weightDecay] = [0.1, 0.9, 5e-4];
+  const common = { X, labels: b.labels, B: b.B, D, geometry, margin };
+
+  it.each(levels)('%s: dW, and the SGD step on any number of threads', (level) => {
+    setDispatch(level);
+    setThreads(1);
+    const ref = marginSoftmax({ ...common, X: Float64Array.from(X), W: Float64Array.from(W0) });
+    const plain = marginSoftmaxNative({ ...common, W: W0.slice() });
+    expectClose('dW', plain.dW as Float32Array, ref.dW);
+
+    const vRef = new Float64Array(W0.length);
+    const wRef = new Float64Array(W0.length);
+    for (let k = 0; k < W0.length; k++) {
+      vRef[k] = momentum * v0[k] + ref.dW[k] + weightDecay * W0[k];
+      wRef[k] = W0[k] - lr * vRef[k];
+    }
+    let first: { W: Float32Array; velocity: Float32Array } | undefined;
+    for (const threads of [1, 2, 3]) {
+      setThreads(threads);
+      const W = W0.slice();
+      const velocity = v0.slice();
+      marginSoftmaxNative({ ...common, W, sgd: { lr, momentum, weightDecay, velocity } });
+      if (first === undefined) {
+        first = { W, velocity };
+        expectClose('velocity', velocity, vRef);
+        expectClose('W', W, wRef, 1e-5);
+      } else {
+        expect(W, `W on ${threads} threads`).toEqual(first.W);
+        expect(velocity, `velocity on ${threads} threads`).toEqual(first.velocity);
+      }
+    }
+  });
+});
