@@ -8,11 +8,18 @@
  * Tolerance: |got − ref| ≤ 1e-4·max(1, max|ref|) per tensor (the golden rule), 1e-5 for W itself.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type DispatchLevel, engineInfo, loadEngine, setDispatch, setThreads } from '../src/engine/index.js';
-import { marginSoftmaxNative, NATIVE_TOLERANCE } from '../src/engine/margin.js';
-import { marginSoftmax } from '../src/margin/reference.js';
-import type { GeometrySpec, MarginSpec } from '../src/margin/spec.js';
-import { makeBatch } from './helpers/inputs.js';
+import { NATIVE_TOLERANCE } from '../../src/engine/head-step.js';
+import {
+  type DispatchLevel,
+  engineInfo,
+  loadEngine,
+  setDispatch,
+  setThreads,
+} from '../../src/engine/index.js';
+import { marginSoftmaxNative } from '../../src/engine/margin.js';
+import { marginSoftmax } from '../../src/margin/reference.js';
+import type { GeometrySpec, MarginSpec } from '../../src/margin/spec.js';
+import { makeBatch } from '../helpers/inputs.js';
 
 const engine = loadEngine();
 const info = engineInfo();
