@@ -7,9 +7,9 @@
  * stores everything the next step depends on, so stopping and resuming on the same backend continues
  * with bit-identical weights.
  *
- * Model-parallel (`modelParallel`: the job's communicator): every rank reads the same seeded global
- * batch of ranks × `batch` images and trains its contiguous part (rank r: rows r·batch … (r+1)·batch − 1)
- * through its copy of the backbone, the class weights sharded over the ranks (loop/model-parallel-step.ts).
+ * Model-parallel (`modelParallel`: the job's communicator): every rank follows the same seeded order
+ * in global batches of ranks × `batch` images and decodes and trains only its contiguous part (rank r:
+ * rows r·batch … (r+1)·batch − 1) through its copy of the backbone, the class weights sharded over the ranks (loop/model-parallel-step.ts).
  * Rank 0 alone owns the run folder (lock, staging, config, metrics, evaluation, the backbone's
  * checkpoint, pictures); every rank writes only its file of RUN/head-shards/.
  */
@@ -231,7 +231,8 @@ export async function train(
       const stream = trainData.batches({
         batchSize: globalBatch,
         epochs: config.epochs,
-        dropLast: comm !== undefined,
+        // Each rank decodes only its rows of the global batch, whose short last part would be unequal.
+        ...(comm ? { dropLast: true, part: { index: comm.rank, count: comm.size } } : {}),
         ...(resumed
           ? { state: resumed.state.iteration }
           : { seed: config.seed, flip: config.flip, shuffle: true }),
@@ -277,8 +278,6 @@ export async function train(
               config,
               guard,
             );
-      const rows = config.batch;
-      const rank = comm?.rank ?? 0;
       const epochs: EpochResult[] = [];
       const started = performance.now();
       let imagesThisRun = 0;
@@ -295,15 +294,7 @@ export async function train(
         learningRate: (at) => learningRate(config, at, totalSteps),
         trainStep: (images, labels, at, lr) => {
           opt.setLearningRate(lr);
-          if (!comm) return step(images, labels, at, lr);
-          // This rank's contiguous part of the global batch.
-          const pixels = images.length / labels.length;
-          return step(
-            images.subarray(rank * rows * pixels, (rank + 1) * rows * pixels),
-            labels.subarray(rank * rows, (rank + 1) * rows),
-            at,
-            lr,
-          );
+          return step(images, labels, at, lr);
         },
         callbacks: [
           ...(lead ? [progressCallback(progress, run, config.logEvery)] : []),

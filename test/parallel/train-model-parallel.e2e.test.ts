@@ -43,14 +43,15 @@ function trainParallel(args: string[]): void {
   mpirun(RANKS, [join('src', 'cli', 'main.ts'), 'train', '--model-parallel', '--backend', 'cpu', ...args]);
 }
 
-function losses(run: string): number[] {
+/** The per-step records of a run's metrics.jsonl. */
+function steps(run: string): { loss: number; acc: number }[] {
   return readFileSync(join(run, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line))
-    .filter((r) => r.loss !== undefined)
-    .map((r) => r.loss);
+    .filter((r) => r.loss !== undefined);
 }
+const losses = (run: string) => steps(run).map((r) => r.loss);
 
 /** The class weights and momentum of a model-parallel run, its shards concatenated in rank order. */
 function classWeights(run: string): { W: number[]; velocity: number[]; step: number } {
@@ -104,6 +105,9 @@ describe('train --model-parallel', () => {
           TOLERANCE,
         );
       });
+
+      // Train accuracy: the same rows' argmax over all classes, counted over the global batch.
+      expect(steps(straight).map((r) => r.acc)).toEqual(steps(single).map((r) => r.acc));
 
       const a = readCheckpoint(single);
       const b = readCheckpoint(straight);

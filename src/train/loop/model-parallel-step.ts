@@ -2,7 +2,8 @@
  * One step of a model-parallel run (data-parallel backbone, model-parallel head), as PyTorch DDP around
  * insightface's partial_fc_v2:
  *
- * 1. the backbone's forward on this rank's rows of the global batch → embeddings;
+ * 1. the backbone's forward on this rank's rows of the global batch (its part of the batch stream) →
+ *    embeddings;
  * 2. train accuracy: each rank's best cosine per row over its classes and the target cosine of the rows
  *    whose class it holds, all-reduced (MAX) over the gathered batch, before the head moves;
  * 3. the sharded head step: loss over the gathered global batch, this rank's rows of W stepped (SGD with
@@ -140,6 +141,6 @@ export function createModelParallelStep(
     applyUpdate({ vars, names, decay, optimizer }, grads, config, () =>
       guard.error(step + 1, 'the gradient'),
     );
-    return { loss, correct };
+    return { loss, correct, images: labels.length * comm.size };
   };
 }

@@ -15,6 +15,11 @@ export interface StepOutcome {
   loss: number;
   /** Samples whose largest cosine is at their own class. */
   correct: number;
+  /**
+   * Images the step trained on, when more than the batch handed to it: a model-parallel step reports the
+   * global batch of all ranks, of which `loss` is the mean and `correct` the count.
+   */
+  images?: number;
 }
 
 /** The pieces a step works on. */
