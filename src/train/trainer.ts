@@ -34,13 +34,8 @@ import { progressCallback } from './loop/progress.js';
 import { restoreCheckpoint } from './loop/restore.js';
 import { emptyEpochStats, type TrainingState } from './loop/state.js';
 import { createStep } from './loop/step.js';
-import {
-  type ClassShard,
-  createClassShard,
-  loadClassShard,
-  saveClassShard,
-  takeRows,
-} from './model-parallel/class-shard.js';
+import { type ClassShard, loadClassShard, saveClassShard, takeRows } from './model-parallel/class-shard.js';
+import { buildModelParallel } from './model-parallel/model.js';
 import { checkModelParallelConfig, checkResumeMode } from './model-parallel/run-mode.js';
 import { createOptimizer } from './optimizer.js';
 import { type ProgressReporter, silentProgress } from './progress.js';
@@ -82,7 +77,9 @@ export interface TrainOptions {
   pictures?: boolean;
   /**
    * Train model-parallel over this communicator (an `MpiComm` under `mpirun`): `batch` images per rank,
-   * the class weights sharded. Every rank calls {@link train} with the same configuration.
+   * the class weights sharded. Every rank calls {@link train} with the same configuration. An error
+   * on one rank leaves the others waiting in their next collective: end the job then (`MpiComm.abort`),
+   * as `faceverloss train --model-parallel` does.
    */
   modelParallel?: Comm;
 }
@@ -238,7 +235,7 @@ export async function train(
           : { seed: config.seed, flip: config.flip, shuffle: true }),
         reuseBuffers: true,
       });
-      const guard = new DivergenceGuard(config, head ?? shardParams(config), resumed?.state.step);
+      const guard = new DivergenceGuard(config, head ?? { headParams: config.params }, resumed?.state.step);
       const writeCheckpoint = createCheckpointer({
         run,
         model,
@@ -333,31 +330,6 @@ export async function train(
     if (staging !== undefined) dismantle(staging, out);
     lock?.release();
   }
-}
-
-/**
- * A model-parallel run's model: the backbone alone (it is what the checkpoint holds and evaluation
- * embeds with) and this rank's shard of the class weights.
- */
-function buildModelParallel(
-  config: TrainConfig,
-  shape: [number, number, number],
-  classes: number,
-  comm: Comm,
-): { backbone: tf.LayersModel; head: undefined; model: tf.LayersModel; shard: ClassShard } {
-  const shard = createClassShard(config, classes, comm);
-  const backbone = createBackbone(config.backbone, {
-    inputShape: shape,
-    embeddingDim: config.embeddingDim,
-    seed: config.seed,
-    width: config.width,
-  });
-  return { backbone, head: undefined, model: backbone, shard };
-}
-
-/** The head's parameters as the divergence hint names them, without a head layer. */
-function shardParams(config: TrainConfig): { headParams: Record<string, unknown> } {
-  return { headParams: config.params };
 }
 
 /** Fewest verification pairs worth scoring: one per fold of the 10-fold accuracy. */
