@@ -9,7 +9,7 @@
  * has no batch norm, so per-rank batch statistics do not enter. Needs mpirun and the MPI addon (see
  * mpi-env.ts); FACEVERLOSS_REQUIRE_MPI=1 makes their absence a failure.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -139,7 +139,14 @@ describe('train --model-parallel', () => {
       const cfg = join(dir, 'config-2.json');
       writeFileSync(cfg, JSON.stringify({ ...config, maxSteps: 2, init: join(dir, 'init') }));
       trainParallel(['--config', cfg, '--out', split]);
+      // The shards went into rank 0's staging folder and came with it into the run folder.
       expect(classWeights(split).step).toBe(2);
+      expect(readdirSync(dir).filter((name) => name.includes('.staging-'))).toEqual([]);
+      expect(readdirSync(join(split, 'head-shards')).sort()).toEqual([
+        'manifest.json',
+        'shard-0-of-2.step-2.f32',
+        'shard-1-of-2.step-2.f32',
+      ]);
       trainParallel(['--resume', split, '--max-steps', '3']);
 
       expect(losses(split)).toEqual(losses(straight));
