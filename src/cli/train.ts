@@ -6,10 +6,12 @@
  *         --weight-decay 5e-4 --schedule cosine --warmup 20 --seed 0 --out runs/arcface
  *   train --config run.json [flags override the file]
  *   train --resume runs/arcface [--epochs 8]
+ *   mpirun -np 4 faceverloss train --model-parallel --batch 64 …   (see docs/scale-out.md)
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from '../errors.js';
+import { FaceVerLossError, InvalidArgumentError } from '../errors.js';
 import { useBestBackend, useWasmBackend } from '../node/index.js';
+import type { Comm } from '../parallel/comm.js';
 import {
   createProgress,
   formatTar,
@@ -171,31 +173,67 @@ export function registerTrain(program: Command): void {
       .option('--config <file>', 'JSON file of options (flags override it)')
       .option('--out <run>', 'run folder (default runs/<head>)')
       .option('--force', FORCE_HELP)
-      .option('--resume <run>', 'continue a run folder from its checkpoint'),
-  ).action(async (flags: TrainFlags & { out?: string; resume?: string; force?: boolean }) => {
-    const { out: outFlag, resume, force, ...rest } = flags;
-    const values = flagsToConfig(rest);
-    if (resume !== undefined && (flags.config !== undefined || outFlag !== undefined || force)) {
-      throw new InvalidArgumentError(
-        '--resume',
-        'a run folder alone (its config.json is reused; --epochs and --max-steps may change)',
-        resume,
-      );
-    }
-    const file = flags.config ? readConfigFile(flags.config) : undefined;
-    const config = mergeTrainConfig(file, resume !== undefined ? {} : values, flags.config ?? 'config');
-    const out = resume ?? outFlag ?? `runs/${config.head}`;
-    const backend = await selectBackend(flags.backend);
-    process.stdout.write(`backend: ${backend}\n`);
-    const result = await train(config, {
-      out,
-      resume: resume !== undefined,
-      force,
-      epochs: values.epochs as number | undefined,
-      maxSteps: values.maxSteps as number | undefined,
-      progress: createProgress(process.stdout, config.logEvery),
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
-    process.stdout.write(summarize(result));
+      .option('--resume <run>', 'continue a run folder from its checkpoint')
+      .option(
+        '--model-parallel',
+        'under mpirun -np N: data-parallel backbone, class weights sharded over the N ranks; --batch is per rank ' +
+          '(needs the MPI addon; see docs/scale-out.md)',
+      ),
+  ).action(
+    async (
+      flags: TrainFlags & { out?: string; resume?: string; force?: boolean; modelParallel?: boolean },
+    ) => {
+      const { modelParallel, ...other } = flags;
+      if (!modelParallel) return runTrain(other);
+      // Loaded only here: an ordinary run never starts MPI.
+      const { MpiComm } = await import('../parallel/mpi-comm.js');
+      const comm = MpiComm.world();
+      try {
+        await runTrain(other, comm);
+      } catch (err) {
+        // The other ranks would wait forever in their next collective: the error ends the whole job.
+        if (comm.size === 1) throw err;
+        const text = err instanceof FaceVerLossError ? err.message : ((err as Error).stack ?? String(err));
+        process.stderr.write(`faceverloss (rank ${comm.rank} of ${comm.size}): ${text}\n`);
+        comm.abort(2);
+      }
+    },
+  );
+}
+
+/** `train` itself, in one process or (with `comm`) as one rank of a model-parallel job. */
+async function runTrain(
+  flags: TrainFlags & { out?: string; resume?: string; force?: boolean },
+  comm?: Comm,
+): Promise<void> {
+  const { out: outFlag, resume, force, ...rest } = flags;
+  const values = flagsToConfig(rest);
+  if (resume !== undefined && (flags.config !== undefined || outFlag !== undefined || force)) {
+    throw new InvalidArgumentError(
+      '--resume',
+      'a run folder alone (its config.json is reused; --epochs and --max-steps may change)',
+      resume,
+    );
+  }
+  const file = flags.config ? readConfigFile(flags.config) : undefined;
+  const config = mergeTrainConfig(file, resume !== undefined ? {} : values, flags.config ?? 'config');
+  const out = resume ?? outFlag ?? `runs/${config.head}`;
+  const backend = await selectBackend(flags.backend);
+  // In a model-parallel job rank 0 speaks for all.
+  const lead = comm === undefined || comm.rank === 0;
+  const write = (text: string) => {
+    if (lead) process.stdout.write(text);
+  };
+  write(`backend: ${backend}\n`);
+  const result = await train(config, {
+    out,
+    resume: resume !== undefined,
+    force,
+    epochs: values.epochs as number | undefined,
+    maxSteps: values.maxSteps as number | undefined,
+    progress: createProgress(process.stdout, config.logEvery),
+    log: (line) => write(`${line}\n`),
+    modelParallel: comm,
   });
+  write(summarize(result));
 }

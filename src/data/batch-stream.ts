@@ -93,6 +93,27 @@ function checkState(
   return s as unknown as IterationState;
 }
 
+/** Checks {@link BatchOptions.part}. */
+function checkPart(
+  part: BatchOptions['part'],
+  batchSize: number,
+  dropLast: boolean,
+): { index: number; count: number } | undefined {
+  if (part === undefined) return undefined;
+  const count = part?.count;
+  if (!Number.isInteger(count) || count < 1 || batchSize % count !== 0)
+    throw new InvalidArgumentError('part.count', `a divisor of batchSize ${batchSize}`, count);
+  if (!Number.isInteger(part.index) || part.index < 0 || part.index >= count)
+    throw new InvalidArgumentError('part.index', `an integer in [0, ${count})`, part.index);
+  if (!dropLast)
+    throw new InvalidArgumentError(
+      'dropLast',
+      'true with part (every part of every batch is full)',
+      dropLast,
+    );
+  return { index: part.index, count };
+}
+
 /** Creates a batch stream over `source`; see {@link BatchOptions} for every option and its default. */
 export function createBatchStream(source: SampleSource, options: BatchOptions): BatchStream {
   if (typeof options !== 'object' || options === null) {
@@ -109,6 +130,7 @@ export function createBatchStream(source: SampleSource, options: BatchOptions): 
   const range = options.range ?? '[-1,1]';
   if (range !== '[-1,1]' && range !== '[0,1]')
     throw new InvalidArgumentError('range', "'[-1,1]' or '[0,1]'", range);
+  const part = checkPart(options.part, batchSize, dropLast);
   const reuseBuffers = optionalBoolean('reuseBuffers', options.reuseBuffers) ?? false;
   const onCorrupt = options.onCorrupt ?? 'throw';
   if (onCorrupt !== 'throw' && onCorrupt !== 'skip') {
@@ -200,7 +222,10 @@ export function createBatchStream(source: SampleSource, options: BatchOptions): 
   const build = async (plan: Plan, sequence: number): Promise<Built> => {
     const { order, flips } = orderOf(plan.epoch);
     const reads: Promise<Sample | { skipped: string; reason: string }>[] = [];
-    for (let k = plan.start; k < plan.start + plan.count; k++) {
+    // This stream's rows of the batch (all of them without `part`; batches are full with it).
+    const rows = part ? plan.count / part.count : plan.count;
+    const first = plan.start + (part ? part.index * rows : 0);
+    for (let k = first; k < first + rows; k++) {
       const read = readChecked(order[k]);
       reads.push(
         onCorrupt === 'skip'
@@ -231,7 +256,7 @@ export function createBatchStream(source: SampleSource, options: BatchOptions): 
         height,
         width,
         channels,
-        flips[plan.start + k] === 1,
+        flips[first + k] === 1,
         table,
         images,
         n * pixelsPerImage,

@@ -87,6 +87,13 @@ export interface BatchOptions {
   readonly flip?: boolean;
   /** Drop the last batch of an epoch when it is short (default false). */
   readonly dropLast?: boolean;
+  /**
+   * Decode only part `index` of `count` equal, contiguous parts of every batch (rows
+   * index·batchSize/count … (index+1)·batchSize/count − 1): each rank of a data-parallel job reads its
+   * own rows of the same global batch. Needs `dropLast` and a `batchSize` divisible by `count`; the
+   * stream's position still advances by whole batches.
+   */
+  readonly part?: { readonly index: number; readonly count: number };
   /** Epoch after which the stream ends: it runs until epoch `epochs − 1` is done (default 1). */
   readonly epochs?: number;
   /** Continue from a saved {@link IterationState} instead of epoch 0, position 0. */

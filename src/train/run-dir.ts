@@ -9,6 +9,7 @@
  * RUN/embeddings/epoch-NNNN.json  held-out embeddings after each epoch (src/viz format)
  * RUN/scores.csv             latest held-out pair scores (score,label) — the report's ROC
  * RUN/checkpoint/            model.json + weights.bin, optimizer.bin, state.json (see checkpoint.ts)
+ * RUN/head-shards/           model-parallel runs: the class weights, one file per rank + manifest.json
  * RUN/features.png, features.gif, curves.svg, report.html   pictures (2-D / 3-D features only for the first two)
  * ```
  */
@@ -52,10 +53,10 @@ export class RunFolder {
   }
 
   /** Write `config.json`: the effective configuration, the data split and how verification is scored. */
-  writeConfig(config: TrainConfig, split: string): void {
+  writeConfig(config: TrainConfig, split: string, modelParallel?: { ranks: number }): void {
     writeFileAtomic(
       join(this.dir, 'config.json'),
-      `${JSON.stringify({ config, split, verification: 'balanced same/different pairs of held-out images, cosine similarity, 10-fold accuracy, AUC, EER; TAR at FAR 1e-2 and 1e-3 over every pair of held-out images' }, null, 2)}\n`,
+      `${JSON.stringify({ config, split, ...(modelParallel ? { modelParallel } : {}), verification: 'balanced same/different pairs of held-out images, cosine similarity, 10-fold accuracy, AUC, EER; TAR at FAR 1e-2 and 1e-3 over every pair of held-out images' }, null, 2)}\n`,
       '--out',
     );
   }

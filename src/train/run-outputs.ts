@@ -13,6 +13,7 @@ export const RUN_OUTPUTS: readonly string[] = [
   'metrics.jsonl',
   'scores.csv',
   'checkpoint',
+  'head-shards',
   'embeddings',
   'features.png',
   'features.gif',

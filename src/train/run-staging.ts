@@ -14,6 +14,12 @@ const sibling = (dir: string, kind: 'staging' | 'old', pid = process.pid) => {
   return join(dirname(abs), `.${basename(abs)}.${kind}-${pid}`);
 };
 
+/**
+ * The staging folder a fresh run of `dir` started by process `pid` writes into (the other ranks of a
+ * model-parallel run write their head shards into rank 0's).
+ */
+export const stagingFolder = (dir: string, pid: number): string => sibling(dir, 'staging', pid);
+
 /** Create (empty) the staging folder of a fresh run of `dir`. */
 export function createStaging(dir: string): string {
   const staging = sibling(dir, 'staging');

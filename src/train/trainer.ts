@@ -6,11 +6,18 @@
  * Determinism: weights, data order and flips, and the head's random draws are seeded; a checkpoint
  * stores everything the next step depends on, so stopping and resuming on the same backend continues
  * with bit-identical weights.
+ *
+ * Model-parallel (`modelParallel`: the job's communicator): every rank follows the same seeded order
+ * in global batches of ranks × `batch` images and decodes and trains only its contiguous part (rank r:
+ * rows r·batch … (r+1)·batch − 1) through its copy of the backbone, the class weights sharded over the ranks (loop/model-parallel-step.ts).
+ * Rank 0 alone owns the run folder (lock, staging, config, metrics, evaluation, the backbone's
+ * checkpoint, pictures); every rank writes only its file of RUN/head-shards/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../errors.js';
+import type { Comm } from '../parallel/comm.js';
 import { HeadLayer } from '../tf/index.js';
 import { createBackbone } from './backbones/index.js';
 import { checkBatch } from './batch-limit.js';
@@ -22,19 +29,23 @@ import { checkpointCallback, createCheckpointer } from './loop/checkpointing.js'
 import { DivergenceGuard } from './loop/divergence.js';
 import { type EpochResult, evaluationCallback, maxPairs } from './loop/evaluation.js';
 import { runLoop } from './loop/loop.js';
+import { createModelParallelStep } from './loop/model-parallel-step.js';
 import { progressCallback } from './loop/progress.js';
 import { restoreCheckpoint } from './loop/restore.js';
 import { emptyEpochStats, type TrainingState } from './loop/state.js';
 import { createStep } from './loop/step.js';
+import { type ClassShard, loadClassShard, saveClassShard, takeRows } from './model-parallel/class-shard.js';
+import { buildModelParallel } from './model-parallel/model.js';
+import { checkModelParallelConfig, checkResumeMode } from './model-parallel/run-mode.js';
 import { createOptimizer } from './optimizer.js';
 import { type ProgressReporter, silentProgress } from './progress.js';
 import { checkResumeFields, checkResumeShapes, readSavedConfig } from './resume-check.js';
 import { RunFolder } from './run-dir.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { checkFreshOut } from './run-outputs.js';
-import { clearStaleStaging, createStaging, dismantle, swapIn } from './run-staging.js';
+import { clearStaleStaging, createStaging, dismantle, stagingFolder, swapIn } from './run-staging.js';
 import { learningRate } from './schedule.js';
-import { warmStart } from './warm-start.js';
+import { warmStart, warmStartWith } from './warm-start.js';
 
 export type { EpochResult } from './loop/evaluation.js';
 
@@ -64,6 +75,13 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Render pictures and report.html at the end (default true). */
   pictures?: boolean;
+  /**
+   * Train model-parallel over this communicator (an `MpiComm` under `mpirun`): `batch` images per rank,
+   * the class weights sharded. Every rank calls {@link train} with the same configuration. An error
+   * on one rank leaves the others waiting in their next collective: end the job then (`MpiComm.abort`),
+   * as `faceverloss train --model-parallel` does.
+   */
+  modelParallel?: Comm;
 }
 
 /** What a finished run reports. */
@@ -105,8 +123,11 @@ export async function train(
   // Absolute, because a fresh run's folder is put in place by renames in its parent.
   const out = resolve(options.out);
   let config = parseTrainConfig(configInput ?? {});
-  const log = options.log ?? (() => {});
-  const progress = options.progress ?? silentProgress;
+  const comm = options.modelParallel;
+  // The rank that owns the run folder (the only one in an ordinary run).
+  const lead = comm === undefined || comm.rank === 0;
+  const log = lead ? (options.log ?? (() => {})) : () => {};
+  const progress = lead ? (options.progress ?? silentProgress) : silentProgress;
   let lock: RunLock | undefined;
   let staging: string | undefined;
   try {
@@ -114,17 +135,25 @@ export async function train(
     if (options.resume) {
       if (!existsSync(join(out, 'config.json')))
         throw new InvalidArgumentError('--resume', 'a run folder with config.json', options.out);
-      // Locked before reading: a trainer still running there may be replacing the checkpoint.
-      lock = acquireRunLock(out);
-      clearStaleStaging(out);
-      recoverCheckpoint(out);
+      if (lead) {
+        // Locked before reading: a trainer still running there may be replacing the checkpoint.
+        lock = acquireRunLock(out);
+        clearStaleStaging(out);
+        recoverCheckpoint(out);
+      }
+      // The other ranks read the folder once rank 0 has finished what a crash interrupted.
+      comm?.barrier();
+      checkResumeMode(out, comm);
       config = readSavedConfig(out, options);
       resumed = readCheckpoint(out);
       checkResumeFields(join(out, 'config.json'), config, resumed.state.config);
-    } else {
+    } else if (lead) {
       // Read-only, so a wrong --out fails before the data is opened.
       checkFreshOut(out, options.force ?? false);
     }
+    if (comm) checkModelParallelConfig(config);
+    // Images per step over all ranks.
+    const globalBatch = config.batch * (comm?.size ?? 1);
 
     // Everything is validated before the disk changes: data, split, batch, model, --init.
     const opened = await openRunData(config);
@@ -132,49 +161,82 @@ export async function train(
       const data = BUNDLED_DATA.includes(config.data) ? opened : await decodableRunData(opened);
       checkHeldOutPairs(data.heldout.labels, data.split);
       const { train: trainData, heldout } = data;
-      checkBatch(config.batch, trainData.size ?? 0, trainData.shape);
+      checkBatch(globalBatch, trainData.size ?? 0, trainData.shape);
       const { height, width, channels } = trainData.shape;
-      const { backbone, head, model } = buildModel(config, [height, width, channels], trainData.numClasses);
+      const built: {
+        backbone: tf.LayersModel;
+        head?: HeadLayer;
+        model: tf.LayersModel;
+        shard?: ClassShard;
+      } = comm
+        ? buildModelParallel(config, [height, width, channels], trainData.numClasses, comm)
+        : buildModel(config, [height, width, channels], trainData.numClasses);
+      const { backbone, head, model, shard } = built;
       if (resumed) checkResumeShapes(join(out, 'config.json'), model, resumed.weights);
-      const warmStarted =
-        !resumed && config.init !== undefined ? warmStart(config.init, backbone, head) : undefined;
-      let replaceOld = false;
-      if (!resumed) {
-        mkdirSync(dirname(out), { recursive: true });
-        lock = acquireRunLock(out);
-        clearStaleStaging(out);
-        // Again under the lock: the folder may have changed since the first look.
-        replaceOld = checkFreshOut(out, options.force ?? false);
-        staging = createStaging(out);
+      let warmStarted: string | undefined;
+      if (!resumed && config.init !== undefined) {
+        warmStarted = shard
+          ? warmStartWith(config.init, backbone, (classWeights) => takeRows(shard, classWeights))
+          : warmStart(config.init, backbone, head as HeadLayer);
       }
-      const run = new RunFolder(staging ?? out);
+      let replaceOld = false;
+      // Where this rank writes: the staging folder of a fresh run until it is swapped in, then `out`.
+      let runDir = out;
+      if (!resumed) {
+        if (lead) {
+          mkdirSync(dirname(out), { recursive: true });
+          lock = acquireRunLock(out);
+          clearStaleStaging(out);
+          // Again under the lock: the folder may have changed since the first look.
+          replaceOld = checkFreshOut(out, options.force ?? false);
+          staging = createStaging(out);
+          runDir = staging;
+        }
+        if (comm) {
+          // Rank 0's staging folder is named by its process id; the gather also waits until it exists.
+          const pids = new Int32Array(comm.size);
+          comm.allGather(Int32Array.of(process.pid), pids);
+          runDir = stagingFolder(out, pids[0]);
+        }
+      }
+      const run = new RunFolder(runDir);
       const opt = createOptimizer(config);
       const size = trainData.size ?? 0;
-      const stepsPerEpoch = Math.ceil(size / config.batch);
+      // A model-parallel run drops a short last batch: every rank must contribute the same rows.
+      const stepsPerEpoch = comm ? Math.floor(size / globalBatch) : Math.ceil(size / globalBatch);
+      const epochSize = comm ? stepsPerEpoch * globalBatch : size;
       const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Number.POSITIVE_INFINITY);
 
       const state: TrainingState = { step: 0, epochStats: emptyEpochStats() };
       if (resumed) {
-        await restoreCheckpoint(resumed, { model, head, optimizer: opt.optimizer, run }, state);
+        await restoreCheckpoint(
+          resumed,
+          { model, head, optimizer: opt.optimizer, run: lead ? run : undefined },
+          state,
+        );
+        if (comm && shard) loadClassShard(out, comm, shard, resumed.state.step);
       } else {
         if (warmStarted !== undefined) log(`init: ${warmStarted}`);
-        run.writeConfig(config, data.split);
+        if (lead) run.writeConfig(config, data.split, comm ? { ranks: comm.size } : undefined);
       }
+      if (comm) log(`model-parallel: ${comm.size} ranks × ${config.batch} images per step`);
       log(`data: ${data.split}`);
       log(
         `train ${trainData.name}: ${size} images, ${trainData.numClasses} classes; held out ${heldout.name}: ${heldout.size} images`,
       );
 
       const stream = trainData.batches({
-        batchSize: config.batch,
+        batchSize: globalBatch,
         epochs: config.epochs,
+        // Each rank decodes only its rows of the global batch, whose short last part would be unequal.
+        ...(comm ? { dropLast: true, part: { index: comm.rank, count: comm.size } } : {}),
         ...(resumed
           ? { state: resumed.state.iteration }
           : { seed: config.seed, flip: config.flip, shuffle: true }),
         reuseBuffers: true,
       });
-      const guard = new DivergenceGuard(config, head, resumed?.state.step);
-      const checkpoint = createCheckpointer({
+      const guard = new DivergenceGuard(config, head ?? { headParams: config.params }, resumed?.state.step);
+      const writeCheckpoint = createCheckpointer({
         run,
         model,
         head,
@@ -184,40 +246,61 @@ export async function train(
         config,
         guard,
       });
-      if (staging !== undefined) {
+      // A model-parallel checkpoint: every rank's shard (with the manifest), then rank 0's backbone.
+      const checkpoint = async (nextEpoch: number) => {
+        if (comm && shard) saveClassShard(run.dir, comm, shard, state.step);
+        if (lead) await writeCheckpoint(nextEpoch);
+      };
+      if (!resumed) {
         // A checkpoint at step 0, so a run killed before its first regular checkpoint can be resumed;
         // with it the new run is complete enough to take the place of whatever was in the folder.
         await checkpoint(0);
-        swapIn(staging, out, replaceOld);
+        if (staging !== undefined) swapIn(staging, out, replaceOld);
         staging = undefined;
+        // No rank writes into `out` before rank 0 has put the staged run (and its shards) there.
+        comm?.barrier();
         run.dir = out;
       }
 
-      const step = createStep(
-        { model, head, optimizer: opt.optimizer, imageShape: [height, width, channels] },
-        config,
-        guard,
-      );
+      const imageShape = [height, width, channels] as const;
+      const step =
+        comm && shard
+          ? createModelParallelStep(
+              { backbone, optimizer: opt.optimizer, imageShape, comm, shard },
+              config,
+              guard,
+            )
+          : createStep(
+              { model, head: head as HeadLayer, optimizer: opt.optimizer, imageShape },
+              config,
+              guard,
+            );
       const epochs: EpochResult[] = [];
       const started = performance.now();
       let imagesThisRun = 0;
       progress.start(totalSteps, state.step);
+      const evaluate = evaluationCallback(
+        { backbone, head, heldout, run, pairs: config.pairs, seed: config.seed, log },
+        epochs,
+      );
       await runLoop({
         stream,
-        epochSize: size,
+        epochSize,
         totalSteps,
         state,
         learningRate: (at) => learningRate(config, at, totalSteps),
         trainStep: (images, labels, at, lr) => {
           opt.setLearningRate(lr);
-          return step(images, labels, at);
+          return step(images, labels, at, lr);
         },
         callbacks: [
-          progressCallback(progress, run, config.logEvery),
-          evaluationCallback(
-            { backbone, head, heldout, run, pairs: config.pairs, seed: config.seed, log },
-            epochs,
-          ),
+          ...(lead ? [progressCallback(progress, run, config.logEvery)] : []),
+          // Held-out verification needs only the backbone, the same on every rank: rank 0 evaluates and
+          // the others wait for it.
+          async (event) => {
+            if (lead) await evaluate(event);
+            if (comm && (event.epochEnded || event.step === event.totalSteps)) comm.barrier();
+          },
           checkpointCallback(checkpoint, config.checkpointEvery),
           (event) => {
             imagesThisRun += event.batchSize;
@@ -227,7 +310,7 @@ export async function train(
       progress.stop();
       const seconds = (performance.now() - started) / 1000;
       await stream.return?.();
-      if (options.pictures ?? true) await run.writePictures(config.embeddingDim);
+      if (lead && (options.pictures ?? true)) await run.writePictures(config.embeddingDim);
       model.dispose();
       return {
         runDir: options.out,

@@ -25,6 +25,23 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * `source` into `backbone` and `head`. Returns what was copied, for the log.
  */
 export function warmStart(source: string, backbone: tf.LayersModel, head: HeadLayer): string {
+  return warmStartWith(source, backbone, (classWeights) => {
+    const kernel = head.kernel;
+    if (!kernel || classWeights.shape.join() !== kernel.shape.join()) return false;
+    kernel.write(classWeights);
+    return true;
+  });
+}
+
+/**
+ * {@link warmStart} with the class weights handed to `takeClassWeights`, which returns whether it used
+ * them (a model-parallel run takes its rows of them).
+ */
+export function warmStartWith(
+  source: string,
+  backbone: tf.LayersModel,
+  takeClassWeights: (classWeights: tf.Tensor) => boolean,
+): string {
   if (isTorchCheckpointPath(source)) return initFromTorch(source, backbone);
   const saved = readCheckpoint(source);
   try {
@@ -49,11 +66,7 @@ export function warmStart(source: string, backbone: tf.LayersModel, head: HeadLa
     });
     backbone.setWeights(saved.weights.slice(0, mine.length));
     const classWeights = saved.weights[mine.length];
-    const kernel = head.kernel;
-    if (kernel && classWeights && classWeights.shape.join() === kernel.shape.join()) {
-      kernel.write(classWeights);
-      return `backbone and class weights from ${source}`;
-    }
+    if (classWeights && takeClassWeights(classWeights)) return `backbone and class weights from ${source}`;
     return `backbone from ${source} (its class weights have another shape)`;
   } finally {
     tf.dispose(saved.weights);

@@ -106,6 +106,46 @@ describe('createBatchStream', () => {
     expect(batches.map((b) => b.size)).toEqual([4, 4, 4, 4]);
   });
 
+  it('with part, decodes only its contiguous rows of each batch: the parts together are the whole batch', async () => {
+    const options: BatchOptions = { batchSize: 6, dropLast: true, epochs: 2, seed: 5, flip: true };
+    const whole = await collect(instrumentedSource(15).source, options);
+    const parts = await Promise.all(
+      [0, 1, 2].map(async (index) => {
+        const { source, stats } = instrumentedSource(15);
+        return {
+          ...(await collect(source, { ...options, part: { index, count: 3 } })),
+          reads: stats.started,
+        };
+      }),
+    );
+    expect(whole.batches.length).toBe(4);
+    for (const p of parts) {
+      // Two of the six images of each of the four batches, and no others decoded.
+      expect(p.batches.map((b) => b.size)).toEqual([2, 2, 2, 2]);
+      expect(p.reads).toBe(8);
+      // The position advances by whole batches, as the whole stream's.
+      expect(p.state).toEqual(whole.state);
+    }
+    whole.batches.forEach((b, k) => {
+      expect(parts.flatMap((p) => p.batches[k].ids)).toEqual(b.ids);
+      expect(Array.from(parts.flatMap((p) => Array.from(p.batches[k].images)))).toEqual(Array.from(b.images));
+      expect(parts.flatMap((p) => Array.from(p.batches[k].labels))).toEqual(Array.from(b.labels));
+    });
+  });
+
+  it('refuses a part that does not divide full batches', () => {
+    const { source } = instrumentedSource(10);
+    expect(() =>
+      createBatchStream(source, { batchSize: 4, dropLast: true, part: { index: 0, count: 3 } }),
+    ).toThrow(/part.count/);
+    expect(() =>
+      createBatchStream(source, { batchSize: 4, dropLast: true, part: { index: 2, count: 2 } }),
+    ).toThrow(/part.index/);
+    expect(() => createBatchStream(source, { batchSize: 4, part: { index: 0, count: 2 } })).toThrow(
+      /dropLast/,
+    );
+  });
+
   it('mirrors about half of the images, each exactly left–right', async () => {
     const { source } = instrumentedSource(400);
     const { batches } = await collect(source, { batchSize: 64, flip: true, seed: 3 });

@@ -6,34 +6,22 @@
  * Needs `mpirun` and the MPI addon (build/Release/faceverloss_mpi.node). Without them the tests are
  * skipped, and say why; with FACEVERLOSS_REQUIRE_MPI=1 (CI) their absence is a failure.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadEngine } from '../../src/engine/native.js';
-import { mpiAvailable } from '../../src/parallel/mpi-comm.js';
 import {
   loadShardCheckpoint,
   readShardManifest,
   reshardCheckpoint,
 } from '../../src/parallel/shard-checkpoint.js';
+import { mpiMissing, mpiRequired, mpirun } from './mpi-env.js';
 import { type Problem, problemData, referenceRun, relativeError } from './reference.js';
 
 const TOLERANCE = 1e-5;
 
-function missing(): string | null {
-  if (loadEngine() === null) return 'the native engine is not built';
-  const addon = mpiAvailable();
-  if (!addon.available) return addon.reason;
-  const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (mpirun.error || mpirun.status !== 0)
-    return 'mpirun is not on PATH (apt-get install openmpi-bin libopenmpi-dev)';
-  return null;
-}
-
-const reason = missing();
-const required = process.env.FACEVERLOSS_REQUIRE_MPI === '1';
+const reason = mpiMissing();
+const required = mpiRequired;
 
 const problems: Record<string, Problem> = {
   // C not a multiple of 4: the shards differ in size.
@@ -57,30 +45,7 @@ function runJob(ranks: number): {
 } {
   const out = mkdtempSync(join(tmpdir(), 'fvl-mpi-'));
   try {
-    const env = {
-      ...process.env,
-      FACEVERLOSS_THREADS: '1',
-      OMPI_ALLOW_RUN_AS_ROOT: '1',
-      OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1',
-      OMPI_MCA_btl_vader_single_copy_mechanism: 'none',
-    };
-    const job = spawnSync(
-      'mpirun',
-      [
-        '--oversubscribe',
-        '-np',
-        String(ranks),
-        process.execPath,
-        '--import',
-        'tsx',
-        join('test', 'parallel', 'mpi-worker.ts'),
-        out,
-        JSON.stringify(problems),
-      ],
-      { encoding: 'utf8', env, timeout: 150_000 },
-    );
-    if (job.status !== 0)
-      throw new Error(`mpirun -np ${ranks} failed (${job.status}):\n${job.stdout}\n${job.stderr}`);
+    mpirun(ranks, [join('test', 'parallel', 'mpi-worker.ts'), out, JSON.stringify(problems)]);
     const read = (name: string, r: number) =>
       JSON.parse(readFileSync(join(out, `${name}-rank${r}.json`), 'utf8'));
     const result: Record<string, RankOutput[]> = {};

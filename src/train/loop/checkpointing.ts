@@ -16,7 +16,8 @@ import type { StepCallback, TrainingState } from './state.js';
 export interface CheckpointInput {
   run: RunFolder;
   model: tf.LayersModel;
-  head: HeadLayer;
+  /** The head layer of `model` (absent in a model-parallel run, whose class weights are sharded). */
+  head?: HeadLayer;
   optimizer: tf.Optimizer;
   stream: { getState(): IterationState };
   state: TrainingState;
@@ -36,8 +37,8 @@ export function createCheckpointer(input: CheckpointInput): (nextEpoch: number) 
       epoch: nextEpoch,
       step: state.step,
       iteration: stream.getState(),
-      rng: head.head.random?.getState() ?? null,
-      headState: head.getHeadState(),
+      rng: head?.head.random?.getState() ?? null,
+      headState: head?.getHeadState() ?? {},
       epochStats: state.epochStats,
       metricsBytes: run.metricsBytes(),
       config,

@@ -24,7 +24,7 @@ export class DivergenceGuard {
   checkpointStep: number | undefined;
   private readonly hint: string;
 
-  constructor(config: TrainConfig, head: HeadLayer, checkpointStep?: number) {
+  constructor(config: TrainConfig, head: Pick<HeadLayer, 'headParams'>, checkpointStep?: number) {
     this.hint = divergenceHint(config, head.headParams);
     this.checkpointStep = checkpointStep;
   }

@@ -26,7 +26,8 @@ export interface EpochResult {
 
 export interface EvaluationInput {
   backbone: tf.LayersModel;
-  head: HeadLayer;
+  /** The head whose class weights go into the embedding snapshots (absent: none are written). */
+  head?: HeadLayer;
   heldout: Dataset;
   run: RunFolder;
   /** Balanced pairs for the 10-fold accuracy (capped by what the held-out labels allow). */
@@ -56,8 +57,8 @@ export async function evaluateEpoch(
   const { backbone, head, heldout, run, log } = input;
   const emb = await embedDataset(backbone, heldout, 256);
   const v = verifyHeldOut(emb, Math.min(input.pairs, maxPairs(emb.labels)), input.seed);
-  const W = head.kernel!.read().arraySync() as number[][];
-  run.writeEmbeddings(epoch, emb, W.length > 0 && W[0].length === emb.dim ? W : undefined);
+  const W = head?.kernel?.read().arraySync() as number[][] | undefined;
+  run.writeEmbeddings(epoch, emb, W && W.length > 0 && W[0].length === emb.dim ? W : undefined);
   run.writeScores(v.scores, v.same);
   const result: EpochResult = {
     epoch,

@@ -34,11 +34,12 @@ export async function runLoop({
     if (next.done) break;
     const batch = next.value;
     const lr = learningRate(state.step);
-    const { loss, correct } = await trainStep(batch.images, batch.labels, state.step, lr);
+    const { loss, correct, images } = await trainStep(batch.images, batch.labels, state.step, lr);
+    const batchSize = images ?? batch.size;
     state.step++;
-    state.epochStats.seen += batch.size;
+    state.epochStats.seen += batchSize;
     state.epochStats.correct += correct;
-    state.epochStats.lossSum += loss * batch.size;
+    state.epochStats.lossSum += loss * batchSize;
     const epochStats = { ...state.epochStats };
     const epochEnded = stream.getState().position >= epochSize;
     // A checkpoint written at the end of an epoch starts the next one with empty sums; one written
@@ -50,7 +51,7 @@ export async function runLoop({
       epoch: batch.epoch,
       loss,
       correct,
-      batchSize: batch.size,
+      batchSize,
       lr,
       epochEnded,
       epochStats,

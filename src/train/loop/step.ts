@@ -15,6 +15,11 @@ export interface StepOutcome {
   loss: number;
   /** Samples whose largest cosine is at their own class. */
   correct: number;
+  /**
+   * Images the step trained on, when more than the batch handed to it: a model-parallel step reports the
+   * global batch of all ranks, of which `loss` is the mean and `correct` the count.
+   */
+  images?: number;
 }
 
 /** The pieces a step works on. */
@@ -86,16 +91,37 @@ export function createStep(
       tf.dispose(grads);
       throw guard.error(step + 1, 'loss');
     }
-    if (config.clipNorm > 0) {
-      clipByGlobalNorm(grads, names, config.clipNorm, () => guard.error(step + 1, 'the gradient'));
-    }
-    const ordered = vars.map((v, i) => {
-      const g = grads[v.name];
-      return { name: v.name, tensor: decay[i] ? tf.tidy(() => tf.add(g, tf.mul(config.weightDecay, v))) : g };
-    });
-    optimizer.applyGradients(ordered);
-    tf.dispose(grads);
-    tf.dispose(ordered.filter((_, i) => decay[i]).map((o) => o.tensor));
+    applyUpdate({ vars, names, decay, optimizer }, grads, config, () =>
+      guard.error(step + 1, 'the gradient'),
+    );
     return { loss, correct };
   };
+}
+
+/** The variables an update steps, their names, and which of them are weight-decayed. */
+export interface UpdateTarget {
+  vars: tf.Variable[];
+  names: string[];
+  decay: boolean[];
+  optimizer: tf.Optimizer;
+}
+
+/**
+ * Clipping by global norm, L2 weight decay on the `decay` variables and the optimiser update, in the
+ * variables' order (the optimiser's slots are positional). Disposes `grads`.
+ */
+export function applyUpdate(
+  { vars, names, decay, optimizer }: UpdateTarget,
+  grads: tf.NamedTensorMap,
+  config: Pick<TrainConfig, 'clipNorm' | 'weightDecay'>,
+  onNonFinite: () => Error,
+): void {
+  if (config.clipNorm > 0) clipByGlobalNorm(grads, names, config.clipNorm, onNonFinite);
+  const ordered = vars.map((v, i) => {
+    const g = grads[v.name];
+    return { name: v.name, tensor: decay[i] ? tf.tidy(() => tf.add(g, tf.mul(config.weightDecay, v))) : g };
+  });
+  optimizer.applyGradients(ordered);
+  tf.dispose(grads);
+  tf.dispose(ordered.filter((_, i) => decay[i]).map((o) => o.tensor));
 }
