@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors.js';
 import { angularStatistics } from '../eval/index.js';
-import { headNames } from '../heads/registry.js';
+import { headDefinition, headNames } from '../heads/registry.js';
 import { acquireRunLock, mergeTrainConfig, openRunData, type TrainConfig } from '../train/index.js';
 import {
   type CompareRow,
@@ -27,15 +27,6 @@ import { DEMO_CONFIG, QUICK_CONFIG, QUICK_WARM_START_EPOCHS } from './demo.js';
 import { parseCount, type SharedStart, sharedStart, warmStartHelp } from './shared-start.js';
 import { addTrainFlags, flagsToConfig, selectBackend, type TrainFlags } from './train.js';
 
-/** Head parameters suited to 2-D/3-D features on ten classes (face-scale defaults saturate there). */
-export const SMALL_SCALE_PARAMS: Record<string, Record<string, unknown>> = {
-  arcface: { scale: 16, margin: 0.3 },
-  cosface: { scale: 16, margin: 0.2 },
-  curricularface: { scale: 16, margin: 0.3 },
-  // MV-Arc: ArcFace's target, so its row differs from ArcFace's only by the hard-negative weighting.
-  mvsoftmax: { type: 'arc', scale: 16, margin: 0.3 },
-};
-
 /**
  * The comparison's budget: every training digit of the package (700 per class), a shared softmax start of
  * COMPARE_WARM_START_EPOCHS epochs, then 8 epochs per head. Verification uses 160 held-out digits per class (all
@@ -49,18 +40,6 @@ export const COMPARE_CONFIG = { ...DEMO_CONFIG, epochs: 8, heldoutPerClass: 160,
  * 2-D, MV-Softmax and CurricularFace fold their class weights onto two directions (train accuracy 20 %).
  */
 export const COMPARE_WARM_START_EPOCHS = 4;
-
-/**
- * SphereFace anneals λ (the weight of plain cos θ in its blended target) per iteration: with the paper's
- * λ = 1000·(1 + 0.12·iter)^−1 it reaches its floor of 5 after ~3,300 iterations, so a comparison of a
- * few hundred steps would end while SphereFace is still mostly softmax. γ is set so λ reaches the floor
- * halfway through the run instead.
- */
-export function spherefaceForBudget(totalSteps: number): Record<string, unknown> {
-  const base = 1000;
-  const floor = 5;
-  return { lambdaGamma: (base / floor - 1) / Math.max(1, totalSteps / 2) };
-}
 
 /** Steps the run will take: epochs × batches per epoch of its training split, or --max-steps. */
 async function totalSteps(config: TrainConfig): Promise<number> {
@@ -136,14 +115,16 @@ async function headRuns(
 ): Promise<HeadRun[]> {
   const runs: HeadRun[] = [];
   for (const head of heads) {
+    const small = headDefinition(head).smallScale;
     let config = mergeTrainConfig(
-      { ...base, head, params: SMALL_SCALE_PARAMS[head] ?? {} },
+      { ...base, head, params: small?.compare ?? {} },
       values,
       'compare defaults',
     );
-    if (head === 'sphereface' && values.params === undefined) {
+    // Parameters that follow the run's length (SphereFace's λ annealing) need its step count first.
+    if (small?.compareForSteps && values.params === undefined) {
       config = mergeTrainConfig(
-        { ...base, head, params: spherefaceForBudget(await totalSteps(config)) },
+        { ...base, head, params: small.compareForSteps(await totalSteps(config)) },
         values,
         'compare defaults',
       );

@@ -2,7 +2,8 @@
  * Conformance with the reference implementations: fixture reading, the anchor → flags mapping, and
  * the runner behind `faceverloss golden`.
  */
-export { type AnchorMapping, fromAnchor, type Params as AnchorParams } from './anchors.js';
+export type { AnchorParams } from '../heads/anchor.js';
+export { type AnchorMapping, fromAnchor } from './anchors.js';
 export {
   decodeTensor,
   type Fixture,

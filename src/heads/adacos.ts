@@ -58,4 +58,8 @@ export const adacos = defineHead<AdaCosParams, AdaCosState>({
     formula: 's·cos θy vs s·cos θj with an adaptive scale s (no margin)',
     variants: () => [{ label: 'no margin (s = √2·ln 999)', state: { s: Math.SQRT2 * Math.log(999) } }],
   },
+  anchors: {
+    'cavaface:AdaCos': () => ({ params: { clamp: null }, state: { s: 's' } }),
+    'facexzoo:AdaCos': () => ({ params: {}, state: { s: 's' } }),
+  },
 });

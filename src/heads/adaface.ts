@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead, type HeadState } from './define.js';
-import { num } from './picture.js';
+import { degrees, num } from './picture.js';
 
 /** Parameters of the AdaFace head and their defaults (see docs/losses/adaface.md). */
 export const adafaceParams = z.strictObject({
@@ -35,6 +35,20 @@ function safeNorms(xNorm: Float64Array): Float64Array {
   return xNorm.map((n) => Math.min(100, Math.max(0.001, n)));
 }
 
+/**
+ * The normalised norm ẑ of a feature norm under the batch statistics of `state`, and the angular and
+ * additive margins it gives.
+ */
+export function adafaceMargins(
+  p: AdaFaceParams,
+  state: AdaFaceState,
+  norm: number,
+): { quality: number; angular: number; additive: number } {
+  const n = safeNorms(Float64Array.of(norm))[0];
+  const quality = Math.min(1, Math.max(-1, (p.h * (n - state.batchMean)) / (state.batchStd + p.eps)));
+  return { quality, angular: -p.margin * quality, additive: p.margin + p.margin * quality };
+}
+
 /** The AdaFace head, registered as `'adaface'`. */
 export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
   name: 'adaface',
@@ -54,13 +68,12 @@ export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
     };
   },
   margin: ({ p, state, geo }) => {
-    const n = safeNorms(geo.xNorm);
     const angular = new Float64Array(geo.B);
     const additive = new Float64Array(geo.B);
     for (let i = 0; i < geo.B; i++) {
-      const scaler = Math.min(1, Math.max(-1, (p.h * (n[i] - state.batchMean)) / (state.batchStd + p.eps)));
-      angular[i] = -p.margin * scaler;
-      additive[i] = p.margin + p.margin * scaler;
+      const margins = adafaceMargins(p, state, geo.xNorm[i]);
+      angular[i] = margins.angular;
+      additive[i] = margins.additive;
     }
     return {
       angleMap: 'cos',
@@ -78,6 +91,7 @@ export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
       gradient: 'full',
     };
   },
+  smallScale: { panel: { scale: 16, margin: 0.3 } },
   formula: 'target s·(cos(clip(θy − m·ẑ)) − (m + m·ẑ)),  ẑ = clip(h·(‖x‖ − μ)/(σ + ε), −1, 1)',
   picture: {
     formula: 's·(cos(θy − m·ẑ) − m − m·ẑ) vs s·cos θj;  ẑ ∈ [−1, 1] the normalised feature norm',
@@ -90,5 +104,9 @@ export const adaface = defineHead<AdaFaceParams, AdaFaceState>({
         xNorm: 20 + z * step,
       }));
     },
+  },
+  effectiveMargin: (p, state, xNorm) => {
+    const a = adafaceMargins(p, state, xNorm);
+    return `At ‖x‖ = ${xNorm}: quality ẑ = ${a.quality.toFixed(3)}, angular margin ${a.angular.toFixed(3)} rad (${degrees(a.angular)}), additive margin ${a.additive.toFixed(3)}`;
   },
 });

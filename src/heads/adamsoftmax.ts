@@ -4,6 +4,7 @@
  */
 import type { Scalar } from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
@@ -68,9 +69,17 @@ export const adamsoftmax = defineHead<AdamSoftmaxParams>({
       return { loss: training ? reg : tf.scalar(0), parts: { marginReg: reg } };
     },
   },
+  smallScale: { panel: { scale: 16, initLow: 0.1, initHigh: 0.2 } },
   formula: 'target s·(cos θy − m_y),  m_y learned per class (initial values here)',
   picture: {
     formula: 's·(cos θy − m_y) vs s·cos θj; m_y learnable per class (drawn at its initial value)',
     variants: () => [{ label: 'initial margin' }],
+  },
+  anchors: {
+    'facexzoo:Adam_Softmax': (p) => ({
+      params: { scale: argNumber(p, 'scale', 30), lambda: argNumber(p, 'lamda', 70) },
+      tensors: { W: 'W', adam: 'margins' },
+      outputs: { logits: 'logits', loss: 'loss', lamda_lm: 'parts.marginReg' },
+    }),
   },
 });

@@ -3,6 +3,7 @@
  * for the others, so the logit falls at a constant rate with the angle.
  */
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { single } from './picture.js';
@@ -32,6 +33,12 @@ export const airface = defineHead<AirFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16, margin: 0.2 } },
   formula: 'target s·(π − 2(θy + m))/π,   others s·(π − 2θj)/π',
   picture: { formula: 's·(π − 2(θy + m))/π vs s·(π − 2θj)/π', variants: single('margin') },
+  anchors: {
+    'cavaface:AirFace': (p) => ({
+      params: { scale: argNumber(p, 's', 64), margin: argNumber(p, 'm', 0.45), normalizeEmbeddings: false },
+    }),
+  },
 });

@@ -3,6 +3,7 @@
  * Past θ + m > π the reference implementations disagree; `fallback` selects each behaviour.
  */
 import { z } from 'zod';
+import { argFlag, argNumber, FOCAL_OUTPUTS, INSIGHTFACE_OUTPUTS } from './anchor.js';
 import {
   angularMargin,
   commonOptions,
@@ -55,8 +56,10 @@ export const arcface = defineHead<ArcFaceParams>({
     loss: lossSpec(p),
     gradient: p.gradient,
   }),
+  smallScale: { panel: { scale: 16, margin: 0.3 }, compare: { scale: 16, margin: 0.3 } },
   formula: 'target s·cos(θy + m)  (fallback once θy + m > π),   others s·cos θj',
   picture: {
+    boundary: { label: 'ArcFace', easy: 'cos(θy + m) = cos θj' },
     formula: `${arcFallbackCaption} (thmm: cos θy − m·sin m; none: cos(θy + m) as is). A constant gap m in the angle plane.`,
     variants: (p, given) =>
       given.has('fallback') || p.fallback === 'none'
@@ -65,5 +68,37 @@ export const arcface = defineHead<ArcFaceParams>({
             { label: `m = ${fmt(num(p.margin))}, fallback ${String(p.fallback)}` },
             { label: 'fallback none (cos(θy + m) past π)', params: { fallback: 'none' } },
           ],
+  },
+  anchors: {
+    'cavaface:ArcFace': (p) => ({
+      params: { scale: argNumber(p, 's', 64), margin: argNumber(p, 'm', 0.5), fallback: 'thmm' },
+    }),
+    'facexzoo:ArcFace': (p) => ({
+      params: {
+        scale: argNumber(p, 'scale', 32),
+        margin: argNumber(p, 'margin_arc', 0.35),
+        fallback: 'am',
+        fallbackMargin: argNumber(p, 'margin_am', 0),
+      },
+    }),
+    'faceverloss:ArcFace': (p) => ({
+      params: {
+        scale: argNumber(p, 'scale'),
+        margin: argNumber(p, 'margin'),
+        fallback: argFlag(p, 'easy_margin') ? 'easy' : 'thmm',
+        loss: 'focal',
+      },
+      outputs: FOCAL_OUTPUTS,
+    }),
+    'insightface:ArcFace': (p) => ({
+      params: {
+        scale: argNumber(p, 's', 64),
+        margin: argNumber(p, 'margin', 0.5),
+        fallback: 'none',
+        gradient: 'straight-through',
+        loss: 'distce',
+      },
+      outputs: INSIGHTFACE_OUTPUTS,
+    }),
   },
 });

@@ -3,6 +3,8 @@
  * negative re-weighted by its closeness to the target: r·cos + r − 1, r = α·exp(−(cos − φ)²/σ).
  */
 import { z } from 'zod';
+import { UnsupportedConfigError } from '../errors.js';
+import { type AnchorParams, argFlag, argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { describeParams, fmt, num } from './picture.js';
@@ -19,6 +21,11 @@ export const arcnegfaceParams = z.strictObject({
 /** ArcNegFace parameters after validation, defaults filled in. */
 export type ArcNegFaceParams = z.infer<typeof arcnegfaceParams>;
 
+/** cavaface's and FaceX-Zoo's ArcNegFace: the same arguments, cosines unclamped. */
+function arcNegAnchor(p: AnchorParams): Record<string, unknown> {
+  return { scale: argNumber(p, 'scale', 64), margin: argNumber(p, 'margin', 0.5), clamp: null };
+}
+
 /** The ArcNegFace head, registered as `'arcnegface'`. */
 export const arcnegface = defineHead<ArcNegFaceParams>({
   name: 'arcnegface',
@@ -33,6 +40,7 @@ export const arcnegface = defineHead<ArcNegFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16, margin: 0.3 } },
   formula: 'target s·cos(θy + m),  negatives s·(r·cos θj + r − 1),  r = α·exp(−(cos θj − φ)²/σ)',
   picture: {
     negativesAt: 60,
@@ -45,5 +53,15 @@ export const arcnegface = defineHead<ArcNegFaceParams>({
             { label: 'σ = 0.5 (narrower)', params: { sigma: 0.5 } },
             { label: 'α = 1, σ = 100 (≈ ArcFace)', params: { alpha: 1, sigma: 100 } },
           ],
+  },
+  anchors: {
+    'cavaface:ArcNegFace': (p) => {
+      if (argFlag(p, 'easy_margin'))
+        throw new UnsupportedConfigError(
+          'cavaface ArcNegFace easy_margin=True is broken in the reference code',
+        );
+      return { params: arcNegAnchor(p) };
+    },
+    'facexzoo:ArcNegFace': (p) => ({ params: arcNegAnchor(p) }),
   },
 });

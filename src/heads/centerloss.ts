@@ -7,6 +7,7 @@ import type { Scalar } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { defineHead } from './define.js';
+import { softmax } from './softmax.js';
 
 /** Parameters of the Center Loss head and their defaults (see docs/losses/centerloss.md). */
 export const centerlossParams = z.strictObject({
@@ -81,7 +82,10 @@ export const centerloss = defineHead<CenterLossParams>({
   picture: {
     formula: 'no margin: ‖x − c_y‖² is added to a softmax head; its boundary is shown',
     variants: () => [{ label: 'softmax (no margin)' }],
-    boundaryHead: 'softmax',
+    boundaryHead: softmax.name,
+  },
+  anchors: {
+    'kaiyangzhou:CenterLoss': () => ({ params: {}, tensors: { centers: 'W' }, outputs: { loss: 'loss' } }),
   },
 });
 

@@ -3,6 +3,7 @@
  * αn = [sn + m]₊ (constants in the gradient), logits γ·αp·(sp − (1 − m)) and γ·αn·(sn − m).
  */
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { commonOptions, cosineGeometry } from './common.js';
 import { defineHead } from './define.js';
 import { single } from './picture.js';
@@ -24,6 +25,9 @@ export const circlelossParams = z.strictObject({
 /** Circle Loss parameters after validation, defaults filled in. */
 export type CircleLossParams = z.infer<typeof circlelossParams>;
 
+/** The pair form of the reference classes that return the pair loss itself (no clamp). */
+const pairCircle = (scale: number, margin: number) => ({ scale, margin, form: 'pair', clamp: null });
+
 /** The Circle Loss head, registered as `'circleloss'`. */
 export const circleloss = defineHead<CircleLossParams>({
   name: 'circleloss',
@@ -38,9 +42,32 @@ export const circleloss = defineHead<CircleLossParams>({
     loss: p.form === 'pair' ? { kind: 'softplus-pair', threshold: p.softplusThreshold } : { kind: 'ce' },
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 32, margin: 0.25 } },
   formula: 'γ·αp·(cos θy − (1 − m)), αp = [1 + m − cos θy]₊;   γ·αn·(cos θj − m), αn = [cos θj + m]₊',
   picture: {
     formula: 'γ·αp·(cos θy − 1 + m) vs γ·αn·(cos θj − m);  αp = [1 + m − cos θy]₊, αn = [cos θj + m]₊',
     variants: single('margin'),
+  },
+  anchors: {
+    'cavaface:CircleLoss': (p) => ({
+      params: pairCircle(argNumber(p, 'gamma', 256), argNumber(p, 'm', 0.25)),
+      outputs: { circle_output: 'parts.pair', loss: 'loss' },
+    }),
+    'circleloss_face:SparseCircleLoss': (p) => ({
+      params: pairCircle(argNumber(p, 'gamma', 256), argNumber(p, 'm', 0.25)),
+      outputs: { loss: 'loss' },
+    }),
+    'faceverloss:CircleLoss': (p) => ({
+      params: pairCircle(argNumber(p, 'scale', 256), argNumber(p, 'margin', 0.25)),
+      outputs: { loss: 'loss' },
+    }),
+    'facexzoo:CircleLoss': (p) => ({
+      params: {
+        scale: argNumber(p, 'gamma', 256),
+        margin: argNumber(p, 'margin', 0.25),
+        form: 'ce',
+        clamp: 1,
+      },
+    }),
   },
 });

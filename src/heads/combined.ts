@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { AngularTarget } from '../margin/spec.js';
+import { argFlag, argNumber, INSIGHTFACE_OUTPUTS } from './anchor.js';
 import {
   angularMargin,
   commonOptions,
@@ -67,6 +68,32 @@ export const combined = defineHead<CombinedParams>({
     // insightface differentiates its CosFace branch and applies the ArcFace branch under no_grad.
     gradient: p.branches === 'insightface' && p.m3 > 0 ? 'full' : p.gradient,
   }),
+  smallScale: { panel: { scale: 16, m1: 1, m2: 0.2, m3: 0.1 } },
   formula: 'target s·(cos(m1·θy + m2) − m3),   others s·cos θj',
   picture: { formula: 's·(cos(m1·θy + m2) − m3) vs s·cos θj', variants: single('m1', 'm2', 'm3') },
+  anchors: {
+    'cavaface:Combined': (p) => ({
+      params: {
+        scale: argNumber(p, 's', 64),
+        m1: 1,
+        m2: argNumber(p, 'm2'),
+        m3: argNumber(p, 'm3'),
+        fallback: argFlag(p, 'easy_margin') ? 'easy' : 'thmm',
+        clamp: null,
+      },
+    }),
+    'insightface:CombinedMarginLoss': (p) => ({
+      params: {
+        scale: argNumber(p, 's', 64),
+        m1: argNumber(p, 'm1'),
+        m2: argNumber(p, 'm2'),
+        m3: argNumber(p, 'm3'),
+        branches: 'insightface',
+        gradient: 'straight-through',
+        interclassFilter: argNumber(p, 'interclass_filtering_threshold', 0),
+        loss: 'distce',
+      },
+      outputs: INSIGHTFACE_OUTPUTS,
+    }),
+  },
 });

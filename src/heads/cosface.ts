@@ -3,6 +3,7 @@
  * target logit s·(cos θy − m).
  */
 import { z } from 'zod';
+import { cosineAnchors } from './anchor.js';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { single } from './picture.js';
@@ -30,12 +31,18 @@ export const cosface = defineHead<CosFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16, margin: 0.2 }, compare: { scale: 16, margin: 0.2 } },
   formula: 'target s·(cos θy − m),   others s·cos θj',
   picture: {
+    boundary: { label: 'CosFace', easy: 'cos θy − m = cos θj' },
     formula:
       's·(cos θy − m) vs s·cos θj: a constant gap m in the cosine plane, wider in angle near 0° and 180°',
     variants: single('margin'),
   },
+  anchors: cosineAnchors(({ scale, margin, flags, outputs }) => ({
+    params: { scale, margin, ...flags },
+    outputs,
+  })),
 });
 
 /** AM-Softmax is the same head; the name is kept for users who know it by that paper. */

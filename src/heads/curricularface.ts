@@ -4,6 +4,7 @@
  * hard ones later.
  */
 import { z } from 'zod';
+import { type AnchorParams, type AnchorTranslation, argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 
@@ -22,6 +23,11 @@ export type CurricularFaceParams = z.infer<typeof curricularfaceParams>;
 /** CurricularFace state: updated in training mode only, saved with the model. */
 export interface CurricularFaceState extends HeadState {
   t: number;
+}
+
+/** cavaface's and FaceX-Zoo's CurricularFace: the same arguments, and t as their state `t`. */
+function curricularAnchor(p: AnchorParams): AnchorTranslation {
+  return { params: { scale: argNumber(p, 's', 64), margin: argNumber(p, 'm', 0.5) }, state: { t: 't' } };
 }
 
 /** The CurricularFace head, registered as `'curricularface'`. */
@@ -45,8 +51,14 @@ export const curricularface = defineHead<CurricularFaceParams, CurricularFaceSta
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16, margin: 0.3 }, compare: { scale: 16, margin: 0.3 } },
   formula: 'target s·cos(θy + m),   hard negatives s·cos θj·(t + cos θj)',
   picture: {
+    boundary: {
+      label: 'CurricularFace',
+      easy: 'cos(θy + m) = cos θj',
+      hard: 'cos(θy + m) = (t + cos θj)·cos θj',
+    },
     negativesAt: 60,
     formula:
       's·cos(θy + m) vs s·cos θj; hard negatives (cos θj > cos(θy + m)) → s·cos θj·(t + cos θj): damped while t is small (early), emphasised later',
@@ -57,5 +69,11 @@ export const curricularface = defineHead<CurricularFaceParams, CurricularFaceSta
             label: t === 0 ? 't = 0 (early)' : t === 0.9 ? 't = 0.9 (late)' : `t = ${t}`,
             state: { t },
           })),
+  },
+  effectiveMargin: (_p, { t }) =>
+    `t = ${t.toFixed(3)}: hard negatives (cos θj > cos(θy + m)) become cos θj·(t + cos θj)${t > 0 ? ', emphasised' : ''}`,
+  anchors: {
+    'cavaface:CurricularFace': (p) => curricularAnchor(p),
+    'facexzoo:CurricularFace': (p) => curricularAnchor(p),
   },
 });

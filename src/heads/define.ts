@@ -9,6 +9,7 @@ import { applyMargin, type MarginSoftmaxResult } from '../margin/reference.js';
 import type { GeometrySpec, MarginSpec } from '../margin/spec.js';
 import { createRng, type Rng } from '../rng.js';
 import { toFiniteFloat64, toLabels } from '../validate.js';
+import type { HeadAnchors } from './anchor.js';
 import type { HeadPicture } from './picture.js';
 import { referenceBackend } from './reference-step.js';
 import { checkTraining, runHeadStep } from './step.js';
@@ -90,6 +91,30 @@ export interface HeadDefinition<P, S extends HeadState = HeadState> {
   formula: string;
   /** Caption and curves of its decision-boundary picture (one curve at its parameters by default). */
   picture?: HeadPicture;
+  /**
+   * The margin actually applied at feature norm `xNorm` under `state`, as one line of text, for heads
+   * whose margin moves with the sample or with training (the page shows it beside the pictures).
+   */
+  effectiveMargin?: (p: P, state: S, xNorm: number) => string;
+  /** Parameters for ten classes in a plane (the page's panels, `faceverloss compare`). */
+  smallScale?: SmallScaleParams<P>;
+  /** Reference classes this head reproduces exactly, keyed `tag:Class`, with their argument translation. */
+  anchors?: HeadAnchors;
+}
+
+/**
+ * Parameters for ten classes in a plane (2-D features). The library's defaults are tuned for thousands
+ * of identities on 512-D embeddings (s = 64, m = 0.5); in two dimensions ten classes sit 36° apart, so
+ * margins that large cannot all be met and s = 64 saturates the softmax from the first step. Parameters
+ * not given keep the library's defaults.
+ */
+export interface SmallScaleParams<P> {
+  /** Starting parameters of the page's live panels: s = 16 and a margin of about a third of the spacing. */
+  panel?: Partial<P>;
+  /** What `faceverloss compare` trains (docs/compare.md); absent: the library's defaults. */
+  compare?: Partial<P>;
+  /** `compare` parameters that depend on the run's length in steps, used instead of `compare`. */
+  compareForSteps?: (totalSteps: number) => Partial<P>;
 }
 
 /** Inputs of one forward/backward pass. Extras are the head's learnable tensors beyond W. */

@@ -8,6 +8,7 @@
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { normalizeBackward } from '../margin/geometry.js';
+import { argNumber, FOCAL_OUTPUTS } from './anchor.js';
 import { commonOptions, cosineGeometry, cosineMargin, lossSpec, scaleValue } from './common.js';
 import { defineHead, type ExtraTerms, type HeadContext } from './define.js';
 import { single } from './picture.js';
@@ -124,9 +125,26 @@ export const discface = defineHead<DiscFaceParams>({
   tf: {
     extraLoss: (ctx) => (ctx.training ? tfDiscrepancy(ctx) : { loss: ctx.tf.scalar(0), parts: {} }),
   },
+  smallScale: { panel: { scale: 16, margin: 0.2 } },
   formula: 'target s·(cos θy − m),   others s·cos θj   (+ λ·‖ε − ξ‖ on the features)',
   picture: {
     formula: 's·(cos θy − m) vs s·cos θj (its displacement term does not move the boundary)',
     variants: single('margin'),
+  },
+  anchors: {
+    'faceverloss:DiscFace_AM': (p) => ({
+      params: {
+        scale: argNumber(p, 'scale'),
+        margin: argNumber(p, 'margin'),
+        lambda: 0.4,
+        displacement: 'per-class',
+        maxNorm: 0.05,
+        loss: 'focal',
+        weightNorm: 'overwrite',
+        clamp: null,
+      },
+      tensors: { W: 'W', b: 'displacement' },
+      outputs: FOCAL_OUTPUTS,
+    }),
   },
 });

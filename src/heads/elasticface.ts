@@ -69,6 +69,7 @@ export const elasticface = defineHead<ElasticFaceParams>({
       gradient: p.gradient,
     };
   },
+  smallScale: { panel: { scale: 16, margin: 0.3 } },
   formula: 'target s·cos(θy + m_i) or s·(cos θy − m_i),  m_i ~ N(m, σ) per sample (per grid point here)',
   picture: {
     formula: 's·cos(θy + m_i) vs s·cos θj;  m_i ~ N(m, σ) per sample (drawn at m and m ± σ)',

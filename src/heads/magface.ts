@@ -4,9 +4,10 @@
  * which rewards larger norms for easier samples. Both are differentiated through ‖x‖.
  */
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
-import { fmt, num } from './picture.js';
+import { degrees, fmt, num } from './picture.js';
 
 /** Parameters of the MagFace head and their defaults (see docs/losses/magface.md). */
 export const magfaceParams = z
@@ -36,6 +37,12 @@ function magnitude(p: MagFaceParams, norm: number): { a: number; live: boolean }
   return { a, live: norm >= p.lowerNorm && norm <= p.upperNorm };
 }
 
+/** The angular margin m(a) at feature norm `norm`: linear from lowerMargin to upperMargin over the bounds. */
+export function magfaceMargin(p: MagFaceParams, norm: number): number {
+  const slope = (p.upperMargin - p.lowerMargin) / (p.upperNorm - p.lowerNorm);
+  return slope * (magnitude(p, norm).a - p.lowerNorm) + p.lowerMargin;
+}
+
 /** The MagFace head, registered as `'magface'`. */
 export const magface = defineHead<MagFaceParams>({
   name: 'magface',
@@ -47,9 +54,8 @@ export const magface = defineHead<MagFaceParams>({
     const m = new Float64Array(geo.B);
     const dm = new Float64Array(geo.B);
     for (let i = 0; i < geo.B; i++) {
-      const { a, live } = magnitude(p, geo.xNorm[i]);
-      m[i] = slope * (a - p.lowerNorm) + p.lowerMargin;
-      dm[i] = live ? slope : 0;
+      m[i] = magfaceMargin(p, geo.xNorm[i]);
+      dm[i] = magnitude(p, geo.xNorm[i]).live ? slope : 0;
     }
     return {
       angleMap: 'cos',
@@ -90,6 +96,7 @@ export const magface = defineHead<MagFaceParams>({
       return { loss: training ? tf.mean(g) : tf.scalar(0), parts: { magnitude: g } };
     },
   },
+  smallScale: { panel: { scale: 16, lowerMargin: 0.2, upperMargin: 0.4 } },
   formula: 'target s·cos(θy + m(‖x‖)),  m(a) linear from l_m to u_m over [l_a, u_a]',
   picture: {
     formula: 's·cos(θy + m(a)) vs s·cos θj;  m(a) grows linearly with the feature norm a = ‖x‖',
@@ -98,5 +105,24 @@ export const magface = defineHead<MagFaceParams>({
       const hi = num(p.upperNorm);
       return [lo, (lo + hi) / 2, hi].map((a) => ({ label: `‖x‖ = ${fmt(a)}`, xNorm: a }));
     },
+  },
+  effectiveMargin: (p, _state, xNorm) => {
+    const m = magfaceMargin(p, xNorm);
+    return `Effective margin at ‖x‖ = ${xNorm}: m(‖x‖) = ${m.toFixed(3)} rad (${degrees(m)})`;
+  },
+  anchors: {
+    'facexzoo:MagFace': (p) => ({
+      params: {
+        scale: argNumber(p, 'scale', 64),
+        lowerNorm: argNumber(p, 'l_a', 10),
+        upperNorm: argNumber(p, 'u_a', 110),
+        lowerMargin: argNumber(p, 'l_margin', 0.45),
+        upperMargin: argNumber(p, 'u_margin', 0.8),
+        lambda: argNumber(p, 'lamda', 20),
+        fallback: 'am',
+        fallbackMargin: argNumber(p, 'margin_am', 0),
+      },
+      outputs: { logits: 'logits', loss: 'loss', lamda_loss_g: 'parts.magnitude' },
+    }),
   },
 });

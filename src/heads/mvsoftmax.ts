@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Fallback } from '../margin/spec.js';
+import { argFlag, argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { fmt, sweep } from './picture.js';
@@ -43,13 +44,47 @@ export const mvsoftmax = defineHead<MvSoftmaxParams>({
       gradient: 'full',
     };
   },
+  smallScale: {
+    panel: { scale: 16, margin: 0.2 },
+    // MV-Arc in compare: ArcFace's target, so its row differs from ArcFace's only by the hard-negative weighting.
+    compare: { type: 'arc', scale: 16, margin: 0.3 },
+  },
   formula: 'target s·(cos θy − m) or s·cos(θy + m),   mis-classified negatives s·((t + 1)·cos θj + t)',
   picture: {
+    boundary: {
+      label: 'MV-Arc-Softmax',
+      easy: 'cos(θy + m) = cos θj',
+      hard: 'cos(θy + m) = (t + 1)·cos θj + t',
+    },
     negativesAt: 60,
     formula:
       's·(cos θy − m) vs s·cos θj (type am); mis-classified negatives → s·((t + 1)·cos θj + t): they already lose, so the boundary stays and only their logit rises',
     variants: sweep('t', [0, 0.2, 0.5, 1], (t) => (t === 0 ? 't = 0 (plain margin)' : `t = ${fmt(t)}`), [
       't',
     ]),
+  },
+  anchors: {
+    'cavaface:SVXSoftmax': (p) => ({
+      params: {
+        type: p.xtype === 'MV-AM' ? 'am' : 'arc',
+        scale: argNumber(p, 's', 32),
+        margin: argNumber(p, 'm', 0.35),
+        t: argNumber(p, 't', 0.2),
+        fallback: argFlag(p, 'easy_margin') ? 'easy' : 'none',
+      },
+    }),
+    'facexzoo:MV_Softmax': (p) => {
+      const am = argNumber(p, 'is_am', 1) === 1;
+      return {
+        params: {
+          type: am ? 'am' : 'arc',
+          scale: argNumber(p, 'scale', 32),
+          margin: argNumber(p, 'margin', 0.35),
+          t: argNumber(p, 'mv_weight', 1.12) - 1,
+          fallback: am ? 'above-margin' : 'easy',
+          clamp: null,
+        },
+      };
+    },
   },
 });

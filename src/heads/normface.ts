@@ -1,5 +1,6 @@
 /** NormFace (Wang et al., ACM MM 2017): softmax on scaled cosines, logits = s·cos θ. */
 import { z } from 'zod';
+import { cosineAnchors } from './anchor.js';
 import { commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 
@@ -25,6 +26,11 @@ export const normface = defineHead<NormFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16 } },
   formula: 'target s·cos θy,   others s·cos θj',
   picture: { formula: 's·cos θy vs s·cos θj (no margin)', variants: () => [{ label: 'no margin' }] },
+  // The CosFace classes with m = 0; a margin makes them CosFace.
+  anchors: cosineAnchors(({ scale, margin, flags, outputs }) =>
+    margin === 0 ? { params: { scale, ...flags }, outputs } : undefined,
+  ),
 });

@@ -4,6 +4,7 @@
  * cos(θy + m_i) when cos θy > 0.
  */
 import { z } from 'zod';
+import { argNumber, FOCAL_OUTPUTS } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { describeParams, fmt, num } from './picture.js';
@@ -49,6 +50,7 @@ export const npcface = defineHead<NpcFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 16, m0: 0.2, m1: 0.1 } },
   formula: 'target s·cos(θy + m0 + m1·mean hard),   hard negatives s·(t·cos θj + α)',
   picture: {
     negativesAt: 60,
@@ -60,5 +62,34 @@ export const npcface = defineHead<NpcFaceParams>({
             { label: `emphasised: t = ${fmt(num(p.t))}, α = ${fmt(num(p.alpha))}` },
             { label: 'plain: t = 1, α = 0, m1 = 0', params: { t: 1, alpha: 0, m1: 0 } },
           ],
+  },
+  anchors: {
+    'faceverloss:NPCFace': (p) => ({
+      params: {
+        scale: argNumber(p, 's', 32),
+        t: argNumber(p, 't', 1.1),
+        alpha: argNumber(p, 'α', 0.25),
+        m0: argNumber(p, 'm0', 0.4),
+        m1: argNumber(p, 'm1', 0.2),
+        marginSource: 'modified',
+        marginGradient: true,
+        loss: 'focal',
+        weightNorm: 'overwrite',
+      },
+      outputs: FOCAL_OUTPUTS,
+    }),
+    // FaceX-Zoo hard-codes m0 = 0.4, m1 = 0.2 and 1.1·cos + 0.2; its `margin` only selects hard negatives.
+    'facexzoo:NPCFace': (p) => ({
+      params: {
+        scale: argNumber(p, 'scale', 32),
+        m0: 0.4,
+        m1: 0.2,
+        t: 1.1,
+        alpha: 0.2,
+        hardMargin: argNumber(p, 'margin', 0.5),
+        marginSource: 'raw',
+        marginGradient: false,
+      },
+    }),
   },
 });

@@ -20,6 +20,18 @@ export interface BoundaryVariant {
  */
 export type VariantsOf = (p: Record<string, unknown>, given: ReadonlySet<string>) => BoundaryVariant[];
 
+/**
+ * The decision boundary between the target y and another class j, as the CurricularFace paper lists
+ * them (easy: the sample is classified correctly; hard: a negative beats the margined target).
+ */
+export interface BoundaryFormula {
+  /** The head as the paper names it. */
+  label: string;
+  easy: string;
+  /** Boundary for hard samples where it differs. */
+  hard?: string;
+}
+
 /** How a head is pictured. */
 export interface HeadPicture {
   /** The logits being compared, target vs negative (caption). */
@@ -34,10 +46,14 @@ export interface HeadPicture {
    * it does not move the boundary (MV-Softmax only changes logits that already lose).
    */
   negativesAt?: number;
+  /** Its row in the page's table of decision-boundary formulas (heads of the CurricularFace paper). */
+  boundary?: BoundaryFormula;
 }
 
 /** A parameter value as a number (NaN when it is not one). */
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+/** An angle in radians as degrees for a label, one decimal. */
+export const degrees = (rad: number): string => `${((rad * 180) / Math.PI).toFixed(1)}°`;
 /** A number for a label: at most three decimals, no trailing zeros. */
 export const fmt = (v: number): string => String(Number(v.toFixed(3)));
 

@@ -1,5 +1,6 @@
 /** QAMFace (Quadratic Additive Angular Margin): logits s·(2π − (θ + m))² for the target, s·(2π − θ)² else. */
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { angularMargin, commonOptions, cosineGeometry, lossSpec, scaleValue } from './common.js';
 import { defineHead } from './define.js';
 import { single } from './picture.js';
@@ -28,6 +29,12 @@ export const qamface = defineHead<QamFaceParams>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { scale: 6, margin: 0.3 } },
   formula: 'target s·(2π − (θy + m))²,   others s·(2π − θj)²',
   picture: { formula: 's·(2π − (θy + m))² vs s·(2π − θj)²', variants: single('margin') },
+  anchors: {
+    'cavaface:QAMFace': (p) => ({
+      params: { scale: argNumber(p, 's', 6), margin: argNumber(p, 'm', 0.5), normalizeEmbeddings: false },
+    }),
+  },
 });

@@ -37,7 +37,11 @@ export const softmax = defineHead<SoftmaxParams>({
   }),
   formula: 'logit_c = w_c·x + b_c   (no normalisation; here with cosines as inputs)',
   picture: {
+    boundary: { label: 'Softmax', easy: '(W_y − W_j)·x + b_y − b_j = 0' },
     formula: 'w_y·x + b_y vs w_j·x + b_j, drawn for unit vectors and zero bias: cos θy vs cos θj (no margin)',
     variants: () => [{ label: 'no margin' }],
+  },
+  anchors: {
+    'cavaface:Softmax': () => ({ params: { bias: true }, tensors: { W: 'W', bias: 'bias' } }),
   },
 });

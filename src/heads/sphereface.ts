@@ -3,6 +3,7 @@
  * with cos θ as (ψ + λ·cos θ)/(1 + λ) while λ anneals, logits scaled by the raw feature norm ‖x‖.
  */
 import { z } from 'zod';
+import { argNumber } from './anchor.js';
 import { commonOptions, cosineGeometry, lossSpec } from './common.js';
 import { defineHead, type HeadState } from './define.js';
 import { fmt, num } from './picture.js';
@@ -34,6 +35,18 @@ export interface SphereFaceState extends HeadState {
   lambda: number;
 }
 
+/**
+ * SphereFace for a run of `totalSteps` steps (`faceverloss compare`): with the paper's
+ * λ = 1000·(1 + 0.12·iter)^−1, λ reaches its floor of 5 after ~3,300 iterations, so a run of a few
+ * hundred steps would end while SphereFace is still mostly softmax. γ is set so λ reaches the floor
+ * halfway through the run instead.
+ */
+export function lambdaForBudget(totalSteps: number): Partial<SphereFaceParams> {
+  const base = 1000;
+  const floor = 5;
+  return { lambdaGamma: (base / floor - 1) / Math.max(1, totalSteps / 2) };
+}
+
 /** The SphereFace head, registered as `'sphereface'`. */
 export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
   name: 'sphereface',
@@ -60,8 +73,10 @@ export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
     loss: lossSpec(p),
     gradient: 'full',
   }),
+  smallScale: { panel: { m: 2 }, compareForSteps: lambdaForBudget },
   formula: 'target ‖x‖·(ψ(θy) + λ·cos θy)/(1 + λ),  ψ(θ) = (−1)^k·cos(mθ) − 2k,  k = ⌊mθ/π⌋',
   picture: {
+    boundary: { label: 'SphereFace', easy: 'cos(m·θy) = cos θj' },
     formula: '‖x‖·(ψ(θy) + λ·cos θy)/(1 + λ) vs ‖x‖·cos θj;  ψ(θ) = (−1)^k·cos(mθ) − 2k, k = ⌊mθ/π⌋',
     variants: (p) => [
       { label: `λ = 0: pure ψ, m = ${fmt(num(p.m))}`, state: { iter: 0, lambda: 0 } },
@@ -71,5 +86,11 @@ export const sphereface = defineHead<SphereFaceParams, SphereFaceState>({
       },
       { label: `λ = ${fmt(num(p.lambdaBase))}: start`, state: { iter: 0, lambda: num(p.lambdaBase) } },
     ],
+  },
+  anchors: {
+    'cavaface:SphereFace': (p) => ({
+      params: { m: argNumber(p, 'm', 4) },
+      state: { iter: 'iter', lamb: 'lambda' },
+    }),
   },
 });

@@ -24,6 +24,7 @@ export const subcenterArcface = defineHead<SubCenterParams>({
   geometry: (p) => cosineGeometry(p, p.subCenters),
   // The margin is ArcFace's; only the geometry (max over sub-centres) differs.
   margin: arcface.margin,
+  smallScale: { panel: { scale: 16, margin: 0.3, subCenters: 2 } },
   formula: 'target s·cos(θy + m) on the closest of K sub-centres,   others s·cos θj',
   picture: {
     formula: `${arcFallbackCaption}; cos θ is the max over the class's K sub-centres`,

@@ -6,7 +6,7 @@
 import { DEFAULT_PICTURE, type HeadPicture } from '../heads/picture.js';
 import { headDefinition, headNames } from '../heads/registry.js';
 
-export type { BoundaryVariant, HeadPicture, VariantsOf } from '../heads/picture.js';
+export type { BoundaryFormula, BoundaryVariant, HeadPicture, VariantsOf } from '../heads/picture.js';
 
 /** How `name` is pictured. */
 export function headPicture(name: string): HeadPicture {

@@ -47,7 +47,13 @@ export {
 export { featuresGif } from './features-animation.js';
 export { classDirections, type FeaturesChartOptions, featuresChart } from './features-chart.js';
 export { encodeGif } from './gif.js';
-export { type BoundaryVariant, type HeadPicture, headPicture, type VariantsOf } from './head-pictures.js';
+export {
+  type BoundaryFormula,
+  type BoundaryVariant,
+  type HeadPicture,
+  headPicture,
+  type VariantsOf,
+} from './head-pictures.js';
 export { type MetricsRecord, parseMetrics, readMetrics } from './metrics-file.js';
 export { formatOf, type ImageFormat, writeChart, writeFileAtomic } from './output.js';
 export {

@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spherefaceForBudget } from '../../src/cli/compare.js';
 import { main } from '../../src/cli/main.js';
+import { lambdaForBudget } from '../../src/heads/sphereface.js';
 import { cliSandbox, runCliForErrors } from './helpers.js';
 
 const box = cliSandbox('faceverloss-compare-');
@@ -97,7 +97,7 @@ describe('compare', () => {
     }
     // 40 training images in batches of 8 for one epoch: 5 steps, λ reaches its floor at step 2.5.
     const sphere = configs[1].params as { lambdaGamma: number };
-    expect(sphere.lambdaGamma).toBeCloseTo(spherefaceForBudget(5).lambdaGamma as number, 12);
+    expect(sphere.lambdaGamma).toBeCloseTo(lambdaForBudget(5).lambdaGamma as number, 12);
     expect(1000 / (1 + sphere.lambdaGamma * 2.5)).toBeCloseTo(5, 9);
   }, 240_000);
 

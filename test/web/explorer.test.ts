@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHead, headNames } from '../../src/heads/registry.js';
 import { buildHead, controlsFor, defaultSetting, hasMargin } from '../../web/src/explorer/controls.js';
+import { boundaryRows } from '../../web/src/explorer/formula-table.js';
 import { boundaryGrid, contourSegments, gridAngle, logitCurves } from '../../web/src/explorer/margin-grid.js';
 
 const N = 91;
@@ -160,5 +161,25 @@ describe('cosine plane', () => {
     const seg = contourSegments(grid);
     expect(seg.length).toBeGreaterThan(0);
     for (let k = 0; k < seg.length; k += 2) expect(seg[k] - m - seg[k + 1]).toBeCloseTo(0, 6);
+  });
+});
+
+describe('boundary formula table', () => {
+  it('has one row per head of the CurricularFace paper, from the head files, aliases joined', () => {
+    const rows = boundaryRows();
+    expect(rows.map((r) => r.formula.label)).toEqual([
+      'Softmax',
+      'SphereFace',
+      'CosFace',
+      'ArcFace',
+      'CurricularFace',
+      'MV-Arc-Softmax',
+    ]);
+    expect(rows.find((r) => r.formula.label === 'CosFace')?.heads).toEqual(['cosface', 'amsoftmax']);
+    // Only the two heads that transform hard negatives have a hard-sample boundary of their own.
+    expect(rows.filter((r) => r.formula.hard !== undefined).map((r) => r.heads[0])).toEqual([
+      'curricularface',
+      'mvsoftmax',
+    ]);
   });
 });

@@ -4,7 +4,9 @@
  * and "same start". Reading is forgiving: anything missing, unknown or malformed falls back to the
  * defaults (an out-of-range parameter is kept, and the page greys its plot with the reason).
  */
+
 import { headNames } from '../../src/heads/registry.js';
+import { EXPLORER_HEAD } from './default-heads.js';
 import { defaultSetting, type HeadSetting } from './explorer/controls.js';
 import type { Shading } from './explorer/draw.js';
 import type { Plane } from './explorer/margin-grid.js';
@@ -21,7 +23,7 @@ export interface PageState {
 /** The view of a fresh page. */
 export function defaultPageState(): PageState {
   return {
-    explorer: { setting: defaultSetting('arcface'), plane: 'angle', shading: 'win', overlay: null },
+    explorer: { setting: defaultSetting(EXPLORER_HEAD), plane: 'angle', shading: 'win', overlay: null },
     training: defaultTrainingState(),
   };
 }

@@ -3,7 +3,9 @@
  * logit curves redraw; optionally in the cosine plane, shaded by the target's probability, with a second
  * head's boundary on top.
  */
+
 import { headDefinition, headNames } from '../../../src/heads/registry.js';
+import { EXPLORER_HEAD } from '../default-heads.js';
 import { el } from '../dom.js';
 import { exportButtons, paint } from '../export-plot.js';
 import { pageHooks } from '../hooks.js';
@@ -61,7 +63,7 @@ function select(id: string, options: [string, string][], label: string): HTMLSel
 }
 
 /** Mount the explorer into `root`. */
-export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explorer {
+export function mountExplorer(root: HTMLElement, initialHead = EXPLORER_HEAD): Explorer {
   const hooks = pageHooks();
   const headSelect = select(
     'head-select',
@@ -200,7 +202,8 @@ export function mountExplorer(root: HTMLElement, initialHead = 'arcface'): Explo
     marginLine.hidden = marginText === null;
     boundaryCanvas.dataset.state = error ? 'invalid' : 'drawn';
     for (const tr of Array.from(table.querySelectorAll('tr[data-head]'))) {
-      tr.classList.toggle('current', (tr as HTMLElement).dataset.head === setting.name);
+      const heads = (tr as HTMLElement).dataset.heads?.split(' ') ?? [];
+      tr.classList.toggle('current', heads.includes(setting.name));
     }
     redraws++;
     hooks.explorer = {

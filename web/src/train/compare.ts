@@ -3,6 +3,7 @@
  * start", one set of initial weights; their smoothed losses and held-out accuracies overlaid on shared
  * axes, with each panel's steps per second.
  */
+import { ADDED_PANEL_HEAD } from '../default-heads.js';
 import { el } from '../dom.js';
 import { exportButtons, paint } from '../export-plot.js';
 import { pageHooks } from '../hooks.js';
@@ -204,7 +205,7 @@ export function mountTraining(root: HTMLElement, initial: TrainingState): Traini
   });
   addButton.addEventListener('click', () => {
     if (panels.length >= MAX_PANELS) return;
-    addPanel({ head: 'cosface', params: trainingDefaults('cosface') });
+    addPanel({ head: ADDED_PANEL_HEAD, params: trainingDefaults(ADDED_PANEL_HEAD) });
     section.onChange();
   });
 

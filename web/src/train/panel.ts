@@ -4,6 +4,7 @@
  * run id; reports of older runs are dropped, so a restart never shows the previous setting's numbers.
  */
 
+import { headDefinition, resolveParams } from '../../../src/heads/registry.js';
 import { el } from '../dom.js';
 import { controlsInReach, type NumberControl } from '../explorer/controls.js';
 import { exportButtons, paint } from '../export-plot.js';
@@ -51,6 +52,12 @@ function numberControls(settings: PanelSettings): NumberControl[] {
 }
 
 /** Mount a panel. `shared` is read at every (re)configuration; `onUpdate` fires after every report. */
+/** Heads on raw class weights (Softmax, CenterLoss) are drawn in the plane; normalised ones on the circle. */
+function featureView(settings: PanelSettings): 'plane' | 'circle' {
+  const p = resolveParams(settings.head, settings.params);
+  return headDefinition(settings.head).geometry(p).normalizeW === 'none' ? 'plane' : 'circle';
+}
+
 export function mountTrainingPanel(
   options: { id: string; index: number; colour: string; initial: PanelSettings },
   shared: () => SharedSettings,
@@ -125,7 +132,7 @@ export function mountTrainingPanel(
   let lastPicture: { embeddings: Float32Array; labels: Uint8Array; weights: Float32Array } | null = null;
   const drawPicture = () => {
     if (!lastPicture) return;
-    const view = settings.head === 'softmax' || settings.head === 'centerloss' ? 'plane' : 'circle';
+    const view = featureView(settings);
     const { embeddings, labels, weights } = lastPicture;
     paint(features, (c) => drawFeatures(c, embeddings, labels, weights, view));
   };

@@ -1,4 +1,5 @@
 /** The training section's settings, as the URL keeps them (free of the DOM and of TF.js). */
+import { FIRST_PANEL_HEADS } from '../default-heads.js';
 import { trainingDefaults } from './training-defaults.js';
 
 export const MIN_PANELS = 2;
@@ -25,7 +26,7 @@ export interface TrainingState {
 /** The section's starting panels: Softmax against ArcFace, one seed, same start. */
 export function defaultTrainingState(): TrainingState {
   return {
-    panels: ['softmax', 'arcface'].map((head) => ({ head, params: trainingDefaults(head) })),
+    panels: FIRST_PANEL_HEADS.map((head) => ({ head, params: trainingDefaults(head) })),
     shared: { seed: 1, sameStart: true },
   };
 }
