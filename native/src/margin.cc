@@ -12,7 +12,9 @@
 #include "gemm.h"
 #include "margin_math.h"
 #include "margin_simd.h"
+#include "parallel_for.h"
 #include "threadpool.h"
+#include "weight_rows.h"
 
 namespace fvl {
 
@@ -71,41 +73,7 @@ Workspace& workspace() {
   return *w;
 }
 
-// Runs fn(begin, end, thread, scratch) over [0, n), in pieces of at least `grain`, on the global pool.
-template <class F>
-void parallel_for(int64_t n, int64_t grain, F&& fn) {
-  if (n <= 0) return;
-  ThreadPool::Region region(ThreadPool::global());
-  const int64_t pieces = std::max<int64_t>(1, std::min<int64_t>(ceil_div(n, std::max<int64_t>(grain, 1)),
-                                                                int64_t(region.size()) * 4));
-  if (pieces == 1) {
-    fn(int64_t(0), n, 0, region.scratch(0));
-    return;
-  }
-  region.run(static_cast<int>(pieces), [&](int task, int thread) {
-    const int64_t b = n * task / pieces, e = n * (task + 1) / pieces;
-    if (b < e) fn(b, e, thread, region.scratch(thread));
-  });
-}
-
 double row_value(const double* row, double shared, int64_t i) { return row ? row[i] : shared; }
-
-// The vectorised row sweeps for the GEMM's dispatch level (so FACEVERLOSS_DISPATCH and setDispatch()
-// steer both), or null for the portable loops.
-const RowSweeps* row_sweeps() {
-#if FVL_MARGIN_SIMD
-  switch (active_isa()) {
-    case Isa::Avx512:
-      return &kRowSweepsAvx512;
-    case Isa::Avx2:
-      return &kRowSweepsAvx2;
-    default:
-      return nullptr;
-  }
-#else
-  return nullptr;
-#endif
-}
 
 // A cosine recomputed in double precision from the fp32 inputs (clamped like the others).
 double precise_cos(const MarginProblem& p, const Workspace& ws, const uint8_t* argsub, int64_t i, int64_t j) {
@@ -521,46 +489,8 @@ void weight_backward(MarginProblem& p, Workspace& ws, const float* a, int64_t ld
       float* pr = P + rr * D;
       float* wr = p.W + r * D;
       const double iv = inv[r];
-      // With the SGD step in SIMD and dW not returned, the projection rides along with the update.
-      float proj = 0.0f;
-      if (c.normalize_w == WeightNorm::Functional) {
-        double dot = 0, ww = 0;
-        if (sweeps) sweeps->dot_pair(wr, pr, D, &dot, &ww);
-        else
-          for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
-        if (std::sqrt(ww) > kNormalizeEps) {
-          const float k = static_cast<float>(dot * iv * iv);
-          if (sweeps && p.sgd.enabled && !p.dW) proj = k;
-          else
-            for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
-        }
-      } else if (c.normalize_w == WeightNorm::Overwrite) {
-        const float k = static_cast<float>(1.0 / iv);
-        for (int64_t d = 0; d < D; ++d) pr[d] *= k;
-      }
-      if (!write_w) continue;
-      // The parameter as the gradient sees it: ŵ for overwrite geometry, w otherwise.
-      const float pk = c.normalize_w == WeightNorm::Overwrite ? static_cast<float>(iv) : 1.0f;
-      if (!p.sgd.enabled) {
-        for (int64_t d = 0; d < D; ++d) wr[d] *= pk;
-        continue;
-      }
-      const float lr = static_cast<float>(p.sgd.lr), mu = static_cast<float>(p.sgd.momentum),
-                  wd = static_cast<float>(p.sgd.weight_decay);
-      float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
-      if (sweeps) {
-        sweeps->sgd_row(pr, wr, v, D, pk, lr, mu, wd, proj);
-        continue;
-      }
-      for (int64_t d = 0; d < D; ++d) {
-        const float param = wr[d] * pk;
-        float gd = pr[d] + wd * param;
-        if (v) {
-          v[d] = mu * v[d] + gd;
-          gd = v[d];
-        }
-        wr[d] = param - lr * gd;
-      }
+      finish_weight_row(c, p.sgd, sweeps, pr, wr, p.sgd.velocity ? p.sgd.velocity + r * D : nullptr, D, iv,
+                        p.dW != nullptr, write_w);
     }
   };
   if (blocks == 1) block(0, 0);

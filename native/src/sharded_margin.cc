@@ -9,7 +9,9 @@
 #include "gemm.h"
 #include "margin_math.h"
 #include "margin_simd.h"
+#include "parallel_for.h"
 #include "threadpool.h"
+#include "weight_rows.h"
 
 namespace fvl {
 
@@ -33,39 +35,6 @@ struct Workspace {
 Workspace& workspace() {
   static Workspace* w = new Workspace();  // never destroyed: may be in use while Node exits
   return *w;
-}
-
-// Runs fn(begin, end, scratch) over [0, n), in pieces of at least `grain`, on the global pool.
-template <class F>
-void parallel_for(int64_t n, int64_t grain, F&& fn) {
-  if (n <= 0) return;
-  ThreadPool::Region region(ThreadPool::global());
-  const int64_t pieces = std::max<int64_t>(1, std::min<int64_t>(ceil_div(n, std::max<int64_t>(grain, 1)),
-                                                                int64_t(region.size()) * 4));
-  if (pieces == 1) {
-    fn(int64_t(0), n, region.scratch(0));
-    return;
-  }
-  region.run(static_cast<int>(pieces), [&](int task, int thread) {
-    const int64_t b = n * task / pieces, e = n * (task + 1) / pieces;
-    if (b < e) fn(b, e, region.scratch(thread));
-  });
-}
-
-// The vectorised row sweeps of the active dispatch level (as margin.cc picks them), or null.
-const RowSweeps* row_sweeps() {
-#if FVL_MARGIN_SIMD
-  switch (active_isa()) {
-    case Isa::Avx512:
-      return &kRowSweepsAvx512;
-    case Isa::Avx2:
-      return &kRowSweepsAvx2;
-    default:
-      return nullptr;
-  }
-#else
-  return nullptr;
-#endif
 }
 
 int64_t chunk_classes(int64_t B, int64_t C) {
@@ -92,7 +61,7 @@ void inverse_norms(const ShardedMarginProblem& p, int64_t c0, int64_t n, float* 
   const bool norm_w = p.cfg.normalize_w != WeightNorm::None;
   const RowSweeps* sweeps = row_sweeps();
   const int64_t D = p.D;
-  parallel_for(n, 4096, [&](int64_t b, int64_t e, Scratch&) {
+  parallel_for(n, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
     for (int64_t r = b; r < e; ++r) {
       if (!norm_w) {
         inv[r] = 1.0f;
@@ -212,47 +181,14 @@ void update_rows(ShardedMarginProblem& p, const float* inv, int64_t c0, int64_t 
   const MarginConfig& c = p.cfg;
   const int64_t D = p.D;
   const RowSweeps* sweeps = row_sweeps();
-  parallel_for(n, 64, [&](int64_t b, int64_t e, Scratch&) {
+  parallel_for(n, 64, [&](int64_t b, int64_t e, int, Scratch&) {
     for (int64_t rr = b; rr < e; ++rr) {
       const int64_t r = c0 + rr;
       float* pr = P + rr * D;
       float* wr = p.W + r * D;
       const double iv = inv[rr];
-      float proj = 0.0f;
-      if (c.normalize_w == WeightNorm::Functional) {
-        double dot = 0, ww = 0;
-        if (sweeps) sweeps->dot_pair(wr, pr, D, &dot, &ww);
-        else
-          for (int64_t d = 0; d < D; ++d) dot += double(wr[d]) * pr[d], ww += double(wr[d]) * wr[d];
-        if (std::sqrt(ww) > kNormalizeEps) {
-          const float k = static_cast<float>(dot * iv * iv);
-          if (sweeps && p.sgd.enabled && !p.dW) proj = k;
-          else
-            for (int64_t d = 0; d < D; ++d) pr[d] -= k * wr[d];
-        }
-      } else if (c.normalize_w == WeightNorm::Overwrite) {
-        const float k = static_cast<float>(1.0 / iv);
-        for (int64_t d = 0; d < D; ++d) pr[d] *= k;
-      }
-      if (!p.sgd.enabled) continue;
-      // The parameter as the gradient sees it: ŵ for overwrite geometry, w otherwise.
-      const float pk = c.normalize_w == WeightNorm::Overwrite ? static_cast<float>(iv) : 1.0f;
-      const float lr = static_cast<float>(p.sgd.lr), mu = static_cast<float>(p.sgd.momentum),
-                  wd = static_cast<float>(p.sgd.weight_decay);
-      float* v = p.sgd.velocity ? p.sgd.velocity + r * D : nullptr;
-      if (sweeps) {
-        sweeps->sgd_row(pr, wr, v, D, pk, lr, mu, wd, proj);
-        continue;
-      }
-      for (int64_t d = 0; d < D; ++d) {
-        const float param = wr[d] * pk;
-        float gd = pr[d] + wd * param;
-        if (v) {
-          v[d] = mu * v[d] + gd;
-          gd = v[d];
-        }
-        wr[d] = param - lr * gd;
-      }
+      finish_weight_row(c, p.sgd, sweeps, pr, wr, p.sgd.velocity ? p.sgd.velocity + r * D : nullptr, D, iv,
+                        p.dW != nullptr, p.sgd.enabled);
     }
   });
 }
@@ -297,7 +233,7 @@ void sharded_margin_stats(ShardedMarginProblem& p) {
       const int64_t n = std::min(nc, C - c0);
       inverse_norms(p, c0, n, inv);
       chunk_cosines(p, ws.xhat.data(), c0, n, S);
-      parallel_for(B, 4, [&](int64_t b, int64_t e, Scratch& scratch) {
+      parallel_for(B, 4, [&](int64_t b, int64_t e, int, Scratch& scratch) {
         float* buf = scratch.buf[Scratch::kUser0].data();
         for (int64_t i = b; i < e; ++i) stats_row(p, S + i * n, inv, c0, n, i, buf);
       });
@@ -344,7 +280,7 @@ void sharded_margin_backward(ShardedMarginProblem& p) {
       const int64_t n = std::min(nc, C - c0);
       inverse_norms(p, c0, n, inv);
       chunk_cosines(p, xhat, c0, n, S);
-      parallel_for(B, 4, [&](int64_t b, int64_t e, Scratch&) {
+      parallel_for(B, 4, [&](int64_t b, int64_t e, int, Scratch&) {
         for (int64_t i = b; i < e; ++i) backward_row(p, S + i * n, inv, c0, n, i, dcos_target[static_cast<size_t>(i)]);
       });
       // dx̂ += G·W_chunk, with the chunk's rows as they were before this step.
