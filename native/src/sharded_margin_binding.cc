@@ -17,27 +17,6 @@ namespace fvl {
 
 namespace {
 
-double num(const Napi::Object& o, const char* key, double fallback) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) fail_type(o.Env(), std::string(key) + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-int64_t dim(const Napi::Object& o, const char* key, int64_t min) {
-  const double d = num(o, key, NAN);
-  if (!(d >= double(min)) || d != std::floor(d) || d > 9.0e15)
-    fail_range(o.Env(), std::string(key) + " must be an integer ≥ " + std::to_string(min));
-  return static_cast<int64_t>(d);
-}
-
-bool flag(const Napi::Object& o, const char* key) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return false;
-  if (!v.IsBoolean()) fail_type(o.Env(), std::string(key) + " must be a boolean");
-  return v.As<Napi::Boolean>().Value();
-}
-
 template <class E>
 E code(const Napi::Object& o, const char* key, int max) {
   const double d = num(o, key, 0);
