@@ -31,6 +31,24 @@ inline int64_t dim(const Napi::Object& o, const char* key, int64_t min) {
   return static_cast<int64_t>(d);
 }
 
+// o[key] as a typed array of kType holding at least `length` elements (`type` names it in errors), or
+// null when absent and not required. The pointer is into the array's buffer: no copy.
+template <class T, napi_typedarray_type kType>
+T* typed_array(const Napi::Object& o, const char* key, double length, bool required, const char* type) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) {
+    if (required) fail_type(o.Env(), std::string(key) + " is required");
+    return nullptr;
+  }
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
+    fail_type(o.Env(), std::string(key) + " must be a " + type);
+  auto a = v.As<Napi::TypedArray>();
+  if (double(a.ElementLength()) < length)
+    fail_range(o.Env(), std::string(key) + " is too short (" + std::to_string(a.ElementLength()) + " < " +
+                            std::to_string(static_cast<int64_t>(length)) + ")");
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+}
+
 // o[key] as a boolean, false when absent.
 inline bool flag(const Napi::Object& o, const char* key) {
   const Napi::Value v = o.Get(key);

@@ -61,21 +61,12 @@ struct Keep {
   void add(const Napi::Value& v) { refs.push_back(Napi::Persistent(v)); }
 };
 
+// As typed_array, and the array is kept alive for an operator that runs after the call returns.
 template <class T, napi_typedarray_type kType>
 T* array(const Napi::Object& o, const char* key, double length, bool required, Keep& keep, const char* type) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) {
-    if (required) fail_type(o.Env(), std::string(key) + " is required");
-    return nullptr;
-  }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
-    fail_type(o.Env(), std::string(key) + " must be a " + type);
-  auto a = v.As<Napi::TypedArray>();
-  if (double(a.ElementLength()) < length)
-    fail_range(o.Env(), std::string(key) + " is too short (" + std::to_string(a.ElementLength()) + " < " +
-                            std::to_string(static_cast<int64_t>(length)) + ")");
-  keep.add(v);
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+  T* data = typed_array<T, kType>(o, key, length, required, type);
+  if (data) keep.add(o.Get(key));
+  return data;
 }
 
 float* f32(const Napi::Object& o, const char* key, double len, bool required, Keep& k) {

@@ -24,27 +24,12 @@ E code(const Napi::Object& o, const char* key, int max) {
   return static_cast<E>(static_cast<int>(d));
 }
 
-template <class T, napi_typedarray_type kType>
-T* array(const Napi::Object& o, const char* key, double length, bool required, const char* type) {
-  const Napi::Value v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) {
-    if (required) fail_type(o.Env(), std::string(key) + " is required");
-    return nullptr;
-  }
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType)
-    fail_type(o.Env(), std::string(key) + " must be a " + type);
-  auto a = v.As<Napi::TypedArray>();
-  if (double(a.ElementLength()) < length)
-    fail_range(o.Env(), std::string(key) + " is too short (" + std::to_string(a.ElementLength()) + " < " +
-                            std::to_string(static_cast<int64_t>(length)) + ")");
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
-}
 
 float* f32(const Napi::Object& o, const char* key, double len, bool required) {
-  return array<float, napi_float32_array>(o, key, len, required, "Float32Array");
+  return typed_array<float, napi_float32_array>(o, key, len, required, "Float32Array");
 }
 double* f64(const Napi::Object& o, const char* key, double len, bool required) {
-  return array<double, napi_float64_array>(o, key, len, required, "Float64Array");
+  return typed_array<double, napi_float64_array>(o, key, len, required, "Float64Array");
 }
 
 // Shapes, the shard's inputs and the margin (calls are synchronous: the arrays outlive them).
@@ -59,7 +44,7 @@ ShardedMarginProblem parse(const Napi::CallbackInfo& info, const char* name) {
   const double B = double(p.B), D = double(p.D), C = double(p.C);
   p.X = f32(o, "X", B * D, true);
   p.W = f32(o, "W", C * D, true);
-  p.labels = array<int32_t, napi_int32_array>(o, "labels", B, true, "Int32Array");
+  p.labels = typed_array<int32_t, napi_int32_array>(o, "labels", B, true, "Int32Array");
   for (int64_t i = 0; i < p.B; ++i)
     if (p.labels[i] < -1 || p.labels[i] >= p.C)
       fail_range(env, "labels[" + std::to_string(i) + "] is out of range");
