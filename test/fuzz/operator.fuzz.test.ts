@@ -4,7 +4,7 @@
  * (when built) agree with it within 1e-3 of max|ref| and never return NaN/Inf where it is finite.
  *
  * This is CI's budget (about 10 s on 2 cores): fixed seeds, sized so that the failures a 780,000-case
- * run once found are found here too — the near-tied cases below catch the native rounding of issue 16
+ * run once found are found here too — the near-tied cases below catch the former native rounding failure (see regressions.ts)
  * within the first few hundred. test/fuzz/regressions.test.ts keeps those failures as fixed cases;
  * `npm run fuzz -- --runs N` is the long run.
  */

@@ -1,6 +1,6 @@
 /**
  * Every parser on arbitrary input gives a well-formed result or a typed error. CI's budget (a few
- * seconds): large enough to meet the embeddings reader's float32 overflow of issue 16 with this seed;
+ * seconds): large enough to meet the embeddings reader's former float32 overflow (see regressions.ts) with this seed;
  * `npm run fuzz -- --runs N` runs the same properties longer.
  */
 import fc from 'fast-check';

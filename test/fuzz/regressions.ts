@@ -13,13 +13,13 @@ export interface OperatorRegression {
 /**
  * The native kernel shifted the negatives' exponentials by an fp32-rounded log-sum-exp but took the
  * target's in double against the exact one, so Σ softmax ≠ 1 by |logit|·2⁻²⁴ and a near-tied row's
- * dL/dX (a small difference of large terms) lost its digits. The first case is issue 16's (a 780,000-case
+ * dL/dX (a small difference of large terms) lost its digits. The first case is the QAMFace one (a 780,000-case
  * run); the others are near-tied rows of cosine heads the native kernel failed in the same way (found
  * by {@link tiedOperatorCase}, seed 20261128).
  */
 export const OPERATOR_REGRESSIONS: readonly OperatorRegression[] = [
   {
-    found: 'issue 16: native grads.X 7.0e-3 of max|ref| (TF.js 3.2e-4)',
+    found: 'native grads.X 7.0e-3 of max|ref| (TF.js 3.2e-4)',
     case: {
       head: 'qamface',
       tweaks: { margin: 0 },
@@ -129,9 +129,9 @@ export interface ParserRegression {
   readonly input: string;
 }
 
-/** The embeddings reader stored 1e53 as float32 Infinity and accepted the file (issue 16). */
+/** The embeddings reader stored 1e53 as float32 Infinity and accepted the file. */
 export const PARSER_REGRESSIONS: readonly ParserRegression[] = [
-  { found: 'issue 16: 1e53 read as Infinity', parser: 'embeddings file', input: 'a 1e53 0\nb 1 2\n' },
+  { found: '1e53 read as Infinity', parser: 'embeddings file', input: 'a 1e53 0\nb 1 2\n' },
   { found: 'just past the float32 range', parser: 'embeddings file', input: 'a,3.5e38,1\n' },
   { found: 'negative overflow', parser: 'embeddings file', input: 'a,-1e39,1\nb,0,0\n' },
 ];
