@@ -174,7 +174,7 @@ double fma_probe(int64_t iterations, float* sink) {
 }  // namespace
 
 const SgemmKernel kSgemmAvx512 = {"avx512", Isa::Avx512, MR, 16 * NV, 512, 240, 4096,
-                                  ukr<MR, NV>, pack_t, pack_n, fma_probe};
+                                  ukr<MR, NV>, pack_t, pack_n, fma_probe, PanelOrder::KeepA};
 
 }  // namespace fvl
 #endif
