@@ -303,10 +303,13 @@ void sgemm(const SgemmArgs& g) {
 
   // Few columns per thread over a long depth (dX = G·W): rather than every thread packing all of A,
   // the threads pack it together, all depth blocks at once, and meet at a single barrier. Every thread
-  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ).
+  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ). A kernel that
+  // keeps its A micro-panel in L1 (PanelOrder::KeepA) does better packing each depth block of A itself:
+  // the block then stays in its own L2 for all its chunks, where the shared copy of every depth block
+  // goes out to memory and is read back for each chunk.
   const int64_t m_panels = ceil_div(g.m, MR);
-  const bool shared_a = a_resident && tm == 1 && threads > 1 && n_thread <= kSharedAMaxColumns &&
-                        m_panels * MR * g.k <= kSharedAMaxFloats;
+  const bool shared_a = ker.order == PanelOrder::KeepB && a_resident && tm == 1 && threads > 1 &&
+                        n_thread <= kSharedAMaxColumns && m_panels * MR * g.k <= kSharedAMaxFloats;
 
   // Any pool thread may pick up any task, so every thread's scratch must be large enough.
   const size_t a_len = static_cast<size_t>(round_up(mc_blk, MR) * kc_blk);
