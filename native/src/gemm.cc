@@ -175,29 +175,36 @@ void pack_b(const SgemmKernel& ker, const float* b, int64_t ldb, bool trans_b, i
 void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb,
                   float alpha, float beta, float* c, int64_t ldc, float* tile) {
   const int MR = ker.mr, NR = ker.nr;
-  // B micro-panel outermost: it stays in L1 while the A micro-panels stream past it from L2.
-  for (int64_t j = 0; j < nc; j += NR, pb += NR * kc) {
-    const int64_t nr = std::min<int64_t>(NR, nc - j);
-    const float* a = pa;
-    for (int64_t i = 0; i < mc; i += MR, a += MR * kc) {
-      const int64_t mr = std::min<int64_t>(MR, mc - i);
-      float* ct = c + i * ldc + j;
-      if (mr == MR && nr == NR) {
-        ker.ukr(kc, a, pb, ct, ldc, alpha, beta);
-        continue;
-      }
-      // Ragged edge: compute the whole tile into scratch, then merge the part that exists.
-      ker.ukr(kc, a, pb, tile, NR, alpha, 0.0f);
-      for (int64_t r = 0; r < mr; ++r) {
-        float* crow = ct + r * ldc;
-        const float* trow = tile + r * NR;
-        if (beta == 0.0f) {
-          for (int64_t s = 0; s < nr; ++s) crow[s] = trow[s];
-        } else {
-          for (int64_t s = 0; s < nr; ++s) crow[s] = trow[s] + beta * crow[s];
-        }
+  auto tile_product = [&](int64_t i, int64_t j, const float* a, const float* b) {
+    const int64_t mr = std::min<int64_t>(MR, mc - i), nr = std::min<int64_t>(NR, nc - j);
+    float* ct = c + i * ldc + j;
+    if (mr == MR && nr == NR) {
+      ker.ukr(kc, a, b, ct, ldc, alpha, beta);
+      return;
+    }
+    // Ragged edge: compute the whole tile into scratch, then merge the part that exists.
+    ker.ukr(kc, a, b, tile, NR, alpha, 0.0f);
+    for (int64_t r = 0; r < mr; ++r) {
+      float* crow = ct + r * ldc;
+      const float* trow = tile + r * NR;
+      if (beta == 0.0f) {
+        for (int64_t s = 0; s < nr; ++s) crow[s] = trow[s];
+      } else {
+        for (int64_t s = 0; s < nr; ++s) crow[s] = trow[s] + beta * crow[s];
       }
     }
+  };
+  // The micro-panel of the outer loop stays in L1 (see PanelOrder).
+  if (ker.order == PanelOrder::KeepA) {
+    for (int64_t i = 0; i < mc; i += MR, pa += MR * kc) {
+      const float* b = pb;
+      for (int64_t j = 0; j < nc; j += NR, b += NR * kc) tile_product(i, j, pa, b);
+    }
+    return;
+  }
+  for (int64_t j = 0; j < nc; j += NR, pb += NR * kc) {
+    const float* a = pa;
+    for (int64_t i = 0; i < mc; i += MR, a += MR * kc) tile_product(i, j, a, pb);
   }
 }
 
@@ -296,10 +303,13 @@ void sgemm(const SgemmArgs& g) {
 
   // Few columns per thread over a long depth (dX = G·W): rather than every thread packing all of A,
   // the threads pack it together, all depth blocks at once, and meet at a single barrier. Every thread
-  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ).
+  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ). A kernel that
+  // keeps its A micro-panel in L1 (PanelOrder::KeepA) does better packing each depth block of A itself:
+  // the block then stays in its own L2 for all its chunks, where the shared copy of every depth block
+  // goes out to memory and is read back for each chunk.
   const int64_t m_panels = ceil_div(g.m, MR);
-  const bool shared_a = a_resident && tm == 1 && threads > 1 && n_thread <= kSharedAMaxColumns &&
-                        m_panels * MR * g.k <= kSharedAMaxFloats;
+  const bool shared_a = ker.order == PanelOrder::KeepB && a_resident && tm == 1 && threads > 1 &&
+                        n_thread <= kSharedAMaxColumns && m_panels * MR * g.k <= kSharedAMaxFloats;
 
   // Any pool thread may pick up any task, so every thread's scratch must be large enough.
   const size_t a_len = static_cast<size_t>(round_up(mc_blk, MR) * kc_blk);

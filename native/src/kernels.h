@@ -20,6 +20,16 @@ namespace fvl {
 typedef void (*SgemmMicroKernel)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                  float alpha, float beta);
 
+// The order in which the macro-kernel sweeps the micro-panels of a packed block.
+enum class PanelOrder : int {
+  // B micro-panel outermost: its kc·NR floats stay in L1 while the A micro-panels stream past it from L2.
+  KeepB = 0,
+  // A micro-panel outermost: its MR·kc floats stay in L1 while the B micro-panels stream past it from
+  // L2, which the hardware prefetcher follows well (two full lines per k step). For kernels whose B
+  // panel does not fit in L1 at their depth.
+  KeepA = 1,
+};
+
 // Packing comes in two shapes, depending on how the operand is stored:
 //
 // pack_t: the W-wide strip is stored as w rows along k (src[p*ld + k]), so packing is a transpose:
@@ -42,11 +52,12 @@ struct SgemmKernel {
   const char* name;  // "avx512", "avx2", "scalar": also the dispatch level reported to JavaScript
   Isa isa;
   int mr, nr;        // register tile
-  int kc, mc, nc;    // default cache blocking (elements): kc×nr B panel in L1, mc×kc A block in L2
+  int kc, mc, nc;    // default cache blocking (elements): a micro-panel in L1 (see PanelOrder), mc×kc A block in L2
   SgemmMicroKernel ukr;
   PackTransposeFn pack_t;
   PackCopyFn pack_n;
   FmaProbeFn fma_probe;
+  PanelOrder order;
 };
 
 extern const SgemmKernel kSgemmScalar;

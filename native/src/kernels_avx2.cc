@@ -176,7 +176,7 @@ double fma_probe(int64_t iterations, float* sink) {
 // CPUs that stop at AVX2. (On a core with a 48 KiB L1 and a 2 MiB L2, 512-deep blocks made the cosine
 // product a few per cent faster, since its output is then written once.)
 const SgemmKernel kSgemmAvx2 = {"avx2", Isa::Avx2, MR, NR, 256, 144, 4096,
-                                ukr_avx2, pack_t, pack_n, fma_probe};
+                                ukr_avx2, pack_t, pack_n, fma_probe, PanelOrder::KeepB};
 
 }  // namespace fvl
 #endif

@@ -77,6 +77,6 @@ double fma_probe(int64_t iterations, float* sink) {
 }  // namespace
 
 const SgemmKernel kSgemmScalar = {"scalar", Isa::Scalar, MR, NR, 256, 128, 2048,
-                                  ukr_scalar, nullptr, nullptr, fma_probe};
+                                  ukr_scalar, nullptr, nullptr, fma_probe, PanelOrder::KeepB};
 
 }  // namespace fvl
