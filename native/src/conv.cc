@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "threadpool.h"
 #include "task_split.h"
 
 namespace fvl {
@@ -37,11 +38,14 @@ int conv_tasks(int64_t units, int64_t work_per_unit) {
   return static_cast<int>(std::max<int64_t>(1, std::min({by_work, units, kMaxTasks})));
 }
 
-// Reused between calls (the JavaScript thread runs one kernel at a time): fresh zeroed pages on every
-// call would cost more than the small convolutions themselves.
-std::vector<float>& packed_filter() {
-  static std::vector<float> buffer;
-  return buffer;
+// n zeros to pack a filter into. Reused between calls (the JavaScript thread runs one kernel at a time):
+// fresh zeroed pages on every call would cost more than the small convolutions themselves. Cache-line
+// aligned: the tiles load whole vectors of it, and a vector split across two lines costs two loads.
+float* packed_filter(int64_t n) {
+  static AlignedBuffer buffer;
+  float* p = buffer.reserve(static_cast<size_t>(n));
+  std::fill(p, p + n, 0.0f);
+  return p;
 }
 
 // Where the input lands in a padded copy: value (iy, ix) at (top + iy·step_h, left + ix·step_w) of an
@@ -91,21 +95,51 @@ PaddedInput pad_input(const float* x, int64_t batch, int64_t in_h, int64_t in_w,
   return {out, at.h, at.w};
 }
 
+// The same placement as pad_input, laid out by planes (conv.h, PlanarInput) with rows of `row` floats.
+PlanarInput pad_planar(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at,
+                       int64_t row, std::vector<float>& buffer) {
+  const int64_t line = c * row;  // one padded row of all channels
+  const int64_t rows = batch * at.h;
+  if (static_cast<int64_t>(buffer.size()) < rows * line) buffer.resize(static_cast<size_t>(rows * line));
+  float* out = buffer.data();
+  const int tasks = task_count(rows * line, rows);
+  run_tasks(tasks, [&](int t, int) {
+    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
+      float* dst = out + r * line;
+      std::fill(dst, dst + line, 0.0f);
+      const int64_t b = r / at.h, py = r - b * at.h;
+      const int64_t iy = (py - at.top) / at.step_h;
+      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) continue;
+      const float* src = x + (b * in_h + iy) * in_w * c;
+      for (int64_t ix = 0; ix < in_w; ++ix) {
+        const int64_t px = at.left + ix * at.step_w;
+        if (px < 0 || px >= at.w) continue;
+        for (int64_t i = 0; i < c; ++i) dst[i * row + px] = src[ix * c + i];
+      }
+    }
+  });
+  return {out, at.h, c, row};
+}
+
 // Rows and columns a window sweep reads: (out − 1)·stride + (filter − 1)·dilation + 1.
 int64_t span(int64_t out, int64_t stride, int64_t filter, int64_t dilation) {
   return (out - 1) * stride + (filter - 1) * dilation + 1;
 }
 
+// Where g's input lands in the padded copy its windows read.
+Placement window_placement(const ConvGeometry& g) {
+  return {span(g.out_h, g.stride_h, g.filter_h, g.dilation_h),
+          span(g.out_w, g.stride_w, g.filter_w, g.dilation_w),
+          g.pad_top,
+          g.pad_left,
+          1,
+          1};
+}
+
 // The input of g as its windows read it.
 PaddedInput padded_input(const ConvGeometry& g, const float* x) {
   static std::vector<float> buffer;
-  const Placement at{span(g.out_h, g.stride_h, g.filter_h, g.dilation_h),
-                     span(g.out_w, g.stride_w, g.filter_w, g.dilation_w),
-                     g.pad_top,
-                     g.pad_left,
-                     1,
-                     1};
-  return pad_input(x, g.batch, g.in_h, g.in_w, g.in_c, at, buffer);
+  return pad_input(x, g.batch, g.in_h, g.in_w, g.in_c, window_placement(g), buffer);
 }
 
 int64_t round_to(int64_t n, int64_t w) { return (n + w - 1) / w * w; }
@@ -163,20 +197,88 @@ void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInp
   });
 }
 
+// The planar copy of g's input (placed by `at`) for tiles with vectors of `width` output pixels, and where
+// each tap row k (fy, fx, input channel) reads from a vector's origin.
+struct PlanarTaps {
+  PlanarInput in;
+  const int64_t* offsets;
+};
+
+PlanarTaps planar_taps(const ConvGeometry& g, const float* x, int64_t x_h, int64_t x_w, const Placement& at,
+                       int64_t width) {
+  const int64_t segs = (g.out_w + width - 1) / width;
+  // A row's last vector reads up to segs·width − out_w columns past at.w: they are zeros.
+  const int64_t row = at.w + segs * width - g.out_w;
+  static std::vector<float> buffer;
+  const PlanarInput in = pad_planar(x, g.batch, x_h, x_w, g.in_c, at, row, buffer);
+  static std::vector<int64_t> offsets;
+  offsets.resize(static_cast<size_t>(g.filter_h * g.filter_w * g.in_c));
+  for (int64_t fy = 0, k = 0; fy < g.filter_h; ++fy)
+    for (int64_t fx = 0; fx < g.filter_w; ++fx)
+      for (int64_t i = 0; i < g.in_c; ++i, ++k)
+        offsets[static_cast<size_t>(k)] = (fy * g.dilation_h * g.in_c + i) * row + fx * g.dilation_w;
+  return {in, offsets.data()};
+}
+
+// Whether a forward product runs with vectors along output pixels (conv_tiles.h): with a unit horizontal
+// stride, for one tile of output channels (8 on AVX-512: half a vector along the channels) and rows that
+// fill most of their pixel vectors. With 16 channels the vectors along the channels do as well.
+bool along_pixels(const ConvKernels& k, const ConvGeometry& g) {
+  if (k.width == 1 || g.stride_w != 1 || g.out_c > k.pixels_mr) return false;
+  const int64_t lanes = round_to(g.out_w, k.width);
+  return 4 * g.out_w >= 3 * lanes;
+}
+
+// y = conv(x, w) with vectors along output pixels. `filter(k, o)` reads the filter at tap row k (fy, fx,
+// input channel) and output channel o; `at` places the input in its padded copy.
+template <class Filter>
+void forward_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x, int64_t x_h, int64_t x_w,
+                    const Placement& at, Filter filter, const ConvEpilogue* epilogue, float* y) {
+  const int64_t W = k.width, MR = k.pixels_mr, NV = k.pixels_nv;
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t segs = (g.out_w + W - 1) / W;
+  const PlanarTaps taps = planar_taps(g, x, x_h, x_w, at, W);
+  const PlanarInput& in = taps.in;
+  const int64_t* offsets = taps.offsets;
+  const int64_t blocks = (g.out_c + MR - 1) / MR;
+  float* packed = packed_filter(blocks * K * MR);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t kk = 0; kk < K; ++kk)
+      for (int64_t m = 0; m < MR && b * MR + m < g.out_c; ++m)
+        packed[(b * K + kk) * MR + m] = filter(kk, b * MR + m);
+  // Tasks take whole tiles of NV vectors; vectors run in pixel order, so a task's pixels are one range.
+  const int64_t vectors = g.batch * g.out_h * segs;
+  const int64_t tiles = (vectors + NV - 1) / NV;
+  const int tasks = conv_tasks(tiles, NV * W * K * g.out_c);
+  const auto first_pixel = [&](int64_t v) {
+    return v >= vectors ? g.batch * g.out_h * g.out_w : v / segs * g.out_w + v % segs * W;
+  };
+  run_tasks(tasks, [&](int t, int) {
+    const int64_t v0 = std::min(vectors, split(tiles, tasks, t) * NV);
+    const int64_t v1 = std::min(vectors, split(tiles, tasks, t + 1) * NV);
+    if (v0 == v1) return;
+    k.forward_pixels(g, in, offsets, packed, y, v0, v1);
+    const int64_t p0 = first_pixel(v0), p1 = first_pixel(v1);
+    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+  });
+}
+
 }  // namespace
 
 void conv_forward(const ConvGeometry& g, const float* x, const float* w, const ConvEpilogue& epilogue, float* y) {
+  const ConvKernels& wide = conv_kernels_for(int64_t{1} << 20);
+  if (along_pixels(wide, g)) {
+    const auto filter = [&](int64_t k, int64_t o) { return w[k * g.out_c + o]; };
+    forward_pixels(wide, g, x, g.in_h, g.in_w, window_placement(g), filter, &epilogue, y);
+    return;
+  }
   const ConvKernels& k = conv_kernels_for(g.out_c);
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t ocp = round_to(g.out_c, k.width);
-  // The filter [taps·in_c][out_c] is already the packed layout when out_c fills whole vectors.
-  const float* wp = w;
-  if (ocp != g.out_c) {
-    std::vector<float>& packed = packed_filter();
-    packed.assign(static_cast<size_t>(K * ocp), 0.0f);
-    for (int64_t r = 0; r < K; ++r) std::copy(w + r * g.out_c, w + (r + 1) * g.out_c, packed.data() + r * ocp);
-    wp = packed.data();
-  }
+  // [taps·in_c][ocp]: the filter's own layout padded to whole vectors, and copied even when out_c fills
+  // them, into an aligned buffer.
+  float* wp = packed_filter(K * ocp);
+  for (int64_t r = 0; r < K; ++r) std::copy(w + r * g.out_c, w + (r + 1) * g.out_c, wp + r * ocp);
   forward_padded(k, g, padded_input(g, x), wp, ocp, &epilogue, y);
 }
 
@@ -208,10 +310,9 @@ void backward_input_by_columns(const ConvGeometry& g, const float* dy, const flo
   const ConvKernels& k = conv_kernels_for(cols);
   const int64_t colp = round_to(cols, k.width);
   // The filter as [out_c][taps · in_c], padded to colp columns.
-  std::vector<float>& packed = packed_filter();
-  packed.assign(static_cast<size_t>(g.out_c * colp), 0.0f);
+  float* packed = packed_filter(g.out_c * colp);
   for (int64_t r = 0; r < cols; ++r)
-    for (int64_t o = 0; o < g.out_c; ++o) packed[static_cast<size_t>(o * colp + r)] = w[r * g.out_c + o];
+    for (int64_t o = 0; o < g.out_c; ++o) packed[o * colp + r] = w[r * g.out_c + o];
   const int64_t per_image = g.out_h * g.out_w;
   const int64_t chunk = std::max<int64_t>(1, kColumnsMaxFloats / (per_image * cols));
   static std::vector<float> columns;
@@ -228,7 +329,7 @@ void backward_input_by_columns(const ConvGeometry& g, const float* dy, const flo
     t.out_c = cols;
     t.filter_h = t.filter_w = t.stride_h = t.stride_w = t.dilation_h = t.dilation_w = 1;
     const PaddedInput in{dy + b0 * per_image * g.out_c, g.out_h, g.out_w};
-    forward_padded(k, t, in, packed.data(), colp, nullptr, columns.data());
+    forward_padded(k, t, in, packed, colp, nullptr, columns.data());
     const float* col = columns.data();
     const int tasks = task_count(nb * per_image * cols, nb);
     run_tasks(tasks, [&](int task, int) {
@@ -285,22 +386,86 @@ void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w,
                      (g.filter_w - 1) * g.dilation_w - g.pad_left,
                      g.stride_h,
                      g.stride_w};
+  const int64_t taps = g.filter_h * g.filter_w;
+  const ConvKernels& wide = conv_kernels_for(int64_t{1} << 20);
+  if (along_pixels(wide, t)) {
+    // Tap row k = (tap, o) of the rotated filter reads w[taps − 1 − tap][i][o].
+    const auto filter = [&](int64_t kk, int64_t i) {
+      const int64_t tap = kk / g.out_c, o = kk - tap * g.out_c;
+      return w[((taps - 1 - tap) * g.in_c + i) * g.out_c + o];
+    };
+    forward_pixels(wide, t, dy, g.out_h, g.out_w, at, filter, nullptr, dx);
+    return;
+  }
   static std::vector<float> buffer;
   const PaddedInput in = pad_input(dy, g.batch, g.out_h, g.out_w, g.out_c, at, buffer);
-  const int64_t taps = g.filter_h * g.filter_w;
   const int64_t icp = round_to(g.in_c, k.width);
-  std::vector<float>& packed = packed_filter();
-  packed.assign(static_cast<size_t>(taps * g.out_c * icp), 0.0f);
+  float* packed = packed_filter(taps * g.out_c * icp);
   for (int64_t tap = 0; tap < taps; ++tap) {
     const float* from = w + (taps - 1 - tap) * g.in_c * g.out_c;  // the tap rotated by 180°
-    float* to = packed.data() + tap * g.out_c * icp;
+    float* to = packed + tap * g.out_c * icp;
     for (int64_t i = 0; i < g.in_c; ++i)
       for (int64_t o = 0; o < g.out_c; ++o) to[o * icp + i] = from[i * g.out_c + o];
   }
-  forward_padded(k, t, in, packed.data(), icp, nullptr, dx);
+  forward_padded(k, t, in, packed, icp, nullptr, dx);
 }
 
+namespace {
+
+// Whether the filter gradient runs with vectors along output pixels: a unit horizontal stride, an input
+// of few channels (whose window rows are too short for the vectors along rows), few output channels and
+// rows that fill most of their pixel vectors.
+bool filter_along_pixels(const ConvKernels& k, const ConvGeometry& g) {
+  if (k.width == 1 || g.stride_w != 1 || g.in_c > 4 || g.out_c > 16) return false;
+  return 4 * g.out_w >= 3 * round_to(g.out_w, k.width);
+}
+
+// dw with vectors along output pixels, partial sums over fixed ranges of output rows as in
+// conv_backward_filter.
+void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x, const float* dy,
+                            float* dw) {
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t rows = g.batch * g.out_h;
+  const int64_t pixels = rows * g.out_w;
+  const int64_t part_size = K * g.out_c;
+  const int64_t parts =
+      std::max<int64_t>(1, std::min({int64_t{32}, pixels / 256, rows, (int64_t{1} << 22) / part_size}));
+  static std::vector<float> partial;
+  if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
+  const PlanarTaps taps = planar_taps(g, x, g.in_h, g.in_w, window_placement(g), k.width);
+  const size_t acc_floats = static_cast<size_t>(part_size * k.width);
+  const size_t dy_floats = static_cast<size_t>(kConvPixelVectors * g.out_c * k.width);
+  ThreadPool::Region region(ThreadPool::global());
+  for (int th = 0; th < region.size(); ++th) {
+    region.scratch(th).buf[Scratch::kUser0].reserve(dy_floats);
+    region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
+  }
+  region.run(static_cast<int>(parts), [&](int t, int thread) {
+    const int n = static_cast<int>(parts);
+    float* part = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
+    k.filter_pixels(g, taps.in, taps.offsets, dy, part, split(rows, n, t), split(rows, n, t + 1),
+                    region.scratch(thread).buf[Scratch::kUser1].data(),
+                    region.scratch(thread).buf[Scratch::kUser0].data());
+  });
+  const int sum_tasks = task_count(part_size * parts, K);
+  region.run(sum_tasks, [&](int task, int) {
+    for (int64_t e = split(K, sum_tasks, task) * g.out_c, end = split(K, sum_tasks, task + 1) * g.out_c; e < end;
+         ++e) {
+      float s = 0.0f;
+      for (int64_t part = 0; part < parts; ++part) s += partial[static_cast<size_t>(part * part_size + e)];
+      dw[e] = s;
+    }
+  });
+}
+
+}  // namespace
+
 void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy, float* dw) {
+  const ConvKernels& wide = conv_kernels_for(int64_t{1} << 20);
+  if (filter_along_pixels(wide, g)) {
+    backward_filter_pixels(wide, g, x, dy, dw);
+    return;
+  }
   const int64_t taps = g.filter_h * g.filter_w;
   const int64_t K = taps * g.in_c;
   const int64_t run = g.filter_w * g.in_c;  // one filter row, contiguous in the input at unit dilation

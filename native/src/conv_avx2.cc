@@ -15,6 +15,12 @@ struct Vec {
   // Tile of the filter gradient along window rows: output channels × vectors of the row.
   static constexpr int kRowsMR = 4;
   static constexpr int kRowsNV = 3;
+  // Tile of the forward along output pixels: output channels × pixel vectors.
+  static constexpr int kPixelsMR = 4;
+  static constexpr int kPixelsNV = 3;
+  // Tile of the filter gradient along output pixels: filter rows × output channels.
+  static constexpr int kFilterMK = 2;
+  static constexpr int kFilterMO = 4;
   static constexpr int kMaxNV = 3;
   template <int NV>
   static constexpr int mr() {
@@ -33,6 +39,10 @@ struct Vec {
     for (int i = 0; i < n; ++i) lanes[i] = p[i];
     return _mm256_load_ps(lanes);
   }
+  // Lanes below n (1 ≤ n ≤ W) of a load.
+  using M = __m256i;
+  static FVL_INLINE M mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+  static FVL_INLINE V load_m(const float* p, M m) { return _mm256_maskload_ps(p, m); }
   static FVL_INLINE V set1(float x) { return _mm256_set1_ps(x); }
   static FVL_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static FVL_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
@@ -45,6 +55,8 @@ struct Vec {
 
 namespace fvl {
 const ConvKernels kConvAvx2 = {"avx2", Vec::W, forward_range, backward_filter_range,
-                                     filter_rows_range, Vec::kRowsNV * Vec::W};
+                                     filter_rows_range, Vec::kRowsNV * Vec::W,
+                                     forward_pixels_range, Vec::kPixelsMR, Vec::kPixelsNV,
+                                     filter_pixels_range};
 }  // namespace fvl
 #endif

@@ -133,6 +133,151 @@ void forward_range(const ConvGeometry& g, const PaddedInput& in, const float* wp
   }
 }
 
+// ---- forward with vectors along output pixels: MR output channels × NV vectors of pixels ------------
+//
+// For few output channels (8 fill half an AVX-512 vector) the vectors run along the pixels of an output
+// row instead, over the planar copy of the input (conv.h, PlanarInput), and the filter values are
+// broadcast. A pixel vector is W consecutive pixels of one output row (the last one of a row ragged);
+// its lanes past the row read the zeros the planar copy ends each row with and are never stored. Tap k
+// of every vector is the same offset from the vector's origin (offsets[k]); the filter is packed as
+// [out_c / MR][K][MR], zeros past out_c.
+
+// Origin in the planar input of pixel vector v (segs vectors per output row) and its first output pixel.
+FVL_INLINE const float* pixel_vector(const ConvGeometry& g, const PlanarInput& in, int64_t segs, int64_t v,
+                                     int64_t* first_pixel) {
+  const int64_t r = v / segs, s = v - r * segs;  // output row r = b·out_h + oy
+  const int64_t b = r / g.out_h, oy = r - b * g.out_h;
+  *first_pixel = r * g.out_w + s * Vec::W;
+  return in.data + (b * in.h + oy * g.stride_h) * in.c * in.row + s * Vec::W;
+}
+
+template <int MR, int NV>
+void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, int64_t K,
+                          const float* wpk, float* y, int64_t v0, int64_t v1, int64_t o0, int64_t nc) {
+  const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
+  for (int64_t v = v0; v < v1; v += NV) {
+    const int64_t nv = min64(NV, v1 - v);
+    // Vectors past the end of the range repeat the last one: computed, never stored.
+    const float* src[NV];
+    int64_t first[NV];
+    for (int n = 0; n < NV; ++n) src[n] = pixel_vector(g, in, segs, v + min64(n, nv - 1), &first[n]);
+    typename Vec::V acc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NV; ++n) acc[m][n] = Vec::zero();
+    const float* w = wpk;
+    for (int64_t k = 0; k < K; ++k, w += MR) {
+      const int64_t at = offsets[k];
+      typename Vec::V xv[NV];
+      for (int n = 0; n < NV; ++n) xv[n] = Vec::load(src[n] + at);
+      for (int m = 0; m < MR; ++m) {
+        const typename Vec::V a = Vec::set1(w[m]);
+        for (int n = 0; n < NV; ++n) acc[m][n] = Vec::fma(a, xv[n], acc[m][n]);
+      }
+    }
+    // Channel-major in registers, pixel-major in y: through a small buffer.
+    alignas(64) float lanes[MR][Vec::W];
+    for (int n = 0; n < nv; ++n) {
+      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], acc[m][n]);
+      const int64_t row_left = g.out_w - (first[n] % g.out_w);
+      const int64_t np = min64(Vec::W, row_left);
+      float* out = y + first[n] * g.out_c + o0;
+      for (int64_t j = 0; j < np; ++j, out += g.out_c)
+        for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
+    }
+  }
+}
+
+// Output pixel vectors [v0, v1) of y (see above); wpk packed in blocks of Vec::kPixelsMR channels.
+void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* wpk,
+                          float* y, int64_t v0, int64_t v1) {
+  constexpr int MR = Vec::kPixelsMR;
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+    const float* block = wpk + (o0 / MR) * K * MR;
+    forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, y, v0, v1, o0, min64(MR, g.out_c - o0));
+  }
+}
+
+// ---- filter gradient with vectors along output pixels: MK filter rows × MO output channels ---------
+//
+// dw[k][o] = Σ_p x[p ⊕ tap k] · dy[p, o] over the pixel vectors of forward_pixels: x straight from the
+// planar copy, dy copied block by block into [vector][out_c][W] with zeros past each row, so every
+// product is a whole vector and nothing is broadcast. The lanes are summed once per task. The lanes of a
+// row's ragged last vector read x values of other pixels (finite or not), so that vector loads x masked.
+
+template <int MK, int MO>
+void filter_pixels_tiles(const float* const* src, const typename Vec::M* mask, bool ragged, const float* dyb,
+                         int64_t nvec, int64_t out_c, const int64_t* offsets, int64_t K, float* vec_acc) {
+  const int64_t dy_step = out_c * Vec::W;
+  for (int64_t k0 = 0; k0 < K; k0 += MK) {
+    const int64_t nk = min64(MK, K - k0);
+    int64_t off[MK];
+    for (int j = 0; j < MK; ++j) off[j] = offsets[k0 + min64(j, nk - 1)];
+    for (int64_t o0 = 0; o0 < out_c; o0 += MO) {
+      const int64_t no = min64(MO, out_c - o0);
+      int64_t dyo[MO];
+      for (int i = 0; i < MO; ++i) dyo[i] = (o0 + min64(i, no - 1)) * Vec::W;
+      typename Vec::V acc[MK][MO];
+      for (int j = 0; j < MK; ++j)
+        for (int i = 0; i < MO; ++i) acc[j][i] = Vec::zero();
+      const float* d = dyb;
+      for (int64_t v = 0; v < nvec; ++v, d += dy_step) {
+        typename Vec::V xv[MK], dv[MO];
+        if (ragged) {
+          for (int j = 0; j < MK; ++j) xv[j] = Vec::load_m(src[v] + off[j], mask[v]);
+        } else {
+          for (int j = 0; j < MK; ++j) xv[j] = Vec::load(src[v] + off[j]);
+        }
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int j = 0; j < MK; ++j)
+          for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
+      }
+      for (int j = 0; j < nk; ++j)
+        for (int i = 0; i < no; ++i) {
+          float* to = vec_acc + ((k0 + j) * out_c + o0 + i) * Vec::W;
+          Vec::store(to, Vec::add(Vec::load(to), acc[j][i]));
+        }
+    }
+  }
+}
+
+// Filter gradient of output rows [r0, r1) (r = b·out_h + oy), written to part [K][out_c]. `vec_acc` has
+// room for K·out_c vectors, `dy_block` for kConvPixelVectors·out_c vectors.
+void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* dy,
+                         float* part, int64_t r0, int64_t r1, float* vec_acc, float* dy_block) {
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
+  const bool ragged_rows = g.out_w % Vec::W != 0;
+  for (int64_t e = 0; e < K * g.out_c * Vec::W; ++e) vec_acc[e] = 0.0f;
+  const float* src[kConvPixelVectors];
+  typename Vec::M mask[kConvPixelVectors];
+  for (int64_t v0 = r0 * segs, v_end = r1 * segs; v0 < v_end; v0 += kConvPixelVectors) {
+    const int64_t nvec = min64(kConvPixelVectors, v_end - v0);
+    for (int64_t n = 0; n < nvec; ++n) {
+      int64_t first;
+      src[n] = pixel_vector(g, in, segs, v0 + n, &first);
+      const int64_t lanes = min64(Vec::W, g.out_w - first % g.out_w);
+      mask[n] = Vec::mask(static_cast<int>(lanes));
+      // dy of the vector's pixels as [out_c][W], zeros past the row.
+      float* to = dy_block + n * g.out_c * Vec::W;
+      const float* from = dy + first * g.out_c;
+      for (int64_t o = 0; o < g.out_c; ++o) {
+        for (int64_t j = 0; j < lanes; ++j) to[o * Vec::W + j] = from[j * g.out_c + o];
+        for (int64_t j = lanes; j < Vec::W; ++j) to[o * Vec::W + j] = 0.0f;
+      }
+    }
+    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, mask, ragged_rows, dy_block, nvec, g.out_c, offsets, K,
+                                                       vec_acc);
+  }
+  // The lanes of each sum, added in lane order.
+  for (int64_t e = 0; e < K * g.out_c; ++e) {
+    const float* lanes = vec_acc + e * Vec::W;
+    float s = 0.0f;
+    for (int j = 0; j < Vec::W; ++j) s += lanes[j];
+    part[e] = s;
+  }
+}
+
 // ---- filter gradient: MR filter rows (tap, input channel) × NV vectors of output channels -----------
 //
 // Output pixels are taken in blocks of kConvPixelBlock: the block's dy rows are copied into a scratch

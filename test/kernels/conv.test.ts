@@ -110,6 +110,36 @@ describe.skipIf(!engine)('native convolutions', () => {
     }
   });
 
+  it.each(levels)('layers with vectors along output pixels match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // Few output channels (or, for the input gradient, few input channels) and rows of 12–32 pixels take
+    // the tiles whose vectors run along output rows: full and ragged rows, ragged channel tiles, a
+    // vertical stride, 'valid' windows, and few-channel inputs for the filter gradient's own such tiles.
+    const cases: Case[] = [
+      { x: [2, 28, 28, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [2, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 30, 5], f: [3, 3, 5, 3], strides: [1, 1], pad: 'same' },
+      { x: [2, 11, 16, 7], f: [3, 2, 7, 7], strides: [2, 1], pad: 'valid' },
+      { x: [1, 7, 13, 6], f: [5, 4, 6, 1], strides: [1, 1], pad: 'same' },
+      { x: [2, 12, 28, 1], f: [3, 3, 1, 16], strides: [1, 1], pad: 'same' },
+      { x: [2, 10, 33, 3], f: [5, 5, 3, 13], strides: [1, 1], pad: 'same' },
+      { x: [1, 8, 25, 2], f: [2, 4, 2, 9], strides: [3, 1], pad: 'valid' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
+    const xs = random([1, 9, 28, 4]) as tf.Tensor4D;
+    const fs = random([3, 3, 4, 6]) as tf.Tensor4D;
+    const { ref, got } = both(() => tf.conv2d(xs, fs, 1, 'same', 'NHWC', [2, 3]));
+    expectClose(ref, got, 1e-4);
+  });
+
   it.each(levels)('dilated forward convolutions match tfjs (%s)', (level) => {
     setDispatch(level);
     for (const [dilations, pad] of [
