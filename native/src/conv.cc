@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "gemm.h"
@@ -54,71 +55,92 @@ struct Placement {
   int64_t h, w, top, left, step_h, step_w;
 };
 
-// A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c], written row by
-// row on the pool, into a buffer reused across calls.
-PaddedInput pad_input(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at,
-                      std::vector<float>& buffer) {
-  const bool as_is = at.top == 0 && at.left == 0 && at.step_h == 1 && at.step_w == 1 && at.h == in_h && at.w == in_w;
-  if (as_is) return {x, in_h, in_w};
-  const int64_t row = at.w * c;
-  const int64_t rows = batch * at.h;
-  if (static_cast<int64_t>(buffer.size()) < rows * row) buffer.resize(static_cast<size_t>(rows * row));
-  float* out = buffer.data();
-  const int tasks = task_count(rows * row, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      float* dst = out + r * row;
-      const int64_t b = r / at.h, py = r - b * at.h;
-      const int64_t iy = (py - at.top) / at.step_h;
-      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) {
-        std::fill(dst, dst + row, 0.0f);
-        continue;
-      }
-      const float* src = x + (b * in_h + iy) * in_w * c;
-      if (at.step_w == 1) {
-        // One contiguous run, the columns ix with 0 <= left + ix < w, between zeros.
-        const int64_t ix0 = std::max<int64_t>(0, -at.left), ix1 = std::max(ix0, std::min(in_w, at.w - at.left));
-        const int64_t from = (at.left + ix0) * c, to = from + (ix1 - ix0) * c;
-        std::fill(dst, dst + from, 0.0f);
-        std::copy(src + ix0 * c, src + ix1 * c, dst + from);
-        std::fill(dst + to, dst + row, 0.0f);
-        continue;
-      }
-      std::fill(dst, dst + row, 0.0f);
-      for (int64_t ix = 0; ix < in_w; ++ix) {
-        const int64_t px = at.left + ix * at.step_w;
-        if (px < 0 || px >= at.w) continue;
-        std::copy(src + ix * c, src + (ix + 1) * c, dst + px * c);
-      }
+// A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c] in a buffer
+// reused across calls: rows of at.w·c floats (NHWC, PaddedInput) or, with row > 0, rows of c planes of
+// `row` floats (PlanarInput). The copy is written either all at once on the pool (all()) or image by image
+// by the tasks that then read it (images()), while it is still in their cache.
+class Padding {
+ public:
+  Padding(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at, int64_t row,
+          std::vector<float>& buffer)
+      : x_(x), batch_(batch), in_h_(in_h), in_w_(in_w), c_(c), at_(at), row_(row), line_(row > 0 ? c * row : at.w * c) {
+    const int64_t floats = batch * at.h * line_;
+    if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+    out_ = buffer.data();
+  }
+  PaddedInput nhwc() const { return {out_, at_.h, at_.w}; }
+  PlanarInput planar() const { return {out_, at_.h, c_, row_}; }
+
+  // Writes the padded images [b0, b1).
+  void images(int64_t b0, int64_t b1) const {
+    for (int64_t r = b0 * at_.h; r < b1 * at_.h; ++r) write_row(r);
+  }
+  // Writes every image, rows split between pool tasks.
+  void all() const {
+    const int64_t rows = batch_ * at_.h;
+    const int tasks = task_count(rows * line_, rows);
+    run_tasks(tasks, [&](int t, int) {
+      for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) write_row(r);
+    });
+  }
+
+ private:
+  void write_row(int64_t r) const {
+    float* dst = out_ + r * line_;
+    const int64_t b = r / at_.h, py = r - b * at_.h;
+    const int64_t iy = (py - at_.top) / at_.step_h;
+    if (py < at_.top || iy * at_.step_h != py - at_.top || iy >= in_h_) {
+      std::fill(dst, dst + line_, 0.0f);
+      return;
     }
-  });
-  return {out, at.h, at.w};
+    const float* src = x_ + (b * in_h_ + iy) * in_w_ * c_;
+    if (row_ > 0) {
+      std::fill(dst, dst + line_, 0.0f);
+      for (int64_t ix = 0; ix < in_w_; ++ix) {
+        const int64_t px = at_.left + ix * at_.step_w;
+        if (px < 0 || px >= at_.w) continue;
+        for (int64_t i = 0; i < c_; ++i) dst[i * row_ + px] = src[ix * c_ + i];
+      }
+      return;
+    }
+    if (at_.step_w == 1) {
+      // One contiguous run, the columns ix with 0 <= left + ix < w, between zeros.
+      const int64_t ix0 = std::max<int64_t>(0, -at_.left), ix1 = std::max(ix0, std::min(in_w_, at_.w - at_.left));
+      const int64_t from = (at_.left + ix0) * c_, to = from + (ix1 - ix0) * c_;
+      std::fill(dst, dst + from, 0.0f);
+      std::copy(src + ix0 * c_, src + ix1 * c_, dst + from);
+      std::fill(dst + to, dst + line_, 0.0f);
+      return;
+    }
+    std::fill(dst, dst + line_, 0.0f);
+    for (int64_t ix = 0; ix < in_w_; ++ix) {
+      const int64_t px = at_.left + ix * at_.step_w;
+      if (px < 0 || px >= at_.w) continue;
+      std::copy(src + ix * c_, src + (ix + 1) * c_, dst + px * c_);
+    }
+  }
+
+  const float* x_;
+  int64_t batch_, in_h_, in_w_, c_;
+  Placement at_;
+  int64_t row_, line_;
+  float* out_;
+};
+
+// Whether the padded copy of an NHWC input is the input itself.
+bool pads_nothing(const Placement& at, int64_t in_h, int64_t in_w) {
+  return at.top == 0 && at.left == 0 && at.step_h == 1 && at.step_w == 1 && at.h == in_h && at.w == in_w;
 }
 
-// The same placement as pad_input, laid out by planes (conv.h, PlanarInput) with rows of `row` floats.
-PlanarInput pad_planar(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at,
-                       int64_t row, std::vector<float>& buffer) {
-  const int64_t line = c * row;  // one padded row of all channels
-  const int64_t rows = batch * at.h;
-  if (static_cast<int64_t>(buffer.size()) < rows * line) buffer.resize(static_cast<size_t>(rows * line));
-  float* out = buffer.data();
-  const int tasks = task_count(rows * line, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      float* dst = out + r * line;
-      std::fill(dst, dst + line, 0.0f);
-      const int64_t b = r / at.h, py = r - b * at.h;
-      const int64_t iy = (py - at.top) / at.step_h;
-      if (py < at.top || iy * at.step_h != py - at.top || iy >= in_h) continue;
-      const float* src = x + (b * in_h + iy) * in_w * c;
-      for (int64_t ix = 0; ix < in_w; ++ix) {
-        const int64_t px = at.left + ix * at.step_w;
-        if (px < 0 || px >= at.w) continue;
-        for (int64_t i = 0; i < c; ++i) dst[i * row + px] = src[ix * c + i];
-      }
-    }
-  });
-  return {out, at.h, c, row};
+// Images from which the products pad their input image by image inside their own tasks (tasks then take
+// whole images); smaller batches pad all images on the pool first and split pixels finer.
+constexpr int64_t kPadByImages = 8;
+
+// Images per forward task when tasks take whole images: enough output pixels that the ragged last tile
+// of each task wastes little (a 7×7 image alone would compute 60 pixels for its 49).
+int64_t images_per_task(int64_t pixels_per_image) {
+  constexpr int64_t kTaskPixels = 384;
+  return (kTaskPixels + pixels_per_image - 1) / pixels_per_image;
 }
 
 // Rows and columns a window sweep reads: (out − 1)·stride + (filter − 1)·dilation + 1.
@@ -136,11 +158,6 @@ Placement window_placement(const ConvGeometry& g) {
           1};
 }
 
-// The input of g as its windows read it.
-PaddedInput padded_input(const ConvGeometry& g, const float* x) {
-  static std::vector<float> buffer;
-  return pad_input(x, g.batch, g.in_h, g.in_w, g.in_c, window_placement(g), buffer);
-}
 
 int64_t round_to(int64_t n, int64_t w) { return (n + w - 1) / w * w; }
 
@@ -178,28 +195,44 @@ void apply_epilogue(const ConvEpilogue& e, float* y, int64_t rows, int64_t chann
   }
 }
 
-// y = conv(x, w) on padded input, then the epilogue per task while its rows are in cache.
-void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp,
-                    const ConvEpilogue* epilogue, float* y) {
+// y = conv(x, w) on padded input, then the epilogue per task while its rows are in cache. `pad` writes the
+// padded input (null when the input is read as is).
+void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInput& in, const Padding* pad,
+                    const float* wp, int64_t ocp, const ConvEpilogue* epilogue, float* y) {
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
-  const int64_t pixels = g.batch * g.out_h * g.out_w;
-  // Tasks take whole runs of kTilePixels pixels, a multiple of every tile height, so only the very last
-  // tile of the call is ragged (each output is computed the same way whatever the split).
+  const int64_t per_image = g.out_h * g.out_w;
+  const auto compute = [&](int64_t p0, int64_t p1) {
+    k.forward(g, in, wp, ocp, y, p0, p1);
+    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+  };
+  if (pad && g.batch >= kPadByImages) {
+    const int64_t group = images_per_task(per_image), groups = (g.batch + group - 1) / group;
+    const int tasks = conv_tasks(groups, group * per_image * K * g.out_c);
+    run_tasks(tasks, [&](int t, int) {
+      const int64_t b0 = std::min(g.batch, split(groups, tasks, t) * group);
+      const int64_t b1 = std::min(g.batch, split(groups, tasks, t + 1) * group);
+      pad->images(b0, b1);
+      compute(b0 * per_image, b1 * per_image);
+    });
+    return;
+  }
+  if (pad) pad->all();
+  const int64_t pixels = g.batch * per_image;
+  // Tasks take whole runs of kTilePixels pixels, a multiple of every tile height.
   constexpr int64_t kTilePixels = 48;
   const int64_t runs = (pixels + kTilePixels - 1) / kTilePixels;
   const int tasks = conv_tasks(runs, kTilePixels * K * g.out_c);
   run_tasks(tasks, [&](int t, int) {
     const int64_t p0 = std::min(pixels, split(runs, tasks, t) * kTilePixels);
     const int64_t p1 = std::min(pixels, split(runs, tasks, t + 1) * kTilePixels);
-    if (p0 == p1) return;
-    k.forward(g, in, wp, ocp, y, p0, p1);
-    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+    if (p0 < p1) compute(p0, p1);
   });
 }
 
-// The planar copy of g's input (placed by `at`) for tiles with vectors of `width` output pixels, and where
-// each tap row k (fy, fx, input channel) reads from a vector's origin.
+// The planar copy of g's input (placed by `at`) for tiles with vectors of `width` output pixels (written
+// by `pad`), and where each tap row k (fy, fx, input channel) reads from a vector's origin.
 struct PlanarTaps {
+  Padding pad;
   PlanarInput in;
   const int64_t* offsets;
 };
@@ -210,14 +243,14 @@ PlanarTaps planar_taps(const ConvGeometry& g, const float* x, int64_t x_h, int64
   // A row's last vector reads up to segs·width − out_w columns past at.w: they are zeros.
   const int64_t row = at.w + segs * width - g.out_w;
   static std::vector<float> buffer;
-  const PlanarInput in = pad_planar(x, g.batch, x_h, x_w, g.in_c, at, row, buffer);
+  const Padding pad(x, g.batch, x_h, x_w, g.in_c, at, row, buffer);
   static std::vector<int64_t> offsets;
   offsets.resize(static_cast<size_t>(g.filter_h * g.filter_w * g.in_c));
   for (int64_t fy = 0, k = 0; fy < g.filter_h; ++fy)
     for (int64_t fx = 0; fx < g.filter_w; ++fx)
       for (int64_t i = 0; i < g.in_c; ++i, ++k)
         offsets[static_cast<size_t>(k)] = (fy * g.dilation_h * g.in_c + i) * row + fx * g.dilation_w;
-  return {in, offsets.data()};
+  return {pad, pad.planar(), offsets.data()};
 }
 
 // Whether a forward product runs with vectors along output pixels (conv_tiles.h): with a unit horizontal
@@ -246,20 +279,36 @@ void forward_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x,
     for (int64_t kk = 0; kk < K; ++kk)
       for (int64_t m = 0; m < MR && b * MR + m < g.out_c; ++m)
         packed[(b * K + kk) * MR + m] = filter(kk, b * MR + m);
-  // Tasks take whole tiles of NV vectors; vectors run in pixel order, so a task's pixels are one range.
+  // Vectors run in pixel order, so a task's pixels are one range.
   const int64_t vectors = g.batch * g.out_h * segs;
-  const int64_t tiles = (vectors + NV - 1) / NV;
-  const int tasks = conv_tasks(tiles, NV * W * K * g.out_c);
   const auto first_pixel = [&](int64_t v) {
     return v >= vectors ? g.batch * g.out_h * g.out_w : v / segs * g.out_w + v % segs * W;
   };
-  run_tasks(tasks, [&](int t, int) {
-    const int64_t v0 = std::min(vectors, split(tiles, tasks, t) * NV);
-    const int64_t v1 = std::min(vectors, split(tiles, tasks, t + 1) * NV);
-    if (v0 == v1) return;
+  const auto compute = [&](int64_t v0, int64_t v1) {
     k.forward_pixels(g, in, offsets, packed, y, v0, v1);
     const int64_t p0 = first_pixel(v0), p1 = first_pixel(v1);
     if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+  };
+  const int64_t per_image = g.out_h * segs;
+  if (g.batch >= kPadByImages) {
+    const int64_t group = images_per_task(g.out_h * g.out_w), groups = (g.batch + group - 1) / group;
+    const int tasks = conv_tasks(groups, group * per_image * W * K * g.out_c);
+    run_tasks(tasks, [&](int t, int) {
+      const int64_t b0 = std::min(g.batch, split(groups, tasks, t) * group);
+      const int64_t b1 = std::min(g.batch, split(groups, tasks, t + 1) * group);
+      taps.pad.images(b0, b1);
+      compute(b0 * per_image, b1 * per_image);
+    });
+    return;
+  }
+  taps.pad.all();
+  // Tasks take whole tiles of NV vectors.
+  const int64_t tiles = (vectors + NV - 1) / NV;
+  const int tasks = conv_tasks(tiles, NV * W * K * g.out_c);
+  run_tasks(tasks, [&](int t, int) {
+    const int64_t v0 = std::min(vectors, split(tiles, tasks, t) * NV);
+    const int64_t v1 = std::min(vectors, split(tiles, tasks, t + 1) * NV);
+    if (v0 < v1) compute(v0, v1);
   });
 }
 
@@ -279,7 +328,14 @@ void conv_forward(const ConvGeometry& g, const float* x, const float* w, const C
   // them, into an aligned buffer.
   float* wp = packed_filter(K * ocp);
   for (int64_t r = 0; r < K; ++r) std::copy(w + r * g.out_c, w + (r + 1) * g.out_c, wp + r * ocp);
-  forward_padded(k, g, padded_input(g, x), wp, ocp, &epilogue, y);
+  const Placement at = window_placement(g);
+  if (pads_nothing(at, g.in_h, g.in_w)) {
+    forward_padded(k, g, {x, g.in_h, g.in_w}, nullptr, wp, ocp, &epilogue, y);
+    return;
+  }
+  static std::vector<float> buffer;
+  const Padding pad(x, g.batch, g.in_h, g.in_w, g.in_c, at, 0, buffer);
+  forward_padded(k, g, pad.nhwc(), &pad, wp, ocp, &epilogue, y);
 }
 
 namespace {
@@ -329,7 +385,7 @@ void backward_input_by_columns(const ConvGeometry& g, const float* dy, const flo
     t.out_c = cols;
     t.filter_h = t.filter_w = t.stride_h = t.stride_w = t.dilation_h = t.dilation_w = 1;
     const PaddedInput in{dy + b0 * per_image * g.out_c, g.out_h, g.out_w};
-    forward_padded(k, t, in, packed, colp, nullptr, columns.data());
+    forward_padded(k, t, in, nullptr, packed, colp, nullptr, columns.data());
     const float* col = columns.data();
     const int tasks = task_count(nb * per_image * cols, nb);
     run_tasks(tasks, [&](int task, int) {
@@ -398,7 +454,7 @@ void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w,
     return;
   }
   static std::vector<float> buffer;
-  const PaddedInput in = pad_input(dy, g.batch, g.out_h, g.out_w, g.out_c, at, buffer);
+  const Padding pad(dy, g.batch, g.out_h, g.out_w, g.out_c, at, 0, buffer);
   const int64_t icp = round_to(g.in_c, k.width);
   float* packed = packed_filter(taps * g.out_c * icp);
   for (int64_t tap = 0; tap < taps; ++tap) {
@@ -407,7 +463,7 @@ void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w,
     for (int64_t i = 0; i < g.in_c; ++i)
       for (int64_t o = 0; o < g.out_c; ++o) to[o * icp + i] = from[i * g.out_c + o];
   }
-  forward_padded(k, t, in, packed, icp, nullptr, dx);
+  forward_padded(k, t, pad.nhwc(), &pad, packed, icp, nullptr, dx);
 }
 
 namespace {
@@ -433,6 +489,9 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   static std::vector<float> partial;
   if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PlanarTaps taps = planar_taps(g, x, g.in_h, g.in_w, window_placement(g), k.width);
+  // Parts of whole images pad their own images.
+  const bool by_images = g.batch >= kPadByImages && g.batch >= parts;
+  if (!by_images) taps.pad.all();
   const size_t acc_floats = static_cast<size_t>(part_size * k.width);
   const size_t dy_floats = static_cast<size_t>(kConvPixelVectors * g.out_c * k.width);
   ThreadPool::Region region(ThreadPool::global());
@@ -443,8 +502,14 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
     float* part = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
-    k.filter_pixels(g, taps.in, taps.offsets, dy, part, split(rows, n, t), split(rows, n, t + 1),
-                    region.scratch(thread).buf[Scratch::kUser1].data(),
+    int64_t r0 = split(rows, n, t), r1 = split(rows, n, t + 1);
+    if (by_images) {
+      const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
+      taps.pad.images(b0, b1);
+      r0 = b0 * g.out_h;
+      r1 = b1 * g.out_h;
+    }
+    k.filter_pixels(g, taps.in, taps.offsets, dy, part, r0, r1, region.scratch(thread).buf[Scratch::kUser1].data(),
                     region.scratch(thread).buf[Scratch::kUser0].data());
   });
   const int sum_tasks = task_count(part_size * parts, K);
@@ -485,13 +550,28 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
   const int64_t parts = std::max<int64_t>(1, std::min({int64_t{32}, pixels / 256, (int64_t{1} << 22) / part_size}));
   static std::vector<float> partial;
   if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
-  const PaddedInput in = padded_input(g, x);
+  const Placement at = window_placement(g);
+  const bool as_is = pads_nothing(at, g.in_h, g.in_w);
+  static std::vector<float> buffer;
+  std::optional<Padding> pad;
+  if (!as_is) pad.emplace(x, g.batch, g.in_h, g.in_w, g.in_c, at, 0, buffer);
+  const PaddedInput in = as_is ? PaddedInput{x, g.in_h, g.in_w} : pad->nhwc();
+  // Parts of whole images pad their own images.
+  const bool by_images = pad && g.batch >= kPadByImages && g.batch >= parts;
+  if (pad && !by_images) pad->all();
+  const int64_t per_image = g.out_h * g.out_w;
   const size_t scratch_bytes = kConvPixelBlock * sizeof(const float*) + kConvPixelBlock * ocp * sizeof(float);
   ThreadPool::Region region(ThreadPool::global());
   for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser0].reserve(scratch_bytes / sizeof(float));
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
-    const int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
+    int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
+    if (by_images) {
+      const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
+      pad->images(b0, b1);
+      p0 = b0 * per_image;
+      p1 = b1 * per_image;
+    }
     float* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
     std::fill(acc, acc + part_size, 0.0f);  // each task clears its own part, on its own thread
     void* scratch = region.scratch(thread).buf[Scratch::kUser0].data();

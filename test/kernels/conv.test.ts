@@ -134,10 +134,30 @@ describe.skipIf(!engine)('native convolutions', () => {
       }
       tf.dispose([...ref, ...got]);
     }
-    const xs = random([1, 9, 28, 4]) as tf.Tensor4D;
+    const dilated = random([1, 9, 28, 4]) as tf.Tensor4D;
     const fs = random([3, 3, 4, 6]) as tf.Tensor4D;
-    const { ref, got } = both(() => tf.conv2d(xs, fs, 1, 'same', 'NHWC', [2, 3]));
+    const { ref, got } = both(() => tf.conv2d(dilated, fs, 1, 'same', 'NHWC', [2, 3]));
     expectClose(ref, got, 1e-4);
+  });
+
+  it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // From 8 images on, each task pads the images it then reads (groups of images for small ones).
+    const cases: Case[] = [
+      { x: [9, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [10, 7, 7, 16], f: [3, 3, 16, 32], strides: [1, 1], pad: 'same' },
+      { x: [8, 6, 12, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
+      { x: [11, 9, 8, 5], f: [3, 3, 5, 6], strides: [2, 2], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
   });
 
   it.each(levels)('dilated forward convolutions match tfjs (%s)', (level) => {
