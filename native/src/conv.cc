@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -94,6 +95,18 @@ class Padding {
       return;
     }
     const float* src = x_ + (b * in_h_ + iy) * in_w_ * c_;
+    if (row_ > 0 && at_.step_w == 1) {
+      // Per channel plane, between zeros: the columns ix with 0 <= left + ix < w, every c-th input value.
+      const int64_t ix0 = std::max<int64_t>(0, -at_.left), ix1 = std::max(ix0, std::min(in_w_, at_.w - at_.left));
+      const int64_t from = at_.left + ix0, n = ix1 - ix0;
+      std::fill(dst, dst + line_, 0.0f);
+      for (int64_t i = 0; i < c_; ++i) {
+        float* FVL_RESTRICT plane = dst + i * row_ + from;
+        const float* FVL_RESTRICT in = src + ix0 * c_ + i;
+        for (int64_t j = 0; j < n; ++j) plane[j] = in[j * c_];
+      }
+      return;
+    }
     if (row_ > 0) {
       std::fill(dst, dst + line_, 0.0f);
       for (int64_t ix = 0; ix < in_w_; ++ix) {
@@ -136,10 +149,10 @@ bool pads_nothing(const Placement& at, int64_t in_h, int64_t in_w) {
 // whole images); smaller batches pad all images on the pool first and split pixels finer.
 constexpr int64_t kPadByImages = 8;
 
-// Images per forward task when tasks take whole images: enough output pixels that the ragged last tile
-// of each task wastes little (a 7×7 image alone would compute 60 pixels for its 49).
+// Images per forward task when tasks take whole images: enough output pixels that the short last tile of
+// each task costs little (a 7×7 image takes four tiles and a short one).
 int64_t images_per_task(int64_t pixels_per_image) {
-  constexpr int64_t kTaskPixels = 384;
+  constexpr int64_t kTaskPixels = 192;
   return (kTaskPixels + pixels_per_image - 1) / pixels_per_image;
 }
 
@@ -284,14 +297,27 @@ void forward_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x,
   const auto first_pixel = [&](int64_t v) {
     return v >= vectors ? g.batch * g.out_h * g.out_w : v / segs * g.out_w + v % segs * W;
   };
+  // The tiles add the bias as they store; the activation follows per task.
+  static std::vector<float> bias;
+  ConvEpilogue activation;
+  if (epilogue) {
+    activation = *epilogue;
+    activation.bias = nullptr;
+    if (epilogue->bias) {
+      bias.assign(static_cast<size_t>(blocks * MR), 0.0f);
+      for (int64_t o = 0; o < g.out_c; ++o) bias[static_cast<size_t>(o)] = epilogue->bias[epilogue->bias_len == 1 ? 0 : o];
+    }
+  }
+  const float* tile_bias = epilogue && epilogue->bias ? bias.data() : nullptr;
   const auto compute = [&](int64_t v0, int64_t v1) {
-    k.forward_pixels(g, in, offsets, packed, y, v0, v1);
+    k.forward_pixels(g, in, offsets, packed, tile_bias, y, v0, v1);
     const int64_t p0 = first_pixel(v0), p1 = first_pixel(v1);
-    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+    if (epilogue) apply_epilogue(activation, y + p0 * g.out_c, p1 - p0, g.out_c);
   };
   const int64_t per_image = g.out_h * segs;
   if (g.batch >= kPadByImages) {
-    const int64_t group = images_per_task(g.out_h * g.out_w), groups = (g.batch + group - 1) / group;
+    // Groups of images whose vectors fill whole tiles (up to NV images).
+    const int64_t group = NV / std::gcd(per_image, NV), groups = (g.batch + group - 1) / group;
     const int tasks = conv_tasks(groups, group * per_image * W * K * g.out_c);
     run_tasks(tasks, [&](int t, int) {
       const int64_t b0 = std::min(g.batch, split(groups, tasks, t) * group);

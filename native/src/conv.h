@@ -93,9 +93,10 @@ typedef void (*ConvFilterRowsRangeFn)(const ConvGeometry& g, const PaddedInput& 
 // Forward over pixel vectors [v0, v1): output row r = b·out_h + oy has ceil(out_w / width) of them,
 // `width` pixels each (the last ragged), vector v = r·that + segment. offsets[k] is where tap k (filter
 // order: fy, fx, input channel) reads in the planar input from a vector's origin; wpk is the filter packed
-// [ceil(out_c / pixels_mr)][taps·in_c][pixels_mr], zeros past out_c. Unit horizontal stride only.
+// [ceil(out_c / pixels_mr)][taps·in_c][pixels_mr], zeros past out_c; bias, when not null, holds a value
+// per output channel (padded likewise), added to the sums. Unit horizontal stride only.
 typedef void (*ConvForwardPixelsFn)(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets,
-                                    const float* wpk, float* y, int64_t v0, int64_t v1);
+                                    const float* wpk, const float* bias, float* y, int64_t v0, int64_t v1);
 
 // Filter gradient over the output rows [r0, r1) (r = b·out_h + oy) with vectors along output pixels, as
 // in the forward_pixels tiles (same offsets), written to part [taps·in_c][out_c]. `vec_acc` has room for

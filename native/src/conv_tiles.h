@@ -86,6 +86,11 @@ void forward_tiles(const ConvGeometry& g, const PaddedInput& in, const float* wp
   PixelWalk walk(g, in, p0);
   for (int64_t p = p0; p < p1; p += MR) {
     const int64_t np = min64(MR, p1 - p);
+    // A short last tile of a tall one takes shorter tiles instead, computing fewer unused rows.
+    if (MR > 4 && np <= MR / 2) {
+      forward_tiles<(MR > 4 ? MR / 2 : MR), NV>(g, in, wp, ocp, y, p, p1, o0, nc);
+      return;
+    }
     // Rows past the end of the range repeat the last pixel: computed, never stored.
     const float* src[MR];
     for (int j = 0; j < MR; ++j) {
@@ -153,10 +158,16 @@ FVL_INLINE const float* pixel_vector(const ConvGeometry& g, const PlanarInput& i
 
 template <int MR, int NV>
 void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, int64_t K,
-                          const float* wpk, float* y, int64_t v0, int64_t v1, int64_t o0, int64_t nc) {
+                          const float* wpk, const float* bias, float* y, int64_t v0, int64_t v1, int64_t o0,
+                          int64_t nc) {
   const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
   for (int64_t v = v0; v < v1; v += NV) {
     const int64_t nv = min64(NV, v1 - v);
+    // A short last tile takes one vector at a time instead of computing unused ones.
+    if (NV > 1 && nv < NV) {
+      forward_pixels_tiles<MR, 1>(g, in, offsets, K, wpk, bias, y, v, v1, o0, nc);
+      return;
+    }
     // Vectors past the end of the range repeat the last one: computed, never stored.
     const float* src[NV];
     int64_t first[NV];
@@ -174,27 +185,33 @@ void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const in
         for (int n = 0; n < NV; ++n) acc[m][n] = Vec::fma(a, xv[n], acc[m][n]);
       }
     }
-    // Channel-major in registers, pixel-major in y: through a small buffer.
+    // Channel-major in registers, pixel-major in y: through a small buffer, adding the bias.
     alignas(64) float lanes[MR][Vec::W];
     for (int n = 0; n < nv; ++n) {
-      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], acc[m][n]);
+      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], bias ? Vec::add(acc[m][n], Vec::set1(bias[m])) : acc[m][n]);
       const int64_t row_left = g.out_w - (first[n] % g.out_w);
       const int64_t np = min64(Vec::W, row_left);
       float* out = y + first[n] * g.out_c + o0;
-      for (int64_t j = 0; j < np; ++j, out += g.out_c)
-        for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
+      if (nc == MR) {
+        for (int64_t j = 0; j < np; ++j, out += g.out_c)
+          for (int m = 0; m < MR; ++m) out[m] = lanes[m][j];
+      } else {
+        for (int64_t j = 0; j < np; ++j, out += g.out_c)
+          for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
+      }
     }
   }
 }
 
 // Output pixel vectors [v0, v1) of y (see above); wpk packed in blocks of Vec::kPixelsMR channels.
 void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* wpk,
-                          float* y, int64_t v0, int64_t v1) {
+                          const float* bias, float* y, int64_t v0, int64_t v1) {
   constexpr int MR = Vec::kPixelsMR;
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
     const float* block = wpk + (o0 / MR) * K * MR;
-    forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, y, v0, v1, o0, min64(MR, g.out_c - o0));
+    forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, bias ? bias + o0 : nullptr, y, v0, v1, o0,
+                                             min64(MR, g.out_c - o0));
   }
 }
 

@@ -178,24 +178,33 @@ describe.skipIf(!engine)('native convolutions', () => {
     'the fused epilogue (bias, relu, relu6, prelu, leakyrelu, elu) matches tfjs (%s)',
     (level) => {
       setDispatch(level);
+      // 19 output channels take vectors along the channels; 4 or 6 channels of 16-pixel rows along the
+      // output pixels, with the bias added by the tiles.
+      const shapes = [
+        [19, 6],
+        [6, 16],
+        [4, 16],
+      ];
       for (const activation of ['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'elu'] as const) {
-        const xs = random([2, 7, 6, 3]) as tf.Tensor4D;
-        const fs = random([3, 3, 3, 19]) as tf.Tensor4D;
-        const bias = random([19]);
-        const alpha = random([19]);
-        const { ref, got } = both(() =>
-          tf.fused.conv2d({
-            x: xs,
-            filter: fs,
-            strides: 1,
-            pad: 'same',
-            bias: tf.mul(bias, 4),
-            activation,
-            preluActivationWeights: activation === 'prelu' ? alpha : undefined,
-            leakyreluAlpha: 0.3,
-          }),
-        );
-        expectClose(ref, got, 1e-4);
+        for (const [channels, width] of shapes) {
+          const xs = random([2, 7, width, 3]) as tf.Tensor4D;
+          const fs = random([3, 3, 3, channels]) as tf.Tensor4D;
+          const bias = random([channels]);
+          const alpha = random([channels]);
+          const { ref, got } = both(() =>
+            tf.fused.conv2d({
+              x: xs,
+              filter: fs,
+              strides: 1,
+              pad: 'same',
+              bias: tf.mul(bias, 4),
+              activation,
+              preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+              leakyreluAlpha: 0.3,
+            }),
+          );
+          expectClose(ref, got, 1e-4);
+        }
       }
     },
   );
