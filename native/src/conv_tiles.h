@@ -207,11 +207,16 @@ void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const in
 void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* wpk,
                           const float* bias, float* y, int64_t v0, int64_t v1) {
   constexpr int MR = Vec::kPixelsMR;
+  // Every block of channels sweeps a few tiles of vectors while their input is in L1.
+  constexpr int64_t kChunk = 4 * Vec::kPixelsNV;
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
-  for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
-    const float* block = wpk + (o0 / MR) * K * MR;
-    forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, bias ? bias + o0 : nullptr, y, v0, v1, o0,
-                                             min64(MR, g.out_c - o0));
+  for (int64_t c0 = v0; c0 < v1; c0 += kChunk) {
+    const int64_t c1 = min64(v1, c0 + kChunk);
+    for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+      const float* block = wpk + (o0 / MR) * K * MR;
+      forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, bias ? bias + o0 : nullptr, y, c0, c1, o0,
+                                               min64(MR, g.out_c - o0));
+    }
   }
 }
 

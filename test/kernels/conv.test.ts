@@ -124,6 +124,8 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 12, 28, 1], f: [3, 3, 1, 16], strides: [1, 1], pad: 'same' },
       { x: [2, 10, 33, 3], f: [5, 5, 3, 13], strides: [1, 1], pad: 'same' },
       { x: [1, 8, 25, 2], f: [2, 4, 2, 9], strides: [3, 1], pad: 'valid' },
+      { x: [2, 9, 14, 8], f: [5, 5, 8, 12], strides: [1, 1], pad: 'same' },
+      { x: [2, 9, 16, 8], f: [5, 5, 8, 7], strides: [1, 1], pad: 'same' },
     ];
     for (const c of cases) {
       const { ref, got } = convAndGradients(c, random);
