@@ -18,6 +18,12 @@
 
 #include "conv.h"
 
+#if defined(_MSC_VER)
+#define FVL_CONV_NOINLINE __declspec(noinline)
+#else
+#define FVL_CONV_NOINLINE __attribute__((noinline))
+#endif
+
 namespace fvl {
 namespace {
 
@@ -386,6 +392,32 @@ void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const f
 // channels × 5 taps = 40 floats), where vectors along the output channels would be half empty. The
 // sums go to acc laid out [fh][out_c][runp] (run padded to whole blocks); conv.cc transposes them.
 
+// A full tile (NV whole vectors of the row × MR output channels) over the block's pixels, added into
+// out ([MR][runp] from the tile's first value): no lane masks and no clamped channel indices in its loop.
+// Not inlined, so that its registers and those of the general loop below do not compete.
+template <int MR, int NV>
+FVL_CONV_NOINLINE void filter_rows_full_tile(const float* const* origin, int64_t at, const float* dy,
+                                             int64_t out_c, int64_t npix, float* out, int64_t runp) {
+  typename Vec::V acc[MR][NV];
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+  for (int64_t s = 0; s < npix; ++s) {
+    const float* src = origin[s] + at;
+    typename Vec::V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = Vec::load(src + v * Vec::W);
+    const float* d = dy + s * out_c;
+    for (int j = 0; j < MR; ++j) {
+      const typename Vec::V a = Vec::set1(d[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) {
+      float* to = out + j * runp + v * Vec::W;
+      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
+    }
+}
+
 template <int MR, int NV>
 void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dy,
                        int64_t npix, int64_t runp, float* acc_out) {
@@ -396,6 +428,11 @@ void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* 
       const int64_t at = fy * fr.row_step + t0;
       for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
         const int64_t no = min64(MR, g.out_c - o0);
+        if (nt == NV * Vec::W && no == MR) {
+          filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, acc_out + (fy * g.out_c + o0) * runp + t0,
+                                        runp);
+          continue;
+        }
         typename Vec::V acc[MR][NV];
         for (int j = 0; j < MR; ++j)
           for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();

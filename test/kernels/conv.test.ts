@@ -142,6 +142,26 @@ describe.skipIf(!engine)('native convolutions', () => {
     expectClose(ref, got, 1e-4);
   });
 
+  it.each(levels)('filter gradients with vectors along window rows match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // Few output channels and window rows of 48 floats: whole tiles of the row and of the channels, a
+    // ragged channel tile, and a ragged row (5 × 9 = 45 floats).
+    const cases: Case[] = [
+      { x: [2, 9, 10, 16], f: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
+      { x: [2, 8, 9, 16], f: [3, 3, 16, 11], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 9, 9], f: [3, 5, 9, 8], strides: [1, 2], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
+  });
+
   it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
     setDispatch(level);
     // From 8 images on, each task pads the images it then reads (groups of images for small ones).
