@@ -312,6 +312,32 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
 // padded to ocp (full-vector loads), then every tile of filter rows sweeps the block. Filter row k reads
 // the same offset from every pixel's window origin, so a tile needs one pointer per pixel.
 
+// A tile of MR filter rows that read consecutive input values (offset0 + j: within one window row at unit
+// dilation), over the block's pixels: fixed offsets from one pointer, where a tile of scattered rows
+// needs a register per row and spills some. Not inlined, so that its registers and those of the
+// general loop below do not compete.
+template <int MR, int NV>
+FVL_CONV_NOINLINE void backward_filter_run_tile(const float* const* origin, int64_t offset0, const float* dys,
+                                                int64_t ocp, int64_t npix, float* out) {
+  typename Vec::V acc[MR][NV];
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+  for (int64_t s = 0; s < npix; ++s) {
+    const float* src = origin[s] + offset0;
+    typename Vec::V d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = Vec::load(dys + s * ocp + v * Vec::W);
+    for (int j = 0; j < MR; ++j) {
+      const typename Vec::V a = Vec::set1(src[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, d[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) {
+      float* to = out + j * ocp + v * Vec::W;
+      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
+    }
+}
+
 template <int MR, int NV>
 void backward_filter_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dys,
                            int64_t ocp, int64_t npix, float* acc_out) {
@@ -325,6 +351,12 @@ void backward_filter_block(const ConvGeometry& g, const FilterRow& fr, const flo
       const int64_t fy = k / per_row, in_row = k - fy * per_row;
       const int64_t r = in_row / fr.run;
       offset[j] = fy * fr.row_step + r * fr.run_step + (in_row - r * fr.run);
+    }
+    bool consecutive = nk == MR;
+    for (int j = 1; j < MR; ++j) consecutive = consecutive && offset[j] == offset[0] + j;
+    if (consecutive) {
+      backward_filter_run_tile<MR, NV>(origin, offset[0], dys, ocp, npix, acc_out + k0 * ocp);
+      continue;
     }
     typename Vec::V acc[MR][NV];
     for (int j = 0; j < MR; ++j)
