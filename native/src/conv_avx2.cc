@@ -44,6 +44,27 @@ struct Vec {
   static FVL_INLINE M mask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
   static FVL_INLINE V load_m(const float* p, M m) { return _mm256_maskload_ps(p, m); }
   static FVL_INLINE V set1(float x) { return _mm256_set1_ps(x); }
+  // rows[m] = channel m of 8 pixels → pixel j's MR channels at out + j·stride (j < np). The 4-channel
+  // block of the pixel tiles is transposed in registers; others go through memory.
+  template <int MR>
+  static FVL_INLINE void store_pixels(float* out, int64_t stride, const V* rows, int np) {
+    if (MR != 4) {
+      alignas(32) float lanes[MR][W];
+      for (int m = 0; m < MR; ++m) _mm256_store_ps(lanes[m], rows[m]);
+      for (int j = 0; j < np; ++j)
+        for (int m = 0; m < MR; ++m) out[j * stride + m] = lanes[m][j];
+      return;
+    }
+    // Per 128-bit lane L: u[q] = the 4 channels of pixel 4L + q.
+    const V t0 = _mm256_unpacklo_ps(rows[0], rows[1]), t1 = _mm256_unpackhi_ps(rows[0], rows[1]);
+    const V t2 = _mm256_unpacklo_ps(rows[2], rows[3]), t3 = _mm256_unpackhi_ps(rows[2], rows[3]);
+    const V u[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE), _mm256_shuffle_ps(t1, t3, 0x44),
+                    _mm256_shuffle_ps(t1, t3, 0xEE)};
+    for (int q = 0; q < 4; ++q) {
+      if (q < np) _mm_storeu_ps(out + q * stride, _mm256_castps256_ps128(u[q]));
+      if (4 + q < np) _mm_storeu_ps(out + (4 + q) * stride, _mm256_extractf128_ps(u[q], 1));
+    }
+  }
   static FVL_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static FVL_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
 };

@@ -32,6 +32,12 @@ struct Vec {
   static FVL_INLINE M mask(int n) { return n > 0; }
   static FVL_INLINE V load_m(const float* p, M m) { return m ? *p : 0.0f; }
   static FVL_INLINE V set1(float x) { return x; }
+  // rows[m] = channel m of one pixel → its MR channels at out (np ≤ 1).
+  template <int MR>
+  static FVL_INLINE void store_pixels(float* out, int64_t, const V* rows, int np) {
+    if (np < 1) return;
+    for (int m = 0; m < MR; ++m) out[m] = rows[m];
+  }
   // a·b + c: the baseline has no FMA instruction, and std::fma would be a library call per term.
   static FVL_INLINE V fma(V a, V b, V c) { return a * b + c; }
   static FVL_INLINE V add(V a, V b) { return a + b; }

@@ -5,6 +5,9 @@
 //   W                           floats per vector
 //   V zero(), V load(p), void store(p, v), void store_n(p, v, n)   (n < W lanes), V set1(x), V fma(a, b, c),
 //   V add(a, b)
+//   template <int MR> store_pixels(out, stride, rows, np)
+//                               rows[m] holds channel m of W pixels: writes pixel j's MR channels to
+//                               out + j·stride, for j < np
 //   kMaxNV                      most vectors of channels in one tile
 //   template <int NV> mr()      pixels (or filter rows) per tile with NV vectors: as many accumulators
 //                               as the register file holds beside the filter vectors
@@ -191,20 +194,22 @@ void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const in
         for (int n = 0; n < NV; ++n) acc[m][n] = Vec::fma(a, xv[n], acc[m][n]);
       }
     }
-    // Channel-major in registers, pixel-major in y: through a small buffer, adding the bias.
+    // Channel-major in registers, pixel-major in y, with the bias added: a whole block of channels by a
+    // transpose in registers, a ragged one through a small buffer.
     alignas(64) float lanes[MR][Vec::W];
     for (int n = 0; n < nv; ++n) {
-      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], bias ? Vec::add(acc[m][n], Vec::set1(bias[m])) : acc[m][n]);
+      typename Vec::V rows[MR];
+      for (int m = 0; m < MR; ++m) rows[m] = bias ? Vec::add(acc[m][n], Vec::set1(bias[m])) : acc[m][n];
       const int64_t row_left = g.out_w - (first[n] % g.out_w);
-      const int64_t np = min64(Vec::W, row_left);
+      const int np = static_cast<int>(min64(Vec::W, row_left));
       float* out = y + first[n] * g.out_c + o0;
       if (nc == MR) {
-        for (int64_t j = 0; j < np; ++j, out += g.out_c)
-          for (int m = 0; m < MR; ++m) out[m] = lanes[m][j];
-      } else {
-        for (int64_t j = 0; j < np; ++j, out += g.out_c)
-          for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
+        Vec::template store_pixels<MR>(out, g.out_c, rows, np);
+        continue;
       }
+      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], rows[m]);
+      for (int64_t j = 0; j < np; ++j, out += g.out_c)
+        for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
     }
   }
 }
