@@ -52,18 +52,20 @@ struct Vec {
       return;
     }
     // Per 128-bit lane L: t = channels (0,1), (2,3), … of pixels 4L … 4L+3 interleaved in pairs; u[q] =
-    // channels 0–3 of pixel 4L+q, u[4+q] = channels 4–7.
+    // channels 0–3 of pixel 4L+q, u[4+q] = channels 4–7. (The masked forms, all lanes set, spare GCC's
+    // false "uninitialised" warning about the plain ones' undefined pass-through.)
+    constexpr __mmask16 all = 0xFFFF;
     V t[8], u[8];
     for (int m = 0; m < 8; m += 2) {
-      t[m] = _mm512_unpacklo_ps(rows[m], rows[m + 1]);
-      t[m + 1] = _mm512_unpackhi_ps(rows[m], rows[m + 1]);
+      t[m] = _mm512_mask_unpacklo_ps(rows[m], all, rows[m], rows[m + 1]);
+      t[m + 1] = _mm512_mask_unpackhi_ps(rows[m], all, rows[m], rows[m + 1]);
     }
     for (int h = 0; h < 2; ++h) {
       V* const a = t + 4 * h;  // channels 4h … 4h + 3
-      u[4 * h + 0] = _mm512_shuffle_ps(a[0], a[2], 0x44);
-      u[4 * h + 1] = _mm512_shuffle_ps(a[0], a[2], 0xEE);
-      u[4 * h + 2] = _mm512_shuffle_ps(a[1], a[3], 0x44);
-      u[4 * h + 3] = _mm512_shuffle_ps(a[1], a[3], 0xEE);
+      u[4 * h + 0] = _mm512_mask_shuffle_ps(a[0], all, a[0], a[2], 0x44);
+      u[4 * h + 1] = _mm512_mask_shuffle_ps(a[0], all, a[0], a[2], 0xEE);
+      u[4 * h + 2] = _mm512_mask_shuffle_ps(a[1], all, a[1], a[3], 0x44);
+      u[4 * h + 3] = _mm512_mask_shuffle_ps(a[1], all, a[1], a[3], 0xEE);
     }
     // pq[L pair] = [u[q].L, u[4+q].L, u[q].L+1, u[4+q].L+1]: pixels 4L+q and 4L+4+q, whole.
     const __m512i first_lanes = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
@@ -74,8 +76,8 @@ struct Vec {
         const V p0 = _mm512_permutex2var_ps(u[q], idx, u[4 + q]);          // pixels b+q, b+4+q
         const V p1 = _mm512_permutex2var_ps(u[q + 1], idx, u[4 + q + 1]);  // pixels b+q+1, b+5+q
         const int b = 8 * half;
-        const V lo = _mm512_shuffle_f32x4(p0, p1, 0x44);  // pixels b+q, b+q+1
-        const V hi = _mm512_shuffle_f32x4(p0, p1, 0xEE);  // pixels b+4+q, b+5+q
+        const V lo = _mm512_mask_shuffle_f32x4(p0, all, p0, p1, 0x44);  // pixels b+q, b+q+1
+        const V hi = _mm512_mask_shuffle_f32x4(p0, all, p0, p1, 0xEE);  // pixels b+4+q, b+5+q
         store_pair(out, stride, b + q, lo, np);
         store_pair(out, stride, b + 4 + q, hi, np);
       }
