@@ -265,13 +265,17 @@ describe.skipIf(!engine)('native convolutions', () => {
     expect(whole.some((v) => v !== 0)).toBe(true);
   });
 
-  it('the filter gradient is the same to the bit whatever the number of threads', () => {
-    const x = new Float32Array(16 * 14 * 14 * 8).map(() => draw());
-    const dy = new Float32Array(16 * 14 * 14 * 16).map(() => draw());
-    const g = [16, 14, 14, 8, 14, 14, 16, 5, 5, 1, 1, 1, 1, 2, 2];
+  it.each([
+    ['along window rows', 16, 14, 8, 16],
+    ['along output pixels', 12, 28, 2, 8],
+    ['of a small batch', 3, 14, 8, 16],
+  ])('the filter gradient %s is the same to the bit whatever the number of threads', (_, n, size, ci, co) => {
+    const x = new Float32Array(n * size * size * ci).map(() => draw());
+    const dy = new Float32Array(n * size * size * co).map(() => draw());
+    const g = [n, size, size, ci, size, size, co, 5, 5, 1, 1, 1, 1, 2, 2];
     const run = (threads: number) => {
       setThreads(threads);
-      const dw = new Float32Array(5 * 5 * 8 * 16);
+      const dw = new Float32Array(5 * 5 * ci * co);
       requireEngine().convGradFilter(x, dy, dw, g);
       return dw;
     };
