@@ -9,8 +9,12 @@
 #include <vector>
 
 #include "gemm.h"
-#include "threadpool.h"
 #include "task_split.h"
+#include "threadpool.h"
+
+#if FVL_X86_64
+#include <xmmintrin.h>
+#endif
 
 namespace fvl {
 
@@ -56,6 +60,29 @@ struct Placement {
   int64_t h, w, top, left, step_h, step_w;
 };
 
+// to[i·row + j] = from[j·c + i] for j < n, i < c: n pixels of c channels into c planes. Blocks of 4 × 4
+// go through SSE registers (every x86-64 CPU has them); this copy is a sixth of a small layer's time.
+void transpose_pixels(const float* FVL_RESTRICT from, int64_t n, int64_t c, float* FVL_RESTRICT to, int64_t row) {
+  int64_t j0 = 0;
+#if FVL_X86_64
+  if (c % 4 == 0) {
+    for (; j0 + 4 <= n; j0 += 4) {
+      for (int64_t i = 0; i < c; i += 4) {
+        __m128 r0 = _mm_loadu_ps(from + (j0 + 0) * c + i), r1 = _mm_loadu_ps(from + (j0 + 1) * c + i);
+        __m128 r2 = _mm_loadu_ps(from + (j0 + 2) * c + i), r3 = _mm_loadu_ps(from + (j0 + 3) * c + i);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(to + (i + 0) * row + j0, r0);
+        _mm_storeu_ps(to + (i + 1) * row + j0, r1);
+        _mm_storeu_ps(to + (i + 2) * row + j0, r2);
+        _mm_storeu_ps(to + (i + 3) * row + j0, r3);
+      }
+    }
+  }
+#endif
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = j0; j < n; ++j) to[i * row + j] = from[j * c + i];
+}
+
 // A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c] in a buffer
 // reused across calls: rows of at.w·c floats (NHWC, PaddedInput) or, with row > 0, rows of c planes of
 // `row` floats (PlanarInput). The copy is written either all at once on the pool (all()) or image by image
@@ -100,11 +127,7 @@ class Padding {
       const int64_t ix0 = std::max<int64_t>(0, -at_.left), ix1 = std::max(ix0, std::min(in_w_, at_.w - at_.left));
       const int64_t from = at_.left + ix0, n = ix1 - ix0;
       std::fill(dst, dst + line_, 0.0f);
-      for (int64_t i = 0; i < c_; ++i) {
-        float* FVL_RESTRICT plane = dst + i * row_ + from;
-        const float* FVL_RESTRICT in = src + ix0 * c_ + i;
-        for (int64_t j = 0; j < n; ++j) plane[j] = in[j * c_];
-      }
+      transpose_pixels(src + ix0 * c_, n, c_, dst + from, row_);
       return;
     }
     if (row_ > 0) {
