@@ -239,7 +239,7 @@ void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const in
 // row's ragged last vector read x values of other pixels (finite or not), so that vector loads x masked.
 
 template <int MK, int MO>
-void filter_pixels_tiles(const float* const* src, const typename Vec::M* mask, bool ragged, const float* dyb,
+void filter_pixels_tiles(const float* const* src, int64_t nfull, typename Vec::M ragged_mask, const float* dyb,
                          int64_t nvec, int64_t out_c, const int64_t* offsets, int64_t K, float* vec_acc) {
   const int64_t dy_step = out_c * Vec::W;
   for (int64_t k0 = 0; k0 < K; k0 += MK) {
@@ -254,22 +254,29 @@ void filter_pixels_tiles(const float* const* src, const typename Vec::M* mask, b
       for (int j = 0; j < MK; ++j)
         for (int i = 0; i < MO; ++i) acc[j][i] = Vec::zero();
       const float* d = dyb;
-      for (int64_t v = 0; v < nvec; ++v, d += dy_step) {
+      // Whole vectors first, then the ragged ones (all with the same lanes), each in a loop of its own.
+      for (int64_t v = 0; v < nfull; ++v, d += dy_step) {
         typename Vec::V xv[MK], dv[MO];
-        if (ragged) {
-          for (int j = 0; j < MK; ++j) xv[j] = Vec::load_m(src[v] + off[j], mask[v]);
-        } else {
-          for (int j = 0; j < MK; ++j) xv[j] = Vec::load(src[v] + off[j]);
-        }
+        for (int j = 0; j < MK; ++j) xv[j] = Vec::load(src[v] + off[j]);
         for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
         for (int j = 0; j < MK; ++j)
           for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
       }
-      for (int j = 0; j < nk; ++j)
-        for (int i = 0; i < no; ++i) {
+      for (int64_t v = nfull; v < nvec; ++v, d += dy_step) {
+        typename Vec::V xv[MK], dv[MO];
+        for (int j = 0; j < MK; ++j) xv[j] = Vec::load_m(src[v] + off[j], ragged_mask);
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int j = 0; j < MK; ++j)
+          for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
+      }
+      for (int j = 0; j < MK; ++j) {
+        if (j >= nk) break;
+        for (int i = 0; i < MO; ++i) {
+          if (i >= no) break;
           float* to = vec_acc + ((k0 + j) * out_c + o0 + i) * Vec::W;
           Vec::store(to, Vec::add(Vec::load(to), acc[j][i]));
         }
+      }
     }
   }
 }
@@ -280,26 +287,30 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
                          float* part, int64_t r0, int64_t r1, float* vec_acc, float* dy_block) {
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
-  const bool ragged_rows = g.out_w % Vec::W != 0;
+  // The last vector of every row has these lanes (W when the rows fill whole vectors).
+  const int64_t last_lanes = g.out_w - (segs - 1) * Vec::W;
+  const typename Vec::M ragged_mask = Vec::mask(static_cast<int>(last_lanes));
   for (int64_t e = 0; e < K * g.out_c * Vec::W; ++e) vec_acc[e] = 0.0f;
   const float* src[kConvPixelVectors];
-  typename Vec::M mask[kConvPixelVectors];
   for (int64_t v0 = r0 * segs, v_end = r1 * segs; v0 < v_end; v0 += kConvPixelVectors) {
     const int64_t nvec = min64(kConvPixelVectors, v_end - v0);
+    // Whole vectors from the front of the block, ragged ones from its back.
+    int64_t nfull = 0, nragged = 0;
     for (int64_t n = 0; n < nvec; ++n) {
       int64_t first;
-      src[n] = pixel_vector(g, in, segs, v0 + n, &first);
+      const float* origin = pixel_vector(g, in, segs, v0 + n, &first);
       const int64_t lanes = min64(Vec::W, g.out_w - first % g.out_w);
-      mask[n] = Vec::mask(static_cast<int>(lanes));
+      const int64_t at = lanes == Vec::W ? nfull++ : nvec - 1 - nragged++;
+      src[at] = origin;
       // dy of the vector's pixels as [out_c][W], zeros past the row.
-      float* to = dy_block + n * g.out_c * Vec::W;
+      float* to = dy_block + at * g.out_c * Vec::W;
       const float* from = dy + first * g.out_c;
       for (int64_t o = 0; o < g.out_c; ++o) {
         for (int64_t j = 0; j < lanes; ++j) to[o * Vec::W + j] = from[j * g.out_c + o];
         for (int64_t j = lanes; j < Vec::W; ++j) to[o * Vec::W + j] = 0.0f;
       }
     }
-    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, mask, ragged_rows, dy_block, nvec, g.out_c, offsets, K,
+    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, nfull, ragged_mask, dy_block, nvec, g.out_c, offsets, K,
                                                        vec_acc);
   }
   // The lanes of each sum, added in lane order.
