@@ -13,7 +13,10 @@
 // applied) and q ⊖ tap the output pixel, if any, that reads input pixel q through tap. The input
 // gradient is itself a forward convolution: of dy, zero-padded (and for strides > 1 zero-interleaved),
 // with the filter rotated by 180° and its channel axes swapped. Vectors run along channels, contiguous
-// in NHWC. The tiles are written once per instruction set (conv_tiles.h, compiled into conv_avx512.cc,
+// in NHWC, except where the channels are too few to fill them: then the forward (and so the input
+// gradient) and the filter gradient of a few-channel input run their vectors along the output pixels
+// of a row, over a padded copy laid out by channel planes (PlanarInput), and the filter gradient of
+// short channel counts along the window rows. The tiles are written once per instruction set (conv_tiles.h, compiled into conv_avx512.cc,
 // conv_avx2.cc and conv_scalar.cc); conv.cc pads, packs the filter, splits the work between threads and
 // applies the bias and activation while a tile's rows are still in cache.
 #pragma once
@@ -64,6 +67,14 @@ struct PaddedInput {
   int64_t h, w;
 };
 
+// An NHWC input zero-padded as for PaddedInput but laid out by planes: [batch][h][c][row], each row of
+// one channel holding the padded input's w values and then zeros up to `row` floats, so that a vector
+// of output pixels reads whole vectors of one channel (the forward_pixels tiles).
+struct PlanarInput {
+  const float* data;
+  int64_t h, c, row;
+};
+
 // Forward over flattened output pixels [p0, p1): y rows of out_c; wp is the filter packed as
 // [taps·in_c][ocp] with ocp = out_c rounded up to the vector width (zeros past out_c).
 typedef void (*ConvForwardRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp,
@@ -79,8 +90,26 @@ typedef void (*ConvBackwardFilterRangeFn)(const ConvGeometry& g, const PaddedInp
 typedef void (*ConvFilterRowsRangeFn)(const ConvGeometry& g, const PaddedInput& in, const float* dy, int64_t runp,
                                       float* acc, int64_t p0, int64_t p1, void* scratch);
 
+// Forward over pixel vectors [v0, v1): output row r = b·out_h + oy has ceil(out_w / width) of them,
+// `width` pixels each (the last ragged), vector v = r·that + segment. offsets[k] is where tap k (filter
+// order: fy, fx, input channel) reads in the planar input from a vector's origin; wpk is the filter packed
+// [ceil(out_c / pixels_mr)][taps·in_c][pixels_mr], zeros past out_c; bias, when not null, holds a value
+// per output channel (padded likewise), added to the sums. Unit horizontal stride only.
+typedef void (*ConvForwardPixelsFn)(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets,
+                                    const float* wpk, const float* bias, float* y, int64_t v0, int64_t v1);
+
+// Filter gradient over the output rows [r0, r1) (r = b·out_h + oy) with vectors along output pixels, as
+// in the forward_pixels tiles (same offsets), written to part [taps·in_c][out_c]. `vec_acc` has room for
+// taps·in_c·out_c vectors and `dy_block` for kConvPixelVectors·out_c vectors. Unit horizontal stride.
+typedef void (*ConvFilterPixelsRangeFn)(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets,
+                                        const float* dy, float* part, int64_t r0, int64_t r1, float* vec_acc,
+                                        float* dy_block);
+
+// Pixel vectors per block of the filter_pixels tiles.
+constexpr int kConvPixelVectors = 16;
+
 // Output pixels per block of the filter gradient.
-constexpr int kConvPixelBlock = 32;
+constexpr int kConvPixelBlock = 128;
 
 struct ConvKernels {
   const char* name;
@@ -89,6 +118,10 @@ struct ConvKernels {
   ConvBackwardFilterRangeFn backward_filter;
   ConvFilterRowsRangeFn filter_rows;
   int rows_block;  // floats of a window row one filter_rows tile covers
+  ConvForwardPixelsFn forward_pixels;
+  int pixels_mr;   // output channels per forward_pixels tile
+  int pixels_nv;   // pixel vectors per forward_pixels tile
+  ConvFilterPixelsRangeFn filter_pixels;
 };
 
 extern const ConvKernels kConvScalar;

@@ -5,6 +5,9 @@
 //   W                           floats per vector
 //   V zero(), V load(p), void store(p, v), void store_n(p, v, n)   (n < W lanes), V set1(x), V fma(a, b, c),
 //   V add(a, b)
+//   template <int MR> store_pixels(out, stride, rows, np)
+//                               rows[m] holds channel m of W pixels: writes pixel j's MR channels to
+//                               out + j·stride, for j < np
 //   kMaxNV                      most vectors of channels in one tile
 //   template <int NV> mr()      pixels (or filter rows) per tile with NV vectors: as many accumulators
 //                               as the register file holds beside the filter vectors
@@ -17,6 +20,12 @@
 #pragma once
 
 #include "conv.h"
+
+#if defined(_MSC_VER)
+#define FVL_CONV_NOINLINE __declspec(noinline)
+#else
+#define FVL_CONV_NOINLINE __attribute__((noinline))
+#endif
 
 namespace fvl {
 namespace {
@@ -86,6 +95,11 @@ void forward_tiles(const ConvGeometry& g, const PaddedInput& in, const float* wp
   PixelWalk walk(g, in, p0);
   for (int64_t p = p0; p < p1; p += MR) {
     const int64_t np = min64(MR, p1 - p);
+    // A short last tile of a tall one takes shorter tiles instead, computing fewer unused rows.
+    if (MR > 4 && np <= MR / 2) {
+      forward_tiles<(MR > 4 ? MR / 2 : MR), NV>(g, in, wp, ocp, y, p, p1, o0, nc);
+      return;
+    }
     // Rows past the end of the range repeat the last pixel: computed, never stored.
     const float* src[MR];
     for (int j = 0; j < MR; ++j) {
@@ -133,11 +147,212 @@ void forward_range(const ConvGeometry& g, const PaddedInput& in, const float* wp
   }
 }
 
+// ---- forward with vectors along output pixels: MR output channels × NV vectors of pixels ------------
+//
+// For few output channels (8 fill half an AVX-512 vector) the vectors run along the pixels of an output
+// row instead, over the planar copy of the input (conv.h, PlanarInput), and the filter values are
+// broadcast. A pixel vector is W consecutive pixels of one output row (the last one of a row ragged);
+// its lanes past the row read the zeros the planar copy ends each row with and are never stored. Tap k
+// of every vector is the same offset from the vector's origin (offsets[k]); the filter is packed as
+// [out_c / MR][K][MR], zeros past out_c.
+
+// Origin in the planar input of pixel vector v (segs vectors per output row) and its first output pixel.
+FVL_INLINE const float* pixel_vector(const ConvGeometry& g, const PlanarInput& in, int64_t segs, int64_t v,
+                                     int64_t* first_pixel) {
+  const int64_t r = v / segs, s = v - r * segs;  // output row r = b·out_h + oy
+  const int64_t b = r / g.out_h, oy = r - b * g.out_h;
+  *first_pixel = r * g.out_w + s * Vec::W;
+  return in.data + (b * in.h + oy * g.stride_h) * in.c * in.row + s * Vec::W;
+}
+
+template <int MR, int NV>
+void forward_pixels_tiles(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, int64_t K,
+                          const float* wpk, const float* bias, float* y, int64_t v0, int64_t v1, int64_t o0,
+                          int64_t nc) {
+  const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
+  for (int64_t v = v0; v < v1; v += NV) {
+    const int64_t nv = min64(NV, v1 - v);
+    // A short last tile takes one vector at a time instead of computing unused ones.
+    if (NV > 1 && nv < NV) {
+      forward_pixels_tiles<MR, 1>(g, in, offsets, K, wpk, bias, y, v, v1, o0, nc);
+      return;
+    }
+    // Vectors past the end of the range repeat the last one: computed, never stored.
+    const float* src[NV];
+    int64_t first[NV];
+    for (int n = 0; n < NV; ++n) src[n] = pixel_vector(g, in, segs, v + min64(n, nv - 1), &first[n]);
+    typename Vec::V acc[MR][NV];
+    for (int m = 0; m < MR; ++m)
+      for (int n = 0; n < NV; ++n) acc[m][n] = Vec::zero();
+    const float* w = wpk;
+    for (int64_t k = 0; k < K; ++k, w += MR) {
+      const int64_t at = offsets[k];
+      typename Vec::V xv[NV];
+      for (int n = 0; n < NV; ++n) xv[n] = Vec::load(src[n] + at);
+      for (int m = 0; m < MR; ++m) {
+        const typename Vec::V a = Vec::set1(w[m]);
+        for (int n = 0; n < NV; ++n) acc[m][n] = Vec::fma(a, xv[n], acc[m][n]);
+      }
+    }
+    // Channel-major in registers, pixel-major in y, with the bias added: a whole block of channels by a
+    // transpose in registers, a ragged one through a small buffer.
+    alignas(64) float lanes[MR][Vec::W];
+    for (int n = 0; n < nv; ++n) {
+      typename Vec::V rows[MR];
+      for (int m = 0; m < MR; ++m) rows[m] = bias ? Vec::add(acc[m][n], Vec::set1(bias[m])) : acc[m][n];
+      const int64_t row_left = g.out_w - (first[n] % g.out_w);
+      const int np = static_cast<int>(min64(Vec::W, row_left));
+      float* out = y + first[n] * g.out_c + o0;
+      if (nc == MR) {
+        Vec::template store_pixels<MR>(out, g.out_c, rows, np);
+        continue;
+      }
+      for (int m = 0; m < MR; ++m) Vec::store(lanes[m], rows[m]);
+      for (int64_t j = 0; j < np; ++j, out += g.out_c)
+        for (int64_t m = 0; m < nc; ++m) out[m] = lanes[m][j];
+    }
+  }
+}
+
+// Output pixel vectors [v0, v1) of y (see above); wpk packed in blocks of Vec::kPixelsMR channels.
+void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* wpk,
+                          const float* bias, float* y, int64_t v0, int64_t v1) {
+  constexpr int MR = Vec::kPixelsMR;
+  // Every block of channels sweeps a few tiles of vectors while their input is in L1.
+  constexpr int64_t kChunk = 4 * Vec::kPixelsNV;
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  for (int64_t c0 = v0; c0 < v1; c0 += kChunk) {
+    const int64_t c1 = min64(v1, c0 + kChunk);
+    for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+      const float* block = wpk + (o0 / MR) * K * MR;
+      forward_pixels_tiles<MR, Vec::kPixelsNV>(g, in, offsets, K, block, bias ? bias + o0 : nullptr, y, c0, c1, o0,
+                                               min64(MR, g.out_c - o0));
+    }
+  }
+}
+
+// ---- filter gradient with vectors along output pixels: MK filter rows × MO output channels ---------
+//
+// dw[k][o] = Σ_p x[p ⊕ tap k] · dy[p, o] over the pixel vectors of forward_pixels: x straight from the
+// planar copy, dy copied block by block into [vector][out_c][W] with zeros past each row, so every
+// product is a whole vector and nothing is broadcast. The lanes are summed once per task. The lanes of a
+// row's ragged last vector read x values of other pixels (finite or not), so that vector loads x masked.
+
+template <int MK, int MO>
+void filter_pixels_tiles(const float* const* src, int64_t nfull, typename Vec::M ragged_mask, const float* dyb,
+                         int64_t nvec, int64_t out_c, const int64_t* offsets, int64_t K, float* vec_acc) {
+  const int64_t dy_step = out_c * Vec::W;
+  for (int64_t k0 = 0; k0 < K; k0 += MK) {
+    const int64_t nk = min64(MK, K - k0);
+    int64_t off[MK];
+    for (int j = 0; j < MK; ++j) off[j] = offsets[k0 + min64(j, nk - 1)];
+    for (int64_t o0 = 0; o0 < out_c; o0 += MO) {
+      const int64_t no = min64(MO, out_c - o0);
+      int64_t dyo[MO];
+      for (int i = 0; i < MO; ++i) dyo[i] = (o0 + min64(i, no - 1)) * Vec::W;
+      typename Vec::V acc[MK][MO];
+      for (int j = 0; j < MK; ++j)
+        for (int i = 0; i < MO; ++i) acc[j][i] = Vec::zero();
+      const float* d = dyb;
+      // Whole vectors first, then the ragged ones (all with the same lanes), each in a loop of its own.
+      for (int64_t v = 0; v < nfull; ++v, d += dy_step) {
+        typename Vec::V xv[MK], dv[MO];
+        for (int j = 0; j < MK; ++j) xv[j] = Vec::load(src[v] + off[j]);
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int j = 0; j < MK; ++j)
+          for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
+      }
+      for (int64_t v = nfull; v < nvec; ++v, d += dy_step) {
+        typename Vec::V xv[MK], dv[MO];
+        for (int j = 0; j < MK; ++j) xv[j] = Vec::load_m(src[v] + off[j], ragged_mask);
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int j = 0; j < MK; ++j)
+          for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
+      }
+      for (int j = 0; j < MK; ++j) {
+        if (j >= nk) break;
+        for (int i = 0; i < MO; ++i) {
+          if (i >= no) break;
+          float* to = vec_acc + ((k0 + j) * out_c + o0 + i) * Vec::W;
+          Vec::store(to, Vec::add(Vec::load(to), acc[j][i]));
+        }
+      }
+    }
+  }
+}
+
+// Filter gradient of output rows [r0, r1) (r = b·out_h + oy), written to part [K][out_c]. `vec_acc` has
+// room for K·out_c vectors, `dy_block` for kConvPixelVectors·out_c vectors.
+void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* dy,
+                         float* part, int64_t r0, int64_t r1, float* vec_acc, float* dy_block) {
+  const int64_t K = g.filter_h * g.filter_w * g.in_c;
+  const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
+  // The last vector of every row has these lanes (W when the rows fill whole vectors).
+  const int64_t last_lanes = g.out_w - (segs - 1) * Vec::W;
+  const typename Vec::M ragged_mask = Vec::mask(static_cast<int>(last_lanes));
+  for (int64_t e = 0; e < K * g.out_c * Vec::W; ++e) vec_acc[e] = 0.0f;
+  const float* src[kConvPixelVectors];
+  for (int64_t v0 = r0 * segs, v_end = r1 * segs; v0 < v_end; v0 += kConvPixelVectors) {
+    const int64_t nvec = min64(kConvPixelVectors, v_end - v0);
+    // Whole vectors from the front of the block, ragged ones from its back.
+    int64_t nfull = 0, nragged = 0;
+    for (int64_t n = 0; n < nvec; ++n) {
+      int64_t first;
+      const float* origin = pixel_vector(g, in, segs, v0 + n, &first);
+      const int64_t lanes = min64(Vec::W, g.out_w - first % g.out_w);
+      const int64_t at = lanes == Vec::W ? nfull++ : nvec - 1 - nragged++;
+      src[at] = origin;
+      // dy of the vector's pixels as [out_c][W], zeros past the row.
+      float* to = dy_block + at * g.out_c * Vec::W;
+      const float* from = dy + first * g.out_c;
+      for (int64_t o = 0; o < g.out_c; ++o) {
+        for (int64_t j = 0; j < lanes; ++j) to[o * Vec::W + j] = from[j * g.out_c + o];
+        for (int64_t j = lanes; j < Vec::W; ++j) to[o * Vec::W + j] = 0.0f;
+      }
+    }
+    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, nfull, ragged_mask, dy_block, nvec, g.out_c, offsets, K,
+                                                       vec_acc);
+  }
+  // The lanes of each sum, added in lane order.
+  for (int64_t e = 0; e < K * g.out_c; ++e) {
+    const float* lanes = vec_acc + e * Vec::W;
+    float s = 0.0f;
+    for (int j = 0; j < Vec::W; ++j) s += lanes[j];
+    part[e] = s;
+  }
+}
+
 // ---- filter gradient: MR filter rows (tap, input channel) × NV vectors of output channels -----------
 //
 // Output pixels are taken in blocks of kConvPixelBlock: the block's dy rows are copied into a scratch
 // padded to ocp (full-vector loads), then every tile of filter rows sweeps the block. Filter row k reads
 // the same offset from every pixel's window origin, so a tile needs one pointer per pixel.
+
+// A tile of MR filter rows that read consecutive input values (offset0 + j: within one window row at unit
+// dilation), over the block's pixels: fixed offsets from one pointer, where a tile of scattered rows
+// needs a register per row and spills some. Not inlined, so that its registers and those of the
+// general loop below do not compete.
+template <int MR, int NV>
+FVL_CONV_NOINLINE void backward_filter_run_tile(const float* const* origin, int64_t offset0, const float* dys,
+                                                int64_t ocp, int64_t npix, float* out) {
+  typename Vec::V acc[MR][NV];
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+  for (int64_t s = 0; s < npix; ++s) {
+    const float* src = origin[s] + offset0;
+    typename Vec::V d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = Vec::load(dys + s * ocp + v * Vec::W);
+    for (int j = 0; j < MR; ++j) {
+      const typename Vec::V a = Vec::set1(src[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, d[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) {
+      float* to = out + j * ocp + v * Vec::W;
+      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
+    }
+}
 
 template <int MR, int NV>
 void backward_filter_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dys,
@@ -152,6 +367,12 @@ void backward_filter_block(const ConvGeometry& g, const FilterRow& fr, const flo
       const int64_t fy = k / per_row, in_row = k - fy * per_row;
       const int64_t r = in_row / fr.run;
       offset[j] = fy * fr.row_step + r * fr.run_step + (in_row - r * fr.run);
+    }
+    bool consecutive = nk == MR;
+    for (int j = 1; j < MR; ++j) consecutive = consecutive && offset[j] == offset[0] + j;
+    if (consecutive) {
+      backward_filter_run_tile<MR, NV>(origin, offset[0], dys, ocp, npix, acc_out + k0 * ocp);
+      continue;
     }
     typename Vec::V acc[MR][NV];
     for (int j = 0; j < MR; ++j)
@@ -219,6 +440,32 @@ void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const f
 // channels × 5 taps = 40 floats), where vectors along the output channels would be half empty. The
 // sums go to acc laid out [fh][out_c][runp] (run padded to whole blocks); conv.cc transposes them.
 
+// A full tile (NV whole vectors of the row × MR output channels) over the block's pixels, added into
+// out ([MR][runp] from the tile's first value): no lane masks and no clamped channel indices in its loop.
+// Not inlined, so that its registers and those of the general loop below do not compete.
+template <int MR, int NV>
+FVL_CONV_NOINLINE void filter_rows_full_tile(const float* const* origin, int64_t at, const float* dy,
+                                             int64_t out_c, int64_t npix, float* out, int64_t runp) {
+  typename Vec::V acc[MR][NV];
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+  for (int64_t s = 0; s < npix; ++s) {
+    const float* src = origin[s] + at;
+    typename Vec::V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = Vec::load(src + v * Vec::W);
+    const float* d = dy + s * out_c;
+    for (int j = 0; j < MR; ++j) {
+      const typename Vec::V a = Vec::set1(d[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) {
+      float* to = out + j * runp + v * Vec::W;
+      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
+    }
+}
+
 template <int MR, int NV>
 void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dy,
                        int64_t npix, int64_t runp, float* acc_out) {
@@ -229,6 +476,11 @@ void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* 
       const int64_t at = fy * fr.row_step + t0;
       for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
         const int64_t no = min64(MR, g.out_c - o0);
+        if (nt == NV * Vec::W && no == MR) {
+          filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, acc_out + (fy * g.out_c + o0) * runp + t0,
+                                        runp);
+          continue;
+        }
         typename Vec::V acc[MR][NV];
         for (int j = 0; j < MR; ++j)
           for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();

@@ -110,6 +110,78 @@ describe.skipIf(!engine)('native convolutions', () => {
     }
   });
 
+  it.each(levels)('layers with vectors along output pixels match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // Few output channels (or, for the input gradient, few input channels) and rows of 12–32 pixels take
+    // the tiles whose vectors run along output rows: full and ragged rows, ragged channel tiles, a
+    // vertical stride, 'valid' windows, and few-channel inputs for the filter gradient's own such tiles.
+    const cases: Case[] = [
+      { x: [2, 28, 28, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [2, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 30, 5], f: [3, 3, 5, 3], strides: [1, 1], pad: 'same' },
+      { x: [2, 11, 16, 7], f: [3, 2, 7, 7], strides: [2, 1], pad: 'valid' },
+      { x: [1, 7, 13, 6], f: [5, 4, 6, 1], strides: [1, 1], pad: 'same' },
+      { x: [2, 12, 28, 1], f: [3, 3, 1, 16], strides: [1, 1], pad: 'same' },
+      { x: [2, 10, 33, 3], f: [5, 5, 3, 13], strides: [1, 1], pad: 'same' },
+      { x: [1, 8, 25, 2], f: [2, 4, 2, 9], strides: [3, 1], pad: 'valid' },
+      { x: [2, 9, 14, 8], f: [5, 5, 8, 12], strides: [1, 1], pad: 'same' },
+      { x: [2, 9, 16, 8], f: [5, 5, 8, 7], strides: [1, 1], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
+    const dilated = random([1, 9, 28, 4]) as tf.Tensor4D;
+    const fs = random([3, 3, 4, 6]) as tf.Tensor4D;
+    const { ref, got } = both(() => tf.conv2d(dilated, fs, 1, 'same', 'NHWC', [2, 3]));
+    expectClose(ref, got, 1e-4);
+  });
+
+  it.each(levels)('filter gradients with vectors along window rows match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // Few output channels and window rows of 48 floats: whole tiles of the row and of the channels, a
+    // ragged channel tile, and a ragged row (5 × 9 = 45 floats).
+    const cases: Case[] = [
+      { x: [2, 9, 10, 16], f: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
+      { x: [2, 8, 9, 16], f: [3, 3, 16, 11], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 9, 9], f: [3, 5, 9, 8], strides: [1, 2], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
+  });
+
+  it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
+    setDispatch(level);
+    // From 8 images on, each task pads the images it then reads (groups of images for small ones).
+    const cases: Case[] = [
+      { x: [9, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [10, 7, 7, 16], f: [3, 3, 16, 32], strides: [1, 1], pad: 'same' },
+      { x: [8, 6, 12, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
+      { x: [11, 9, 8, 5], f: [3, 3, 5, 6], strides: [2, 2], pad: 'same' },
+    ];
+    for (const c of cases) {
+      const { ref, got } = convAndGradients(c, random);
+      try {
+        expectClose(ref, got, 1e-4);
+      } catch (error) {
+        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+      }
+      tf.dispose([...ref, ...got]);
+    }
+  });
+
   it.each(levels)('dilated forward convolutions match tfjs (%s)', (level) => {
     setDispatch(level);
     for (const [dilations, pad] of [
@@ -128,24 +200,33 @@ describe.skipIf(!engine)('native convolutions', () => {
     'the fused epilogue (bias, relu, relu6, prelu, leakyrelu, elu) matches tfjs (%s)',
     (level) => {
       setDispatch(level);
+      // 19 output channels take vectors along the channels; 4 or 6 channels of 16-pixel rows along the
+      // output pixels, with the bias added by the tiles.
+      const shapes = [
+        [19, 6],
+        [6, 16],
+        [4, 16],
+      ];
       for (const activation of ['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'elu'] as const) {
-        const xs = random([2, 7, 6, 3]) as tf.Tensor4D;
-        const fs = random([3, 3, 3, 19]) as tf.Tensor4D;
-        const bias = random([19]);
-        const alpha = random([19]);
-        const { ref, got } = both(() =>
-          tf.fused.conv2d({
-            x: xs,
-            filter: fs,
-            strides: 1,
-            pad: 'same',
-            bias: tf.mul(bias, 4),
-            activation,
-            preluActivationWeights: activation === 'prelu' ? alpha : undefined,
-            leakyreluAlpha: 0.3,
-          }),
-        );
-        expectClose(ref, got, 1e-4);
+        for (const [channels, width] of shapes) {
+          const xs = random([2, 7, width, 3]) as tf.Tensor4D;
+          const fs = random([3, 3, 3, channels]) as tf.Tensor4D;
+          const bias = random([channels]);
+          const alpha = random([channels]);
+          const { ref, got } = both(() =>
+            tf.fused.conv2d({
+              x: xs,
+              filter: fs,
+              strides: 1,
+              pad: 'same',
+              bias: tf.mul(bias, 4),
+              activation,
+              preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+              leakyreluAlpha: 0.3,
+            }),
+          );
+          expectClose(ref, got, 1e-4);
+        }
       }
     },
   );
@@ -184,13 +265,17 @@ describe.skipIf(!engine)('native convolutions', () => {
     expect(whole.some((v) => v !== 0)).toBe(true);
   });
 
-  it('the filter gradient is the same to the bit whatever the number of threads', () => {
-    const x = new Float32Array(16 * 14 * 14 * 8).map(() => draw());
-    const dy = new Float32Array(16 * 14 * 14 * 16).map(() => draw());
-    const g = [16, 14, 14, 8, 14, 14, 16, 5, 5, 1, 1, 1, 1, 2, 2];
+  it.each([
+    ['along window rows', 16, 14, 8, 16],
+    ['along output pixels', 12, 28, 2, 8],
+    ['of a small batch', 3, 14, 8, 16],
+  ])('the filter gradient %s is the same to the bit whatever the number of threads', (_, n, size, ci, co) => {
+    const x = new Float32Array(n * size * size * ci).map(() => draw());
+    const dy = new Float32Array(n * size * size * co).map(() => draw());
+    const g = [n, size, size, ci, size, size, co, 5, 5, 1, 1, 1, 1, 2, 2];
     const run = (threads: number) => {
       setThreads(threads);
-      const dw = new Float32Array(5 * 5 * 8 * 16);
+      const dw = new Float32Array(5 * 5 * ci * co);
       requireEngine().convGradFilter(x, dy, dw, g);
       return dw;
     };
