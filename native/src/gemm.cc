@@ -172,9 +172,75 @@ void pack_b(const SgemmKernel& ker, const float* b, int64_t ldb, bool trans_b, i
 
 // --- Macro-kernel ---------------------------------------------------------------------------------
 
+namespace {
+
+constexpr int64_t kLine = 64;
+
+FVL_INLINE void prefetch_l2(const char* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 2);
+#else
+  (void)p;
+#endif
+}
+
+// Walks the cache lines of a Prefetch's blocks in order and prefetches an even share of them at each
+// step, so that they arrive spread over the macro-kernel rather than in one burst that would fill the
+// core's queue of outstanding misses.
+class LineWalker {
+ public:
+  LineWalker(const Prefetch* next, int64_t steps) {
+    if (next == nullptr || next->count == 0 || steps <= 0) return;
+    int64_t lines = 0;
+    for (int b = 0; b < next->count; ++b) {
+      const Prefetch::Block& s = next->blocks[b];
+      lines += s.rows * (ceil_div(s.cols * static_cast<int64_t>(sizeof(float)), kLine) + 1);
+    }
+    next_ = next;
+    per_step_ = ceil_div(lines, steps);
+    start_row();
+  }
+
+  void step() {
+    for (int64_t n = 0; n < per_step_ && next_ != nullptr; ++n) {
+      prefetch_l2(line_);
+      line_ += kLine;
+      if (line_ >= end_) next_row();
+    }
+  }
+
+ private:
+  void start_row() {
+    const Prefetch::Block& s = next_->blocks[block_];
+    const char* row = reinterpret_cast<const char*>(s.p + row_ * s.ld);
+    line_ = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) & ~uintptr_t(kLine - 1));
+    end_ = row + s.cols * static_cast<int64_t>(sizeof(float));
+  }
+  void next_row() {
+    if (++row_ == next_->blocks[block_].rows) {
+      row_ = 0;
+      if (++block_ == next_->count) {
+        next_ = nullptr;
+        return;
+      }
+    }
+    start_row();
+  }
+
+  const Prefetch* next_ = nullptr;
+  int64_t per_step_ = 0;
+  int block_ = 0;
+  int64_t row_ = 0;
+  const char* line_ = nullptr;
+  const char* end_ = nullptr;
+};
+
+}  // namespace
+
 void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb,
-                  float alpha, float beta, float* c, int64_t ldc, float* tile) {
+                  float alpha, float beta, float* c, int64_t ldc, float* tile, const Prefetch* next) {
   const int MR = ker.mr, NR = ker.nr;
+  LineWalker walker(next, ceil_div(mc, MR) * ceil_div(nc, NR));
   // B micro-panel outermost: it stays in L1 while the A micro-panels stream past it from L2.
   for (int64_t j = 0; j < nc; j += NR, pb += NR * kc) {
     const int64_t nr = std::min<int64_t>(NR, nc - j);
@@ -182,6 +248,7 @@ void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, co
     for (int64_t i = 0; i < mc; i += MR, a += MR * kc) {
       const int64_t mr = std::min<int64_t>(MR, mc - i);
       float* ct = c + i * ldc + j;
+      walker.step();
       if (mr == MR && nr == NR) {
         ker.ukr(kc, a, pb, ct, ldc, alpha, beta);
         continue;
@@ -212,10 +279,8 @@ constexpr double kMinFlopsPerThread = 4.0e6;
 // at kc = 512, so chunk and A block share L2.
 constexpr int64_t kResidentChunk = 128;
 
-// Threads pack a shared A block together when each has at most this many columns of C and all of A
-// packed fits in this many floats (see sgemm()).
+// Threads pack each depth block of A together when each has at most this many columns of C (see sgemm()).
 constexpr int64_t kSharedAMaxColumns = 1024;
-constexpr int64_t kSharedAMaxFloats = int64_t(8) << 20;
 
 void scale_c(const SgemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i) {
@@ -263,7 +328,17 @@ int64_t balanced_block(int64_t len, int64_t cap, int64_t unit) {
 
 }  // namespace
 
-int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, ker.kc, 4); }
+// The kernels' depths suit a 32 KiB L1 data cache. Where the L1 is larger, blocks go deeper, up to twice
+// as deep, as long as the kc×NR micro-panel of B that stays in L1 takes at most two thirds of it (the
+// rest is for the A micro-panels streaming past and for C): C is then read and written fewer times, and
+// op(B) is read in longer runs. (A 48 KiB L1 takes AVX2's 6×16 kernel from 256 to 512; the AVX-512
+// kernel's 512 already exceeds it.)
+int64_t max_depth(const SgemmKernel& ker) {
+  const int64_t fits = l1d_cache_bytes() * 2 / 3 / (ker.nr * static_cast<int64_t>(sizeof(float))) / 128 * 128;
+  return std::max<int64_t>(ker.kc, std::min<int64_t>(2 * ker.kc, fits));
+}
+
+int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, max_depth(ker), 4); }
 
 void sgemm(const SgemmArgs& g) {
   if (g.m <= 0 || g.n <= 0) return;
@@ -294,12 +369,11 @@ void sgemm(const SgemmArgs& g) {
   const int64_t mc_blk = a_resident ? round_up(m_thread, MR) : balanced_block(m_thread, MC, MR);
   const int64_t nc_blk = balanced_block(n_thread, a_resident ? kResidentChunk : NC, NR);
 
-  // Few columns per thread over a long depth (dX = G·W): rather than every thread packing all of A,
-  // the threads pack it together, all depth blocks at once, and meet at a single barrier. Every thread
-  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ).
+  // Few columns per thread over a long depth (dX = G·W): rather than every thread packing every depth
+  // block of A, the threads pack each block together and meet at a barrier before multiplying by it.
+  // Every thread packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ).
   const int64_t m_panels = ceil_div(g.m, MR);
-  const bool shared_a = a_resident && tm == 1 && threads > 1 && n_thread <= kSharedAMaxColumns &&
-                        m_panels * MR * g.k <= kSharedAMaxFloats;
+  const bool shared_a = a_resident && tm == 1 && threads > 1 && n_thread <= kSharedAMaxColumns;
 
   // Any pool thread may pick up any task, so every thread's scratch must be large enough.
   const size_t a_len = static_cast<size_t>(round_up(mc_blk, MR) * kc_blk);
@@ -313,28 +387,29 @@ void sgemm(const SgemmArgs& g) {
   }
 
   if (shared_a) {
-    // Depth block pc of A occupies pa[m_panels*MR*pc, m_panels*MR*(pc + kc)); thread t packs panels
-    // [m_panels*t/threads, m_panels*(t+1)/threads) of every block, then takes its share of columns.
-    float* pa = region.scratch(0).buf[Scratch::kPackA].reserve(static_cast<size_t>(m_panels * MR * g.k));
+    // Thread t packs panels [m_panels*t/threads, m_panels*(t+1)/threads) of each depth block into one of
+    // two buffers that alternate from block to block, then takes its share of columns. One barrier per
+    // block: a thread that runs ahead packs the next block into the other buffer while the others still
+    // multiply by this one, and cannot get further ahead than that without them.
+    const int64_t block_len = m_panels * MR * kc_blk;
+    float* pa_pair = region.scratch(0).buf[Scratch::kPackA].reserve(static_cast<size_t>(2 * block_len));
     region.run_team(threads, [&](int t) {
       Scratch& s = region.scratch(t);
       float* pb = s.buf[Scratch::kPackB].data();
       float* tile = s.buf[Scratch::kTile].data();
       const int64_t i0 = m_panels * t / threads * MR, i1 = std::min(g.m, m_panels * (t + 1) / threads * MR);
-      for (int64_t pc = 0; pc < g.k && i0 < i1; pc += kc_blk) {
-        const int64_t kc = std::min(kc_blk, g.k - pc);
-        pack_a(ker, g.a, g.lda, g.trans_a, i0, i1 - i0, pc, kc, pa + m_panels * MR * pc + i0 * kc);
-      }
-      region.barrier();
       int64_t n0, n1;
       split(g.n, NR, threads, t, &n0, &n1);
-      for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
+      for (int64_t pc = 0, blk = 0; pc < g.k; pc += kc_blk, ++blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
+        float* pa = pa_pair + (blk % 2) * block_len;
+        if (i0 < i1) pack_a(ker, g.a, g.lda, g.trans_a, i0, i1 - i0, pc, kc, pa + i0 * kc);
+        region.barrier();
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
-          macro_kernel(ker, g.m, nc, kc, pa + m_panels * MR * pc, pb, g.alpha, beta, g.c + jc, g.ldc, tile);
+          macro_kernel(ker, g.m, nc, kc, pa, pb, g.alpha, beta, g.c + jc, g.ldc, tile);
         }
       }
     });

@@ -173,8 +173,8 @@ double fma_probe(int64_t iterations, float* sink) {
 }  // namespace
 
 // 256-deep blocks: the kc×16 B micro-panel (16 KiB) stays in half of a 32 KiB L1, the size on most
-// CPUs that stop at AVX2. (On a core with a 48 KiB L1 and a 2 MiB L2, 512-deep blocks made the cosine
-// product a few per cent faster, since its output is then written once.)
+// CPUs that stop at AVX2. On a larger L1 the driver goes deeper (max_depth in gemm.cc): 512 on a 48 KiB
+// L1, where the cosine product's output is then written once and W is read in whole rows.
 const SgemmKernel kSgemmAvx2 = {"avx2", Isa::Avx2, MR, NR, 256, 144, 4096,
                                 ukr_avx2, pack_t, pack_n, fma_probe};
 

@@ -83,19 +83,22 @@ describe.skipIf(engine === null)('the weight step, block of rows by block of row
       vRef[k] = momentum * v0[k] + ref.dW[k] + weightDecay * W0[k];
       wRef[k] = W0[k] - lr * vRef[k];
     }
-    let first: { W: Float32Array; velocity: Float32Array } | undefined;
+    let first: { W: Float32Array; velocity: Float32Array; dX: Float32Array } | undefined;
     for (const threads of [1, 2, 3]) {
       setThreads(threads);
       const W = W0.slice();
       const velocity = v0.slice();
-      marginSoftmaxNative({ ...common, W, sgd: { lr, momentum, weightDecay, velocity } });
+      const { dX } = marginSoftmaxNative({ ...common, W, sgd: { lr, momentum, weightDecay, velocity } });
       if (first === undefined) {
-        first = { W, velocity };
+        first = { W, velocity, dX };
         expectClose('velocity', velocity, vRef);
         expectClose('W', W, wRef, 1e-5);
+        expectClose('dX', dX, ref.dX);
       } else {
         expect(W, `W on ${threads} threads`).toEqual(first.W);
         expect(velocity, `velocity on ${threads} threads`).toEqual(first.velocity);
+        // dX = G·W over C = 1000 classes: several depth blocks, packed by the threads together.
+        expect(dX, `dX on ${threads} threads`).toEqual(first.dX);
       }
     }
   });
