@@ -282,6 +282,49 @@ constexpr int64_t kResidentChunk = 128;
 // Threads pack each depth block of A together when each has at most this many columns of C (see sgemm()).
 constexpr int64_t kSharedAMaxColumns = 1024;
 
+// Σ_k b² over a packed block of nc columns (panels of NR, layout b[k*NR + j]), into sumsq[0, nc): set
+// at depth 0, added to after. One column's sum runs along k, block after block, whichever thread packs it.
+template <int NR>
+void add_packed_squares(const float* pb, int64_t kc, int64_t nc, bool first, double* sumsq) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, pb += NR * kc) {
+    const int64_t w = std::min<int64_t>(NR, nc - j0);
+    double acc[NR];
+    for (int j = 0; j < NR; ++j) acc[j] = first || j >= w ? 0.0 : sumsq[j0 + j];
+    for (int64_t k = 0; k < kc; ++k)
+      for (int j = 0; j < NR; ++j) acc[j] += double(pb[k * NR + j]) * pb[k * NR + j];
+    for (int64_t j = 0; j < w; ++j) sumsq[j0 + j] = acc[j];
+  }
+}
+
+void add_packed_squares(int NR, const float* pb, int64_t kc, int64_t nc, bool first, double* sumsq) {
+  switch (NR) {
+    case 8:
+      return add_packed_squares<8>(pb, kc, nc, first, sumsq);
+    case 16:
+      return add_packed_squares<16>(pb, kc, nc, first, sumsq);
+    case 32:
+      return add_packed_squares<32>(pb, kc, nc, first, sumsq);
+  }
+  for (int64_t j = 0; j < nc; ++j) {  // any other width, column by column
+    const float* b = pb + j / NR * NR * kc + j % NR;
+    double s = first ? 0.0 : sumsq[j];
+    for (int64_t k = 0; k < kc; ++k) s += double(b[k * NR]) * b[k * NR];
+    sumsq[j] = s;
+  }
+}
+
+// b_sumsq of a product that packs nothing (M = 0, K = 0 or alpha = 0).
+void plain_squares(const SgemmArgs& g) {
+  for (int64_t j = 0; j < g.n; ++j) {
+    double s = 0;
+    for (int64_t k = 0; k < g.k; ++k) {
+      const float v = g.trans_b ? g.b[j * g.ldb + k] : g.b[k * g.ldb + j];
+      s += double(v) * v;
+    }
+    g.b_sumsq[j] = s;
+  }
+}
+
 void scale_c(const SgemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i) {
     float* row = g.c + i * g.ldc;
@@ -341,9 +384,13 @@ int64_t max_depth(const SgemmKernel& ker) {
 int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, max_depth(ker), 4); }
 
 void sgemm(const SgemmArgs& g) {
-  if (g.m <= 0 || g.n <= 0) return;
+  if (g.m <= 0 || g.n <= 0) {
+    if (g.b_sumsq && g.n > 0) plain_squares(g);
+    return;
+  }
   if (g.k <= 0 || g.alpha == 0.0f) {
     scale_c(g);
+    if (g.b_sumsq) plain_squares(g);
     return;
   }
   const SgemmKernel& ker = active_kernel();
@@ -409,6 +456,7 @@ void sgemm(const SgemmArgs& g) {
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+          if (g.b_sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, g.b_sumsq + jc);
           macro_kernel(ker, g.m, nc, kc, pa, pb, g.alpha, beta, g.c + jc, g.ldc, tile);
         }
       }
@@ -424,6 +472,8 @@ void sgemm(const SgemmArgs& g) {
     int64_t m0, m1, n0, n1;
     split(g.m, MR, tm, task / tn, &m0, &m1);
     split(g.n, NR, tn, task % tn, &n0, &n1);
+    // Every row block packs the same op(B) columns: the first one sums their squares.
+    double* sumsq = task / tn == 0 ? g.b_sumsq : nullptr;
     if (a_resident) {
       for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
@@ -432,6 +482,7 @@ void sgemm(const SgemmArgs& g) {
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+          if (sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, sumsq + jc);
           macro_kernel(ker, m1 - m0, nc, kc, pa, pb, g.alpha, beta, g.c + m0 * g.ldc + jc, g.ldc, tile);
         }
       }
@@ -444,6 +495,7 @@ void sgemm(const SgemmArgs& g) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
         pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+        if (sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, sumsq + jc);
         for (int64_t ic = m0; ic < m1; ic += mc_blk) {
           const int64_t mc = std::min(mc_blk, m1 - ic);
           pack_a(ker, g.a, g.lda, g.trans_a, ic, mc, pc, kc, pa);

@@ -54,6 +54,7 @@ struct Workspace {
   AlignedBuffer argsub;   // B×C bytes: chosen sub-centre
   std::vector<RowState> rows;
   std::vector<double> xnorm;
+  std::vector<double> wsq;  // ‖w_j‖² from the cosine product (one weight row per class)
 };
 
 // Phase timings on stderr when FACEVERLOSS_PROFILE=1 (for tuning; off by default).
@@ -161,7 +162,7 @@ FVL_INLINE float clamp_cos(const MarginConfig& c, float x) {
   return std::min(b, std::max(-b, x));
 }
 
-// Rows norms, x̂, 1/‖w‖ and the double-precision target cosines.
+// Row norms, x̂, 1/‖w‖ (but see cosines()) and the double-precision target cosines.
 void prepare(MarginProblem& p, Workspace& ws) {
   const MarginConfig& cfg = p.cfg;
   const int64_t B = p.B, D = p.D, K = cfg.sub_centers, N = p.C * K;
@@ -183,7 +184,8 @@ void prepare(MarginProblem& p, Workspace& ws) {
   });
   const bool norm_w = cfg.normalize_w != WeightNorm::None;
   const RowSweeps* sweeps = row_sweeps();
-  parallel_for(N, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
+  // With one weight row per class, cosines() has the norms summed while the product packs W.
+  if (!(norm_w && K == 1)) parallel_for(N, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
     for (int64_t r = b; r < e; ++r) {
       if (!norm_w) {
         inv[r] = 1.0f;
@@ -234,7 +236,21 @@ void cosines(MarginProblem& p, Workspace& ws, float* S, uint8_t* argsub) {
     g.a = xhat, g.lda = D;
     g.b = p.W, g.ldb = D;
     g.c = S, g.ldc = C;
+    // 1/‖w_j‖ (prepare() left it to here): the product sums the squares of each row of W as it packs
+    // it, which saves a pass over W.
+    const bool norm_w = p.cfg.normalize_w != WeightNorm::None;
+    if (norm_w) {
+      ws.wsq.resize(static_cast<size_t>(C));
+      g.b_sumsq = ws.wsq.data();
+    }
     sgemm(g);
+    if (norm_w) {
+      float* inv = ws.inv.data();
+      parallel_for(C, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
+        for (int64_t r = b; r < e; ++r)
+          inv[r] = static_cast<float>(1.0 / std::max(std::sqrt(ws.wsq[static_cast<size_t>(r)]), kNormalizeEps));
+      });
+    }
     return;
   }
   const int64_t cc = std::max<int64_t>(1, kChunkRows / K);
