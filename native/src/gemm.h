@@ -85,8 +85,9 @@ struct Prefetch {
 
 // C[0:mc, 0:nc] = alpha · Ã · B̃ + beta · C for packed blocks from pack_a/pack_b. `tile` is an
 // MR×NR scratch (aligned) used for the ragged right and bottom edges. `next`, when given, is brought
-// into L2 a few lines between each two micro-kernel calls, so that a memory-bound pass over it after the
-// product (a weight update) overlaps with the arithmetic instead of following it.
+// into L2 a few lines between each two micro-kernel calls (a capped share, front first), so that a
+// memory-bound pass over it after the product (a weight update) overlaps with the arithmetic instead of
+// following it.
 void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa,
                   const float* pb, float alpha, float beta, float* c, int64_t ldc, float* tile,
                   const Prefetch* next = nullptr);
