@@ -289,15 +289,24 @@ constexpr int64_t kResidentChunk = 128;
 constexpr int64_t kSharedAMaxColumns = 1024;
 
 // Σ_k b² over a packed block of nc columns (panels of NR, layout b[k*NR + j]), into sumsq[0, nc): set
-// at depth 0, added to after. One column's sum runs along k, block after block, whichever thread packs it.
+// at depth 0, added to after. One column's sum runs along k, block after block, whichever thread packs
+// it: in float over runs of kSquareRun (the row sweeps' float lanes sum as many), each run added in
+// double. Float keeps it to a few per cent of the packing it rides along with.
+constexpr int64_t kSquareRun = 64;
+
 template <int NR>
 void add_packed_squares(const float* pb, int64_t kc, int64_t nc, bool first, double* sumsq) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR, pb += NR * kc) {
     const int64_t w = std::min<int64_t>(NR, nc - j0);
     double acc[NR];
     for (int j = 0; j < NR; ++j) acc[j] = first || j >= w ? 0.0 : sumsq[j0 + j];
-    for (int64_t k = 0; k < kc; ++k)
-      for (int j = 0; j < NR; ++j) acc[j] += double(pb[k * NR + j]) * pb[k * NR + j];
+    for (int64_t k0 = 0; k0 < kc; k0 += kSquareRun) {
+      const int64_t k1 = std::min(kc, k0 + kSquareRun);
+      float run[NR] = {};
+      for (int64_t k = k0; k < k1; ++k)
+        for (int j = 0; j < NR; ++j) run[j] += pb[k * NR + j] * pb[k * NR + j];
+      for (int j = 0; j < NR; ++j) acc[j] += run[j];
+    }
     for (int64_t j = 0; j < w; ++j) sumsq[j0 + j] = acc[j];
   }
 }
@@ -314,7 +323,11 @@ void add_packed_squares(int NR, const float* pb, int64_t kc, int64_t nc, bool fi
   for (int64_t j = 0; j < nc; ++j) {  // any other width, column by column
     const float* b = pb + j / NR * NR * kc + j % NR;
     double s = first ? 0.0 : sumsq[j];
-    for (int64_t k = 0; k < kc; ++k) s += double(b[k * NR]) * b[k * NR];
+    for (int64_t k0 = 0; k0 < kc; k0 += kSquareRun) {
+      float run = 0.0f;
+      for (int64_t k = k0; k < std::min(kc, k0 + kSquareRun); ++k) run += b[k * NR] * b[k * NR];
+      s += run;
+    }
     sumsq[j] = s;
   }
 }

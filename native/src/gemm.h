@@ -28,9 +28,10 @@ struct SgemmArgs {
   float beta = 0.0f;
   float* c = nullptr;
   int64_t ldc = 0;  // ≥ N
-  // When set (length N): receives Σ_k op(B)(k, j)² for every column j, summed in double in depth order
-  // from the packed panels, so that a caller who needs the norms of B's rows or columns (the margin
-  // kernel's ‖w_j‖) gets them without another pass over B. The same numbers on any thread count.
+  // When set (length N): receives Σ_k op(B)(k, j)² for every column j, summed in depth order from the
+  // packed panels (float runs of 64 added in double), so that a caller who needs the norms of B's rows or
+  // columns (the margin kernel's ‖w_j‖) gets them without another pass over B. The same numbers on any
+  // thread count.
   double* b_sumsq = nullptr;
 };
 
