@@ -196,7 +196,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object k = Napi::Object::New(env);
   k.Set("mr", ker.mr);
   k.Set("nr", ker.nr);
-  k.Set("kc", ker.kc);
+  k.Set("kc", static_cast<double>(fvl::max_depth(ker)));
   k.Set("mc", ker.mc);
   k.Set("nc", ker.nc);
   o.Set("sgemmTile", k);

@@ -63,14 +63,40 @@ Isa probe() {
   return Isa::Scalar;
 }
 
+// Intel: deterministic cache parameters (leaf 4), one subleaf per cache until type 0. AMD: the L1
+// data cache size in KiB in leaf 0x80000005.
+int64_t probe_l1d() {
+  const uint32_t max_leaf = cpuid(0, 0).eax;
+  if (max_leaf >= 4) {
+    for (uint32_t i = 0; i < 16; ++i) {
+      const CpuidRegs r = cpuid(4, i);
+      const uint32_t type = r.eax & 0x1f, level = (r.eax >> 5) & 0x7;
+      if (type == 0) break;
+      if (type == 1 && level == 1) {  // data cache, level 1
+        const int64_t ways = ((r.ebx >> 22) & 0x3ff) + 1, partitions = ((r.ebx >> 12) & 0x3ff) + 1;
+        const int64_t line = (r.ebx & 0xfff) + 1, sets = int64_t(r.ecx) + 1;
+        return ways * partitions * line * sets;
+      }
+    }
+  }
+  if (cpuid(0x80000000, 0).eax >= 0x80000005) return int64_t(cpuid(0x80000005, 0).ecx >> 24) * 1024;
+  return 0;
+}
+
 }  // namespace
 
 Isa detect_isa() {
   static const Isa isa = probe();
   return isa;
 }
+
+int64_t l1d_cache_bytes() {
+  static const int64_t bytes = probe_l1d();
+  return bytes;
+}
 #else
 Isa detect_isa() { return Isa::Scalar; }
+int64_t l1d_cache_bytes() { return 0; }
 #endif
 
 const char* isa_name(Isa isa) {

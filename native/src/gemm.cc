@@ -172,12 +172,85 @@ void pack_b(const SgemmKernel& ker, const float* b, int64_t ldb, bool trans_b, i
 
 // --- Macro-kernel ---------------------------------------------------------------------------------
 
+namespace {
+
+constexpr int64_t kLine = 64;
+
+// Lines requested between two micro-kernel calls at most: half of a core's line fill buffers. More at
+// once stall the core until the first ones arrive (an AVX-512 block over a weight update asked for 50
+// per call and lost more than the update gained); past the cap, the rest of the list is left to the
+// hardware prefetchers.
+constexpr int64_t kMaxLinesPerStep = 8;
+
+FVL_INLINE void prefetch_l2(const char* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 2);
+#else
+  (void)p;
+#endif
+}
+
+// Walks the cache lines of a Prefetch's blocks in order and prefetches an even share of them at each
+// step, so that they arrive spread over the macro-kernel rather than in one burst that would fill the
+// core's queue of outstanding misses.
+class LineWalker {
+ public:
+  LineWalker(const Prefetch* next, int64_t steps) {
+    if (next == nullptr || next->count == 0 || steps <= 0) return;
+    int64_t lines = 0;
+    for (int b = 0; b < next->count; ++b) {
+      const Prefetch::Block& s = next->blocks[b];
+      lines += s.rows * (ceil_div(s.cols * static_cast<int64_t>(sizeof(float)), kLine) + 1);
+    }
+    next_ = next;
+    per_step_ = std::min(ceil_div(lines, steps), kMaxLinesPerStep);
+    start_row();
+  }
+
+  void step() {
+    for (int64_t n = 0; n < per_step_ && next_ != nullptr; ++n) {
+      prefetch_l2(line_);
+      line_ += kLine;
+      if (line_ >= end_) next_row();
+    }
+  }
+
+ private:
+  void start_row() {
+    const Prefetch::Block& s = next_->blocks[block_];
+    const char* row = reinterpret_cast<const char*>(s.p + row_ * s.ld);
+    line_ = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(row) & ~uintptr_t(kLine - 1));
+    end_ = row + s.cols * static_cast<int64_t>(sizeof(float));
+  }
+  void next_row() {
+    if (++row_ == next_->blocks[block_].rows) {
+      row_ = 0;
+      if (++block_ == next_->count) {
+        next_ = nullptr;
+        return;
+      }
+    }
+    start_row();
+  }
+
+  const Prefetch* next_ = nullptr;
+  int64_t per_step_ = 0;
+  int block_ = 0;
+  int64_t row_ = 0;
+  const char* line_ = nullptr;
+  const char* end_ = nullptr;
+};
+
+}  // namespace
+
 void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb,
-                  float alpha, float beta, float* c, int64_t ldc, float* tile) {
+                  float alpha, float beta, float* c, int64_t ldc, float* tile, const Prefetch* next) {
   const int MR = ker.mr, NR = ker.nr;
+  LineWalker walker(next, ceil_div(mc, MR) * ceil_div(nc, NR));
   auto tile_product = [&](int64_t i, int64_t j, const float* a, const float* b) {
     const int64_t mr = std::min<int64_t>(MR, mc - i), nr = std::min<int64_t>(NR, nc - j);
     float* ct = c + i * ldc + j;
+    walker.step();
     if (mr == MR && nr == NR) {
       ker.ukr(kc, a, b, ct, ldc, alpha, beta);
       return;
@@ -219,10 +292,64 @@ constexpr double kMinFlopsPerThread = 4.0e6;
 // at kc = 512, so chunk and A block share L2.
 constexpr int64_t kResidentChunk = 128;
 
-// Threads pack a shared A block together when each has at most this many columns of C and all of A
-// packed fits in this many floats (see sgemm()).
+// Threads pack each depth block of A together when each has at most this many columns of C (see sgemm()).
 constexpr int64_t kSharedAMaxColumns = 1024;
-constexpr int64_t kSharedAMaxFloats = int64_t(8) << 20;
+
+// Σ_k b² over a packed block of nc columns (panels of NR, layout b[k*NR + j]), into sumsq[0, nc): set
+// at depth 0, added to after. One column's sum runs along k, block after block, whichever thread packs
+// it: in float over runs of kSquareRun (the row sweeps' float lanes sum as many), each run added in
+// double. Float keeps it to a few per cent of the packing it rides along with.
+constexpr int64_t kSquareRun = 64;
+
+template <int NR>
+void add_packed_squares(const float* pb, int64_t kc, int64_t nc, bool first, double* sumsq) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, pb += NR * kc) {
+    const int64_t w = std::min<int64_t>(NR, nc - j0);
+    double acc[NR];
+    for (int j = 0; j < NR; ++j) acc[j] = first || j >= w ? 0.0 : sumsq[j0 + j];
+    for (int64_t k0 = 0; k0 < kc; k0 += kSquareRun) {
+      const int64_t k1 = std::min(kc, k0 + kSquareRun);
+      float run[NR] = {};
+      for (int64_t k = k0; k < k1; ++k)
+        for (int j = 0; j < NR; ++j) run[j] += pb[k * NR + j] * pb[k * NR + j];
+      for (int j = 0; j < NR; ++j) acc[j] += run[j];
+    }
+    for (int64_t j = 0; j < w; ++j) sumsq[j0 + j] = acc[j];
+  }
+}
+
+void add_packed_squares(int NR, const float* pb, int64_t kc, int64_t nc, bool first, double* sumsq) {
+  switch (NR) {
+    case 8:
+      return add_packed_squares<8>(pb, kc, nc, first, sumsq);
+    case 16:
+      return add_packed_squares<16>(pb, kc, nc, first, sumsq);
+    case 32:
+      return add_packed_squares<32>(pb, kc, nc, first, sumsq);
+  }
+  for (int64_t j = 0; j < nc; ++j) {  // any other width, column by column
+    const float* b = pb + j / NR * NR * kc + j % NR;
+    double s = first ? 0.0 : sumsq[j];
+    for (int64_t k0 = 0; k0 < kc; k0 += kSquareRun) {
+      float run = 0.0f;
+      for (int64_t k = k0; k < std::min(kc, k0 + kSquareRun); ++k) run += b[k * NR] * b[k * NR];
+      s += run;
+    }
+    sumsq[j] = s;
+  }
+}
+
+// b_sumsq of a product that packs nothing (M = 0, K = 0 or alpha = 0).
+void plain_squares(const SgemmArgs& g) {
+  for (int64_t j = 0; j < g.n; ++j) {
+    double s = 0;
+    for (int64_t k = 0; k < g.k; ++k) {
+      const float v = g.trans_b ? g.b[j * g.ldb + k] : g.b[k * g.ldb + j];
+      s += double(v) * v;
+    }
+    g.b_sumsq[j] = s;
+  }
+}
 
 void scale_c(const SgemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i) {
@@ -270,12 +397,26 @@ int64_t balanced_block(int64_t len, int64_t cap, int64_t unit) {
 
 }  // namespace
 
-int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, ker.kc, 4); }
+// The kernels' depths suit a 32 KiB L1 data cache. Where the L1 is larger, blocks go deeper, up to twice
+// as deep, as long as the kc×NR micro-panel of B that stays in L1 takes at most two thirds of it (the
+// rest is for the A micro-panels streaming past and for C): C is then read and written fewer times, and
+// op(B) is read in longer runs. (A 48 KiB L1 takes AVX2's 6×16 kernel from 256 to 512; the AVX-512
+// kernel's 512 already exceeds it.)
+int64_t max_depth(const SgemmKernel& ker) {
+  const int64_t fits = l1d_cache_bytes() * 2 / 3 / (ker.nr * static_cast<int64_t>(sizeof(float))) / 128 * 128;
+  return std::max<int64_t>(ker.kc, std::min<int64_t>(2 * ker.kc, fits));
+}
+
+int64_t depth_block(const SgemmKernel& ker, int64_t k) { return balanced_block(k, max_depth(ker), 4); }
 
 void sgemm(const SgemmArgs& g) {
-  if (g.m <= 0 || g.n <= 0) return;
+  if (g.m <= 0 || g.n <= 0) {
+    if (g.b_sumsq && g.n > 0) plain_squares(g);
+    return;
+  }
   if (g.k <= 0 || g.alpha == 0.0f) {
     scale_c(g);
+    if (g.b_sumsq) plain_squares(g);
     return;
   }
   const SgemmKernel& ker = active_kernel();
@@ -301,15 +442,14 @@ void sgemm(const SgemmArgs& g) {
   const int64_t mc_blk = a_resident ? round_up(m_thread, MR) : balanced_block(m_thread, MC, MR);
   const int64_t nc_blk = balanced_block(n_thread, a_resident ? kResidentChunk : NC, NR);
 
-  // Few columns per thread over a long depth (dX = G·W): rather than every thread packing all of A,
-  // the threads pack it together, all depth blocks at once, and meet at a single barrier. Every thread
-  // packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ). A kernel that
-  // keeps its A micro-panel in L1 (PanelOrder::KeepA) does better packing each depth block of A itself:
-  // the block then stays in its own L2 for all its chunks, where the shared copy of every depth block
-  // goes out to memory and is read back for each chunk.
+  // Few columns per thread over a long depth (dX = G·W): rather than every thread packing every depth
+  // block of A, the threads pack each block together and meet at a barrier before multiplying by it.
+  // Every thread packing all of A is fine when each has many columns to multiply it by (cos = X·Wᵀ). A
+  // kernel that keeps its A micro-panel in L1 (PanelOrder::KeepA) does better packing each depth block
+  // of A itself: the block then stays in its own L2 for all its chunks.
   const int64_t m_panels = ceil_div(g.m, MR);
-  const bool shared_a = ker.order == PanelOrder::KeepB && a_resident && tm == 1 && threads > 1 &&
-                        n_thread <= kSharedAMaxColumns && m_panels * MR * g.k <= kSharedAMaxFloats;
+  const bool shared_a =
+      ker.order == PanelOrder::KeepB && a_resident && tm == 1 && threads > 1 && n_thread <= kSharedAMaxColumns;
 
   // Any pool thread may pick up any task, so every thread's scratch must be large enough.
   const size_t a_len = static_cast<size_t>(round_up(mc_blk, MR) * kc_blk);
@@ -323,28 +463,30 @@ void sgemm(const SgemmArgs& g) {
   }
 
   if (shared_a) {
-    // Depth block pc of A occupies pa[m_panels*MR*pc, m_panels*MR*(pc + kc)); thread t packs panels
-    // [m_panels*t/threads, m_panels*(t+1)/threads) of every block, then takes its share of columns.
-    float* pa = region.scratch(0).buf[Scratch::kPackA].reserve(static_cast<size_t>(m_panels * MR * g.k));
+    // Thread t packs panels [m_panels*t/threads, m_panels*(t+1)/threads) of each depth block into one of
+    // two buffers that alternate from block to block, then takes its share of columns. One barrier per
+    // block: a thread that runs ahead packs the next block into the other buffer while the others still
+    // multiply by this one, and cannot get further ahead than that without them.
+    const int64_t block_len = m_panels * MR * kc_blk;
+    float* pa_pair = region.scratch(0).buf[Scratch::kPackA].reserve(static_cast<size_t>(2 * block_len));
     region.run_team(threads, [&](int t) {
       Scratch& s = region.scratch(t);
       float* pb = s.buf[Scratch::kPackB].data();
       float* tile = s.buf[Scratch::kTile].data();
       const int64_t i0 = m_panels * t / threads * MR, i1 = std::min(g.m, m_panels * (t + 1) / threads * MR);
-      for (int64_t pc = 0; pc < g.k && i0 < i1; pc += kc_blk) {
-        const int64_t kc = std::min(kc_blk, g.k - pc);
-        pack_a(ker, g.a, g.lda, g.trans_a, i0, i1 - i0, pc, kc, pa + m_panels * MR * pc + i0 * kc);
-      }
-      region.barrier();
       int64_t n0, n1;
       split(g.n, NR, threads, t, &n0, &n1);
-      for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
+      for (int64_t pc = 0, blk = 0; pc < g.k; pc += kc_blk, ++blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
+        float* pa = pa_pair + (blk % 2) * block_len;
+        if (i0 < i1) pack_a(ker, g.a, g.lda, g.trans_a, i0, i1 - i0, pc, kc, pa + i0 * kc);
+        region.barrier();
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
-          macro_kernel(ker, g.m, nc, kc, pa + m_panels * MR * pc, pb, g.alpha, beta, g.c + jc, g.ldc, tile);
+          if (g.b_sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, g.b_sumsq + jc);
+          macro_kernel(ker, g.m, nc, kc, pa, pb, g.alpha, beta, g.c + jc, g.ldc, tile);
         }
       }
     });
@@ -359,6 +501,8 @@ void sgemm(const SgemmArgs& g) {
     int64_t m0, m1, n0, n1;
     split(g.m, MR, tm, task / tn, &m0, &m1);
     split(g.n, NR, tn, task % tn, &n0, &n1);
+    // Every row block packs the same op(B) columns: the first one sums their squares.
+    double* sumsq = task / tn == 0 ? g.b_sumsq : nullptr;
     if (a_resident) {
       for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
@@ -367,6 +511,7 @@ void sgemm(const SgemmArgs& g) {
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+          if (sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, sumsq + jc);
           macro_kernel(ker, m1 - m0, nc, kc, pa, pb, g.alpha, beta, g.c + m0 * g.ldc + jc, g.ldc, tile);
         }
       }
@@ -379,6 +524,7 @@ void sgemm(const SgemmArgs& g) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
         pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+        if (sumsq) add_packed_squares(NR, pb, kc, nc, pc == 0, sumsq + jc);
         for (int64_t ic = m0; ic < m1; ic += mc_blk) {
           const int64_t mc = std::min(mc_blk, m1 - ic);
           pack_a(ker, g.a, g.lda, g.trans_a, ic, mc, pc, kc, pa);

@@ -28,6 +28,11 @@ struct SgemmArgs {
   float beta = 0.0f;
   float* c = nullptr;
   int64_t ldc = 0;  // ≥ N
+  // When set (length N): receives Σ_k op(B)(k, j)² for every column j, summed in depth order from the
+  // packed panels (float runs of 64 added in double), so that a caller who needs the norms of B's rows or
+  // columns (the margin kernel's ‖w_j‖) gets them without another pass over B. The same numbers on any
+  // thread count.
+  double* b_sumsq = nullptr;
 };
 
 // The kernel chosen for this process: the best level the CPU supports, capped by the environment
@@ -64,13 +69,35 @@ void pack_a(const SgemmKernel& ker, const float* a, int64_t lda, bool trans_a, i
 void pack_b(const SgemmKernel& ker, const float* b, int64_t ldb, bool trans_b, int64_t k0, int64_t kc,
             int64_t j0, int64_t nc, float* dst);
 
+// Memory that the caller will read right after a macro-kernel: up to kMaxBlocks blocks of `rows` runs
+// of `cols` floats, `ld` floats apart.
+struct Prefetch {
+  struct Block {
+    const float* p;
+    int64_t rows, cols, ld;
+  };
+  static constexpr int kMaxBlocks = 2;
+  Block blocks[kMaxBlocks] = {};
+  int count = 0;
+  void add(const float* p, int64_t rows, int64_t cols, int64_t ld) {
+    if (p != nullptr && rows > 0 && cols > 0 && count < kMaxBlocks) blocks[count++] = {p, rows, cols, ld};
+  }
+};
+
 // C[0:mc, 0:nc] = alpha · Ã · B̃ + beta · C for packed blocks from pack_a/pack_b. `tile` is an
-// MR×NR scratch (aligned) used for the ragged right and bottom edges.
+// MR×NR scratch (aligned) used for the ragged right and bottom edges. `next`, when given, is brought
+// into L2 a few lines between each two micro-kernel calls (a capped share, front first), so that a
+// memory-bound pass over it after the product (a weight update) overlaps with the arithmetic instead of
+// following it.
 void macro_kernel(const SgemmKernel& ker, int64_t mc, int64_t nc, int64_t kc, const float* pa,
-                  const float* pb, float alpha, float beta, float* c, int64_t ldc, float* tile);
+                  const float* pb, float alpha, float beta, float* c, int64_t ldc, float* tile,
+                  const Prefetch* next = nullptr);
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// The deepest block this machine gets with `ker`: its own kc, or deeper on a larger L1 (see gemm.cc).
+int64_t max_depth(const SgemmKernel& ker);
 
 // The depth of sgemm()'s blocks over a product of depth k: callers that drive the building blocks
 // themselves use it too, so that their sums run in the same order as sgemm()'s.

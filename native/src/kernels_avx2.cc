@@ -132,9 +132,26 @@ FVL_INLINE __m256i lane_mask(int lanes) {
 // last row is stored masked. Columns past n are loaded as zero.
 void pack_n(float* FVL_RESTRICT dst, const float* FVL_RESTRICT src, int64_t ld, int W, int64_t n, int64_t kc) {
   const int64_t panels = (n + W - 1) / W;
+  // B panels (W = 16) with no ragged edge, the common case: two whole vectors per panel and row.
+  const bool whole = W == 2 * 8 && n % W == 0;
   for (int64_t k = 0; k < kc; ++k, src += ld) {
-    // A row segment is only n floats before the stride jumps to the next row; prefetch the row eight
-    // ahead line by line, since the hardware prefetcher gives up on such short runs.
+    // A row segment is only n floats before the stride jumps to the next row, too short a run for the
+    // hardware prefetchers to pick up by themselves. For whole B panels (here rows of W or x̂, a chunk
+    // of 128 columns or more) ask for the first and the last line of the row 16 ahead, and the
+    // prefetchers fill in the lines between: asking for every line queues the requests up behind each
+    // other. A panels (mc floats of rows far apart) do better with every line of the row 8 ahead.
+    if (whole) {
+      if (k + 16 < kc) {
+        _mm_prefetch(reinterpret_cast<const char*>(src + 16 * ld), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(src + 16 * ld + n - 1), _MM_HINT_T0);
+      }
+      for (int64_t q = 0; q < panels; ++q) {
+        float* d = dst + q * W * kc + k * W;
+        _mm256_storeu_ps(d, _mm256_loadu_ps(src + q * W));
+        _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + q * W + 8));
+      }
+      continue;
+    }
     if (k + 8 < kc) {
       for (int64_t p = 0; p < n; p += 16)
         _mm_prefetch(reinterpret_cast<const char*>(src + 8 * ld + p), _MM_HINT_T0);
@@ -173,8 +190,8 @@ double fma_probe(int64_t iterations, float* sink) {
 }  // namespace
 
 // 256-deep blocks: the kc×16 B micro-panel (16 KiB) stays in half of a 32 KiB L1, the size on most
-// CPUs that stop at AVX2. (On a core with a 48 KiB L1 and a 2 MiB L2, 512-deep blocks made the cosine
-// product a few per cent faster, since its output is then written once.)
+// CPUs that stop at AVX2. On a larger L1 the driver goes deeper (max_depth in gemm.cc): 512 on a 48 KiB
+// L1, where the cosine product's output is then written once and W is read in whole rows.
 const SgemmKernel kSgemmAvx2 = {"avx2", Isa::Avx2, MR, NR, 256, 144, 4096,
                                 ukr_avx2, pack_t, pack_n, fma_probe, PanelOrder::KeepB};
 

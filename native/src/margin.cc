@@ -54,6 +54,7 @@ struct Workspace {
   AlignedBuffer argsub;   // B×C bytes: chosen sub-centre
   std::vector<RowState> rows;
   std::vector<double> xnorm;
+  std::vector<double> wsq;  // ‖w_j‖² from the cosine product (one weight row per class)
 };
 
 // Phase timings on stderr when FACEVERLOSS_PROFILE=1 (for tuning; off by default).
@@ -161,7 +162,7 @@ FVL_INLINE float clamp_cos(const MarginConfig& c, float x) {
   return std::min(b, std::max(-b, x));
 }
 
-// Rows norms, x̂, 1/‖w‖ and the double-precision target cosines.
+// Row norms, x̂, 1/‖w‖ (but see cosines()) and the double-precision target cosines.
 void prepare(MarginProblem& p, Workspace& ws) {
   const MarginConfig& cfg = p.cfg;
   const int64_t B = p.B, D = p.D, K = cfg.sub_centers, N = p.C * K;
@@ -169,18 +170,22 @@ void prepare(MarginProblem& p, Workspace& ws) {
   float* inv = ws.inv.reserve(static_cast<size_t>(N));
   ws.rows.assign(static_cast<size_t>(B), RowState());
   ws.xnorm.assign(static_cast<size_t>(B), 0.0);
-  for (int64_t i = 0; i < B; ++i) {
-    const float* x = p.X + i * D;
-    double s = 0;
-    for (int64_t d = 0; d < D; ++d) s += double(x[d]) * x[d];
-    const double n = std::sqrt(s);
-    ws.xnorm[i] = n;
-    const double k = cfg.normalize_x ? 1.0 / std::max(n, kNormalizeEps) : 1.0;
-    for (int64_t d = 0; d < D; ++d) xhat[i * D + d] = static_cast<float>(x[d] * k);
-  }
+  // Rows are independent here and below: a thread per range of rows.
+  parallel_for(B, 16, [&](int64_t b, int64_t e, int, Scratch&) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* x = p.X + i * D;
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += double(x[d]) * x[d];
+      const double n = std::sqrt(s);
+      ws.xnorm[i] = n;
+      const double k = cfg.normalize_x ? 1.0 / std::max(n, kNormalizeEps) : 1.0;
+      for (int64_t d = 0; d < D; ++d) xhat[i * D + d] = static_cast<float>(x[d] * k);
+    }
+  });
   const bool norm_w = cfg.normalize_w != WeightNorm::None;
   const RowSweeps* sweeps = row_sweeps();
-  parallel_for(N, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
+  // With one weight row per class, cosines() has the norms summed while the product packs W.
+  if (!(norm_w && K == 1)) parallel_for(N, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
     for (int64_t r = b; r < e; ++r) {
       if (!norm_w) {
         inv[r] = 1.0f;
@@ -195,26 +200,28 @@ void prepare(MarginProblem& p, Workspace& ws) {
     }
   });
   // Target cosines in double: the margin's θ and 1/sin θ are ill-conditioned near |cos| = 1.
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t y = p.labels[i];
-    const float* x = p.X + i * D;
-    const double kx = cfg.normalize_x ? 1.0 / std::max(ws.xnorm[i], kNormalizeEps) : 1.0;
-    double best = -INFINITY;
-    for (int64_t k = 0; k < K; ++k) {
-      const float* w = p.W + (y * K + k) * D;
-      double dot = 0, ww = 0;
-      for (int64_t d = 0; d < D; ++d) {
-        dot += double(x[d]) * w[d];
-        ww += double(w[d]) * w[d];
+  parallel_for(B, 16, [&](int64_t b, int64_t e, int, Scratch&) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t y = p.labels[i];
+      const float* x = p.X + i * D;
+      const double kx = cfg.normalize_x ? 1.0 / std::max(ws.xnorm[i], kNormalizeEps) : 1.0;
+      double best = -INFINITY;
+      for (int64_t k = 0; k < K; ++k) {
+        const float* w = p.W + (y * K + k) * D;
+        double dot = 0, ww = 0;
+        for (int64_t d = 0; d < D; ++d) {
+          dot += double(x[d]) * w[d];
+          ww += double(w[d]) * w[d];
+        }
+        const double kw = norm_w ? 1.0 / std::max(std::sqrt(ww), kNormalizeEps) : 1.0;
+        best = std::max(best, dot * kx * kw);
       }
-      const double kw = norm_w ? 1.0 / std::max(std::sqrt(ww), kNormalizeEps) : 1.0;
-      best = std::max(best, dot * kx * kw);
+      RowState& rs = ws.rows[static_cast<size_t>(i)];
+      if (p.target_cos) best = p.target_cos[i];
+      rs.gt_raw = best;
+      rs.gt = cfg.has_clamp ? std::min(cfg.clamp, std::max(-cfg.clamp, best)) : best;
     }
-    RowState& rs = ws.rows[static_cast<size_t>(i)];
-    if (p.target_cos) best = p.target_cos[i];
-    rs.gt_raw = best;
-    rs.gt = cfg.has_clamp ? std::min(cfg.clamp, std::max(-cfg.clamp, best)) : best;
-  }
+  });
 }
 
 // S = cosines before the clamp: x̂·Wᵀ (K = 1: left unscaled, the 1/‖w‖ is applied where S is read);
@@ -229,7 +236,21 @@ void cosines(MarginProblem& p, Workspace& ws, float* S, uint8_t* argsub) {
     g.a = xhat, g.lda = D;
     g.b = p.W, g.ldb = D;
     g.c = S, g.ldc = C;
+    // 1/‖w_j‖ (prepare() left it to here): the product sums the squares of each row of W as it packs
+    // it, which saves a pass over W.
+    const bool norm_w = p.cfg.normalize_w != WeightNorm::None;
+    if (norm_w) {
+      ws.wsq.resize(static_cast<size_t>(C));
+      g.b_sumsq = ws.wsq.data();
+    }
     sgemm(g);
+    if (norm_w) {
+      float* inv = ws.inv.data();
+      parallel_for(C, 4096, [&](int64_t b, int64_t e, int, Scratch&) {
+        for (int64_t r = b; r < e; ++r)
+          inv[r] = static_cast<float>(1.0 / std::max(std::sqrt(ws.wsq[static_cast<size_t>(r)]), kNormalizeEps));
+      });
+    }
     return;
   }
   const int64_t cc = std::max<int64_t>(1, kChunkRows / K);
@@ -478,10 +499,16 @@ void weight_backward(MarginProblem& p, Workspace& ws, const float* a, int64_t ld
     float* P = p.dW ? p.dW + (r0 + b0) * D : s.buf[Scratch::kUser0].data();
     float* pa = s.buf[Scratch::kPackA].data();
     float* tile = s.buf[Scratch::kTile].data();
+    // The rows of W (and of the momentum) that the update reads next are fetched during the last
+    // product, which leaves the memory bus idle.
+    Prefetch rows;
+    if (write_w || c.normalize_w == WeightNorm::Functional) rows.add(p.W + (r0 + b0) * D, n, D, D);
+    if (write_w && p.sgd.enabled && p.sgd.velocity) rows.add(p.sgd.velocity + (r0 + b0) * D, n, D, D);
     for (int64_t pc = 0; pc < B; pc += kc_blk) {
       const int64_t kc = std::min(kc_blk, B - pc);
       pack_a(ker, a, lda, true, b0, n, pc, kc, pa);
-      macro_kernel(ker, n, D, kc, pa, xpack + d_panels * pc, 1.0f, pc == 0 ? 0.0f : 1.0f, P, D, tile);
+      macro_kernel(ker, n, D, kc, pa, xpack + d_panels * pc, 1.0f, pc == 0 ? 0.0f : 1.0f, P, D, tile,
+                   pc + kc >= B ? &rows : nullptr);
     }
     // P_r = (1/‖w_r‖)·dŴ_r; turn it into the gradient w.r.t. the parameter, then maybe step.
     for (int64_t rr = 0; rr < n; ++rr) {
@@ -726,24 +753,26 @@ void margin_softmax(MarginProblem& p) {
     prof.mark("dw gemm + update (chunk)");
   }
 
-  // dX from dx̂: the Jacobian of x ↦ x/‖x‖.
-  for (int64_t i = 0; i < B; ++i) {
-    const float* gx = dxhat + i * D;
-    float* out = p.dX + i * D;
-    if (!c.normalize_x) {
-      std::memcpy(out, gx, static_cast<size_t>(D) * sizeof(float));
-      continue;
+  // dX from dx̂: the Jacobian of x ↦ x/‖x‖, row by row.
+  parallel_for(B, 16, [&](int64_t b, int64_t e, int, Scratch&) {
+    for (int64_t i = b; i < e; ++i) {
+      const float* gx = dxhat + i * D;
+      float* out = p.dX + i * D;
+      if (!c.normalize_x) {
+        std::memcpy(out, gx, static_cast<size_t>(D) * sizeof(float));
+        continue;
+      }
+      const double n = ws.xnorm[static_cast<size_t>(i)];
+      if (n <= kNormalizeEps) {
+        for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(gx[d] / kNormalizeEps);
+        continue;
+      }
+      const float* xh = xhat + i * D;
+      double dot = 0;
+      for (int64_t d = 0; d < D; ++d) dot += double(xh[d]) * gx[d];
+      for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>((gx[d] - xh[d] * dot) / n);
     }
-    const double n = ws.xnorm[static_cast<size_t>(i)];
-    if (n <= kNormalizeEps) {
-      for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(gx[d] / kNormalizeEps);
-      continue;
-    }
-    const float* xh = xhat + i * D;
-    double dot = 0;
-    for (int64_t d = 0; d < D; ++d) dot += double(xh[d]) * gx[d];
-    for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>((gx[d] - xh[d] * dot) / n);
-  }
+  });
   prof.mark("dX");
   if (p.x_norm)
     for (int64_t i = 0; i < B; ++i) p.x_norm[i] = ws.xnorm[static_cast<size_t>(i)];

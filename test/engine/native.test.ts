@@ -121,8 +121,9 @@ cases.push({ transA: true, transB: true, M: 12, N: 32, K: 256, alpha: 1, beta: 0
 cases.push({ transA: true, transB: false, M: 700, N: 70, K: 300, alpha: 1, beta: 0 });
 cases.push({ transA: false, transB: true, M: 650, N: 45, K: 270, alpha: 1, beta: 1 });
 cases.push({ transA: true, transB: false, M: 490, N: 4100, K: 9, alpha: 1, beta: 0 });
-// Few rows, many columns, enough work for two threads: the threads share one packed A block (kernels
-// that keep the B micro-panel in L1) or each packs its own depth blocks of A (AVX-512).
+// Few rows, many columns, enough work for two threads: the threads pack each depth block of A together
+// (kernels that keep the B micro-panel in L1; K = 1100 takes several blocks at every level, so the two
+// alternating buffers both serve) or each packs its own depth blocks of A (AVX-512).
 cases.push({ transA: false, transB: false, M: 37, N: 900, K: 333, alpha: 1, beta: 0.5 });
 cases.push({ transA: true, transB: true, M: 20, N: 600, K: 1100, alpha: -1, beta: 0, pad: 2 });
 

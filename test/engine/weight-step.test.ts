@@ -83,20 +83,46 @@ describe.skipIf(engine === null)('the weight step, block of rows by block of row
       vRef[k] = momentum * v0[k] + ref.dW[k] + weightDecay * W0[k];
       wRef[k] = W0[k] - lr * vRef[k];
     }
-    let first: { W: Float32Array; velocity: Float32Array } | undefined;
+    let first: { W: Float32Array; velocity: Float32Array; dX: Float32Array } | undefined;
     for (const threads of [1, 2, 3]) {
       setThreads(threads);
       const W = W0.slice();
       const velocity = v0.slice();
-      marginSoftmaxNative({ ...common, W, sgd: { lr, momentum, weightDecay, velocity } });
+      const { dX } = marginSoftmaxNative({ ...common, W, sgd: { lr, momentum, weightDecay, velocity } });
       if (first === undefined) {
-        first = { W, velocity };
+        first = { W, velocity, dX };
         expectClose('velocity', velocity, vRef);
         expectClose('W', W, wRef, 1e-5);
+        expectClose('dX', dX, ref.dX);
       } else {
         expect(W, `W on ${threads} threads`).toEqual(first.W);
         expect(velocity, `velocity on ${threads} threads`).toEqual(first.velocity);
+        // dX = G·W over C = 1000 classes: several depth blocks, packed by the threads together.
+        expect(dX, `dX on ${threads} threads`).toEqual(first.dX);
       }
+    }
+  });
+
+  // A batch of more rows than one thread keeps resident (the cosine product then runs blocked, and the
+  // weight norms it sums while packing W come from its first row block).
+  it.each(levels)('%s: a large batch matches the fp64 reference on any number of threads', (level) => {
+    setDispatch(level);
+    const big = makeBatch({
+      D: 9,
+      C: 70,
+      targetCos: Array.from({ length: 700 }, (_, i) => Math.cos(0.3 + (2.5 * i) / 700)),
+      seed: 5,
+    });
+    const args = { X: Float32Array.from(big.X), labels: big.labels, B: big.B, D: big.D, geometry, margin };
+    const ref = marginSoftmax({ ...args, X: big.X, W: big.W });
+    let first: Float32Array | undefined;
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      const out = marginSoftmaxNative({ ...args, W: Float32Array.from(big.W) });
+      expectClose('dW', out.dW as Float32Array, ref.dW);
+      expectClose('dX', out.dX, ref.dX);
+      if (first === undefined) first = out.dW as Float32Array;
+      else expect(out.dW, `dW on ${threads} threads`).toEqual(first);
     }
   });
 });

@@ -210,7 +210,10 @@ describe.skipIf(!native)('sharded kernel against the fused kernel', () => {
           sgd: { ...sgd, velocity: vgot },
         });
         expect(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(TOLERANCE);
-        expect(got.parts.ce).toBeCloseTo(ref.parts.ce as number, 6);
+        // The kernels sum ‖w‖² in different orders (the fused one while its product packs W), so the
+        // norms agree to fp32 rounding, not bit for bit.
+        const ce = ref.parts.ce as number;
+        expect(Math.abs((got.parts.ce as number) - ce) / Math.abs(ce)).toBeLessThan(1e-6);
         expect(relativeError(got.dX, ref.dX)).toBeLessThan(TOLERANCE);
         expect(relativeError(Wgot, Wref)).toBeLessThan(TOLERANCE);
       }
