@@ -104,31 +104,34 @@ void channel_sums(int64_t rows, int64_t channels, double* out, RowFn row_fn) {
 
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps) {
-  std::vector<double> sums(static_cast<size_t>(channels) * 2);
-  std::vector<float> m(static_cast<size_t>(channels));
-  // Two passes, as TF.js's moments: the mean, then the mean squared deviation from it.
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    for (int64_t c = 0; c < channels; ++c) s[c] += xr[c];
-  });
-  for (int64_t c = 0; c < channels; ++c) m[static_cast<size_t>(c)] = static_cast<float>(sums[static_cast<size_t>(c)] / static_cast<double>(rows));
-  const float* FVL_RESTRICT mu = m.data();
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
+  const size_t c_n = static_cast<size_t>(channels);
+  // One pass for both statistics: Σd and Σd² of d = x − k, with k the first row's value of the channel.
+  // Shifted by a value from the data, d is of the order of the spread, so Σd²/N − (Σd/N)² loses no more
+  // than a digit to cancellation however far the mean lies from zero (unshifted sums of squares would
+  // lose them all for a mean many deviations away), and x is read once instead of twice.
+  std::vector<float> shift0(x, x + channels);
+  const float* FVL_RESTRICT k0 = shift0.data();
+  std::vector<double> sums(c_n * 2);
+  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s1, float* FVL_RESTRICT s2) {
     const float* FVL_RESTRICT xr = x + r * channels;
     for (int64_t c = 0; c < channels; ++c) {
-      const float d = xr[c] - mu[c];
-      s[c] += d * d;
+      const float d = xr[c] - k0[c];
+      s1[c] += d;
+      s2[c] += d * d;
     }
   });
-  std::vector<float> scale(static_cast<size_t>(channels)), shift(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    const size_t i = static_cast<size_t>(c);
-    const float var = static_cast<float>(sums[i] / static_cast<double>(rows));
-    mean[c] = m[i];
+  std::vector<float> m(c_n), scale(c_n), shift(c_n);
+  const double n = static_cast<double>(rows);
+  for (size_t c = 0; c < c_n; ++c) {
+    const double d_mean = sums[c] / n;
+    const float var = static_cast<float>(std::max(0.0, sums[c_n + c] / n - d_mean * d_mean));
+    m[c] = static_cast<float>(static_cast<double>(k0[c]) + d_mean);
+    mean[c] = m[c];
     variance[c] = var;
-    scale[i] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
-    shift[i] = beta ? beta[c] : 0.0f;
+    scale[c] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
+    shift[c] = beta ? beta[c] : 0.0f;
   }
+  const float* FVL_RESTRICT mu = m.data();
   const float* FVL_RESTRICT sc = scale.data();
   const float* FVL_RESTRICT sh = shift.data();
   const int tasks = task_count(rows * channels, rows);

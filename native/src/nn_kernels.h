@@ -24,7 +24,8 @@ void prelu_backward(const float* dy, const float* x, const float* alpha, float* 
 // Batch normalisation in training mode over `rows` rows of `channels` values (NHWC flattened: the
 // statistics of channel c run over every row). mean and variance (biased, as TF.js's moments) are written
 // per channel, then y = (x − mean) · gamma / sqrt(variance + eps) + beta (gamma, beta may be null: 1, 0).
-// Sums are taken in double over fixed blocks of rows, added in a fixed order.
+// Both statistics come from one pass over x (sums of x − k, k the first row: see the .cc); sums run in
+// float over short blocks of rows, in double across blocks, added in a fixed order.
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps);
 

@@ -48,6 +48,41 @@ describe.skipIf(!engine)('native training-mode batch normalisation', () => {
   );
 
   it.each([
+    { shape: [64, 9, 9, 5], scale: 0.01, shift: 1000 },
+    { shape: [7, 3, 3, 33], scale: 1e-3, shift: -40 },
+    { shape: [300, 2], scale: 5, shift: 0 },
+  ])(
+    'statistics of values far from zero (spread $scale around $shift) match float64 sums: $shape',
+    ({ shape, scale, shift }) => {
+      registerNativeKernels(tf);
+      const x = random(shape, scale, shift);
+      const { mean, variance } = batchNormTraining(
+        tf,
+        x,
+        tf.ones([shape.at(-1)!]),
+        tf.zeros([shape.at(-1)!]),
+        1e-3,
+      );
+      const X = x.dataSync();
+      const C = shape.at(-1)!;
+      const rows = X.length / C;
+      const [M, V] = [mean.dataSync(), variance.dataSync()];
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += X[r * C + c];
+        const m = s / rows;
+        let q = 0;
+        for (let r = 0; r < rows; r++) q += (X[r * C + c] - m) ** 2;
+        const v = q / rows;
+        // The mean to float32 rounding plus float sums of short blocks (relative to the spread); the
+        // variance to a few float32 ulps of itself: no digits lost to cancellation.
+        expect(Math.abs(M[c] - m)).toBeLessThanOrEqual(Math.abs(m) * 2 ** -23 + Math.sqrt(v) * 1e-6);
+        expect(Math.abs(V[c] - v)).toBeLessThanOrEqual(v * 1e-5);
+      }
+    },
+  );
+
+  it.each([
     { shape: [4, 5, 6, 3], momentum: 0.99 },
     { shape: [2, 7, 7, 37], momentum: 0.9 },
     { shape: [64, 16], momentum: 0.5 },
