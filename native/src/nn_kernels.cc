@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -216,7 +217,121 @@ void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
   });
 }
 
+namespace {
+
+// Whether every input pixel lies in at most one window (stride at least the window on both axes).
+bool windows_disjoint(const PoolGeometry& g) { return g.stride_h >= g.filter_h && g.stride_w >= g.filter_w; }
+
+// The gradient of one window of four taps, unrolled so that the channel loop vectorises: per channel
+// the first maximum in scan order wins (strictly greater; NaN and -inf never win), and every tap gets
+// dy's bits under the mask "this tap won" (a select of dy or 0 would become a mispredicted branch).
+FVL_INLINE void window_gradient4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
+                                 const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT o0,
+                                 float* FVL_RESTRICT o1, float* FVL_RESTRICT o2, float* FVL_RESTRICT o3,
+                                 const float* FVL_RESTRICT d, int64_t C) {
+  const float lowest = -std::numeric_limits<float>::infinity();
+  for (int64_t c = 0; c < C; ++c) {
+    const float v0 = x0[c], v1 = x1[c], v2 = x2[c], v3 = x3[c];
+    const uint32_t t0 = -static_cast<uint32_t>(v0 > lowest);
+    const float b0 = std::max(lowest, v0);
+    const uint32_t t1 = -static_cast<uint32_t>(v1 > b0);
+    const float b1 = std::max(b0, v1);
+    const uint32_t t2 = -static_cast<uint32_t>(v2 > b1);
+    const float b2 = std::max(b1, v2);
+    const uint32_t t3 = -static_cast<uint32_t>(v3 > b2);
+    // Tap k wins if it took the lead and no later tap did.
+    const uint32_t w3 = t3, w2 = t2 & ~t3, w1 = t1 & ~t2 & ~t3, w0 = t0 & ~t1 & ~t2 & ~t3;
+    uint32_t bits;
+    std::memcpy(&bits, d + c, sizeof bits);
+    const uint32_t m0 = bits & w0, m1 = bits & w1, m2 = bits & w2, m3 = bits & w3;
+    std::memcpy(o0 + c, &m0, sizeof m0);
+    std::memcpy(o1 + c, &m1, sizeof m1);
+    std::memcpy(o2 + c, &m2, sizeof m2);
+    std::memcpy(o3 + c, &m3, sizeof m3);
+  }
+}
+
+// max_pool_backward for disjoint windows: per window and channel, the winning tap in scan order (as
+// below), then every tap of the window written, dy at the winner and 0 elsewhere — two vectorised loops
+// over the channels, no scatter. Tasks own output rows and, with them, the input rows from their
+// windows' first row to the next's; rows and columns no window covers are zeroed first.
+void max_pool_backward_disjoint(const PoolGeometry& geometry, const float* dy, const float* x, float* dx) {
+  const int64_t out_rows = geometry.batch * geometry.out_h;
+  const int tasks = task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
+  run_tasks(tasks, [=](int t, int) {
+    // Copies (captured by value): the stores through dx could otherwise alias a captured reference,
+    // and the channel loops would reload their bound and stay scalar.
+    const PoolGeometry g = geometry;
+    const int64_t C = g.channels;
+    const bool covered = g.stride_h == g.filter_h && g.stride_w == g.filter_w &&
+                         g.out_h * g.stride_h - g.pad_top >= g.in_h && g.out_w * g.stride_w - g.pad_left >= g.in_w;
+    std::vector<float> best_v(static_cast<size_t>(C));
+    std::vector<int32_t> tap_v(static_cast<size_t>(C));
+    std::vector<int64_t> offsets(static_cast<size_t>(g.filter_h * g.filter_w));
+    float* FVL_RESTRICT best = best_v.data();
+    int32_t* FVL_RESTRICT tap = tap_v.data();
+    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+      const int64_t n = row / g.out_h, oh = row % g.out_h;
+      const int64_t h0 = oh * g.stride_h - g.pad_top;
+      const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);
+      const float* xn = x + n * g.in_h * g.in_w * C;
+      float* dxn = dx + n * g.in_h * g.in_w * C;
+      if (!covered) {
+        // The input rows this output row owns: up to the next window's first row, or the image's end.
+        const int64_t own_hi = oh + 1 == g.out_h ? g.in_h : std::min(g.in_h, h0 + g.stride_h);
+        const int64_t own_lo = oh == 0 ? 0 : std::max<int64_t>(0, h0);
+        if (own_hi > own_lo) std::fill(dxn + own_lo * g.in_w * C, dxn + own_hi * g.in_w * C, 0.0f);
+      }
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const int64_t w0 = ow * g.stride_w - g.pad_left;
+        const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+        int32_t taps_n = 0;
+        for (int64_t h = h_lo; h < h_hi; ++h)
+          for (int64_t w = w_lo; w < w_hi; ++w) offsets[static_cast<size_t>(taps_n++)] = (h * g.in_w + w) * C;
+        const float* FVL_RESTRICT d = dy + (row * g.out_w + ow) * C;
+        if (taps_n == 4) {
+          // 2×2 windows (or clipped larger ones of four taps): the common case, unrolled.
+          const int64_t* o = offsets.data();
+          window_gradient4(xn + o[0], xn + o[1], xn + o[2], xn + o[3], dxn + o[0], dxn + o[1], dxn + o[2],
+                           dxn + o[3], d, C);
+          continue;
+        }
+        for (int64_t c = 0; c < C; ++c) {
+          best[c] = -std::numeric_limits<float>::infinity();
+          tap[c] = -1;
+        }
+        for (int32_t k = 0; k < taps_n; ++k) {
+          const float* FVL_RESTRICT px = xn + offsets[static_cast<size_t>(k)];
+          // Strictly greater: the first maximum in scan order keeps the gradient; NaN and -inf never win.
+          for (int64_t c = 0; c < C; ++c) {
+            const float v = px[c], current = best[c];
+            const int32_t take = -static_cast<int32_t>(v > current);
+            best[c] = std::max(current, v);
+            tap[c] = (k & take) | (tap[c] & ~take);
+          }
+        }
+        for (int32_t k = 0; k < taps_n; ++k) {
+          float* FVL_RESTRICT out = dxn + offsets[static_cast<size_t>(k)];
+          // dy's bits under a mask (a select of dy or 0 becomes a mispredicted branch).
+          for (int64_t c = 0; c < C; ++c) {
+            uint32_t bits;
+            std::memcpy(&bits, d + c, sizeof bits);
+            bits &= -static_cast<uint32_t>(tap[c] == k);
+            std::memcpy(out + c, &bits, sizeof bits);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, float* dx) {
+  if (windows_disjoint(g)) {
+    max_pool_backward_disjoint(g, dy, x, dx);
+    return;
+  }
   // Channels per task block; also the size of the per-window running maximum kept on the stack.
   constexpr int64_t kBlock = 64;
   const int64_t C = g.channels;
@@ -236,6 +351,7 @@ void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, f
       const int64_t cn = std::min(kBlock, C - c0);
       const float* xn = x + n * g.in_h * g.in_w * C + c0;
       float* dxn = dx + n * g.in_h * g.in_w * C + c0;
+      for (int64_t p = 0; p < g.in_h * g.in_w; ++p) std::fill(dxn + p * C, dxn + p * C + cn, 0.0f);
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         const int64_t h0 = oh * g.stride_h - g.pad_top;
         const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);

@@ -48,8 +48,9 @@ struct PoolGeometry {
 // y = the maximum of each window (padding counts as -inf, NaN never wins; an empty window gives -inf).
 void max_pool_forward(const PoolGeometry& g, const float* x, float* y);
 
-// dx += dy routed to the first maximum of each window in scan order (rows, then columns), as TF.js's
-// maxPoolPositions picks it. dx must hold zeros (or the values to add to) on entry.
+// dx = dy routed to the first maximum of each window in scan order (rows, then columns), as TF.js's
+// maxPoolPositions picks it, summed where windows overlap; 0 where no window's maximum lies (dx is
+// overwritten).
 void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, float* dx);
 
 // Geometry of an NHWC depthwise convolution (TF.js computeConv2DInfo with depthwise = true): filter

@@ -74,7 +74,10 @@ export interface NativeBinding {
    * strideH, strideW, padTop, padLeft. Caller: `src/kernels/nn.ts`.
    */
   maxPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
-  /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
+  /**
+   * Writes into `dx` the gradient of `maxPool`: `dy` at the first maximum of each window of `x`, summed
+   * where windows overlap, 0 elsewhere (geometry as for `maxPool`).
+   */
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: number[]): void;
   /**
    * Training-mode batch normalisation over `rows` rows of `channels` values: writes the per-channel
