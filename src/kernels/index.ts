@@ -11,6 +11,7 @@ export {
   batchNormTrainingStep,
   type MovingStatistics,
 } from './batch-norm.js';
+export { conv2dWithBias } from './conv-bias.js';
 export {
   NATIVE_KERNEL_NAMES,
   type NativeKernelName,

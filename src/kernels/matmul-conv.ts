@@ -32,6 +32,7 @@ import {
 } from './backend-access.js';
 import { registerBatchNormKernels, unregisterBatchNormKernels } from './batch-norm.js';
 import { unwatchCpuBackend, watchCpuBackend } from './buffer-pool.js';
+import { registerConvBiasGradient, unregisterConvBiasGradient } from './conv-bias.js';
 import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
@@ -453,6 +454,7 @@ export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
   replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
   watchCpuBackend(tf);
+  registerConvBiasGradient(tf);
   return registerNnKernels(tf) && registerElementwiseKernels(tf) && registerBatchNormKernels(tf);
 }
 
@@ -461,6 +463,7 @@ export function unregisterNativeKernels(tf: Tf): void {
   unregisterElementwiseKernels(tf);
   unregisterNnKernels(tf);
   unregisterBatchNormKernels(tf);
+  unregisterConvBiasGradient(tf);
   restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
   unwatchCpuBackend(tf);
 }

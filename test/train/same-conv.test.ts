@@ -1,11 +1,12 @@
 /**
  * The SameConv2D layer with a bias on the native kernels: the bias is added inside the convolution kernel
- * (one FusedConv2D, no Add), with the values and gradients of a convolution followed by an add, to the bit.
+ * (one FusedConv2D, no Add), with the values and gradients of a convolution followed by an add, to the bit,
+ * and only the gradients asked for are computed; without the native kernels it is a convolution and an add.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../../src/engine/index.js';
-import { registerNativeKernels } from '../../src/kernels/index.js';
+import { conv2dWithBias, registerNativeKernels, unregisterNativeKernels } from '../../src/kernels/index.js';
 import { SameConv2D } from '../../src/train/backbones/same-conv.js';
 import { onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
@@ -51,4 +52,36 @@ describe.skipIf(!loadEngine())('SameConv2D with a bias on the native kernels', (
       expect(grads[biasName].dataSync()).toEqual(rb.dataSync());
     },
   );
+
+  it('computes no input gradient where none is asked for (a first layer)', async () => {
+    expect(registerNativeKernels(tf)).toBe(true);
+    const layer = new SameConv2D({ filters: 4, kernelSize: 5, seed: 4 });
+    const x = random([2, 8, 8, 1]) as tf.Tensor4D;
+    layer.apply(x);
+    const profile = await tf.profile(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.square(layer.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar,
+      );
+      return [value, ...Object.values(grads)];
+    });
+    const names = profile.kernels.map((k) => k.name);
+    expect(names).toContain('Conv2DBackpropFilter');
+    expect(names).not.toContain('Conv2DBackpropInput');
+  });
+
+  it('is a convolution and an add without the native kernels, with equal values', () => {
+    const x = random([2, 5, 6, 3]) as tf.Tensor4D;
+    const w = random([3, 3, 3, 2]) as tf.Tensor4D;
+    const b = random([2]) as tf.Tensor1D;
+    expect(registerNativeKernels(tf)).toBe(true);
+    const fused = conv2dWithBias(tf, x, w, b, 1, 'same').dataSync();
+    unregisterNativeKernels(tf);
+    const plain = conv2dWithBias(tf, x, w, b, 1, 'same');
+    expect(plain.dataSync()).toEqual(tf.add(tf.conv2d(x, w, 1, 'same'), b).dataSync());
+    // TF.js's own convolution sums in another order: equal to float32 rounding.
+    const scale = Math.max(...Array.from(plain.dataSync(), Math.abs));
+    Array.from(plain.dataSync()).forEach((v, i) => {
+      expect(Math.abs(v - fused[i])).toBeLessThanOrEqual(1e-5 * scale);
+    });
+  });
 });

@@ -5,10 +5,10 @@
  * scalar loop (tens of seconds per LeNet++ step on the cpu backend; the wasm backend has none), so
  * LeNet++ and resnet-lite use this layer for their 3×3 / 5×5 convolutions. When the native engine's
  * cpu kernels are registered, TF.js's own gradient path is used (those kernels make it fast), and the
- * bias is added by the convolution kernel itself (TF.js's fused conv2d) rather than by a second pass.
+ * bias is added by the convolution kernel itself rather than by a second pass (`conv2dWithBias`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernelActive } from '../../kernels/index.js';
+import { conv2dWithBias, nativeKernelActive } from '../../kernels/index.js';
 
 /** Whether the active backend's own convolution gradients are fast (the native engine's cpu kernels). */
 function nativeConvGradients(): boolean {
@@ -112,9 +112,7 @@ export class SameConv2D extends tf.layers.Layer {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
       const w = this.kernel!.read() as tf.Tensor4D;
       if (this.bias && nativeConvGradients()) {
-        // One kernel: the native convolution adds the bias in its epilogue (conv + bias in float, as
-        // an add after it rounds), and the gradient sums dy for the bias as add's gradient does.
-        return tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias: this.bias.read() });
+        return conv2dWithBias(tf, x, w, this.bias.read() as tf.Tensor1D, 1, 'same');
       }
       const y = sameConv2d(x, w);
       return this.bias ? tf.add(y, this.bias.read()) : y;
