@@ -9,116 +9,79 @@
 #include <utility>
 #include <vector>
 
+#include "channel_spans.h"
 #include "common.h"
 #include "task_split.h"
 
 namespace fvl {
 
 void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels) {
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      const float* FVL_RESTRICT ar = alpha;
-      float* FVL_RESTRICT yr = y + r * channels;
-      // pos + alpha·neg, with -0 standing in for the part that is absent, is x < 0 ? alpha·x : x
-      // without a branch (NaN and signed zeros included, but for -0 with a negative alpha, which gives
-      // +0): activations change sign at random, and the branch-free loop vectorises (4–5× faster).
-      for (int64_t c = 0; c < channels; ++c) {
-        const float v = xr[c];
-        const float pos = v < 0.0f ? -0.0f : v;
-        const float neg = v < 0.0f ? v : -0.0f;
-        yr[c] = pos + ar[c] * neg;
-      }
+  const ChannelSpans cs(rows, channels);
+  const std::vector<float> alphas = cs.repeat(alpha);
+  const float* slopes = alphas.data();
+  for_spans(cs, [=](int64_t at, int64_t len) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT as = slopes;
+    float* FVL_RESTRICT ys = y + at;
+    // pos + alpha·neg, with -0 standing in for the part that is absent, is x < 0 ? alpha·x : x
+    // without a branch (NaN and signed zeros included, but for -0 with a negative alpha, which gives
+    // +0): activations change sign at random, and the branch-free loop vectorises (4–5× faster).
+    for (int64_t j = 0; j < len; ++j) {
+      const float v = xs[j];
+      const float pos = v < 0.0f ? -0.0f : v;
+      const float neg = v < 0.0f ? v : -0.0f;
+      ys[j] = pos + as[j] * neg;
     }
   });
 }
 
 void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
                     int64_t channels) {
-  const int tasks = task_count(rows * channels, rows);
-  // One row of partial sums per task: no sharing between threads, and a fixed order of addition.
-  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels), 0.0);
-  // Sums run in float over blocks of this many rows, which then go into the double totals: the float
-  // loop vectorises, and a block is short enough to lose no more than float rounding.
-  constexpr int64_t kBlockRows = 64;
-  run_tasks(tasks, [&](int t, int) {
-    double* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels);
-    std::vector<float> block(static_cast<size_t>(channels));
-    float* FVL_RESTRICT sum = block.data();
-    const float* FVL_RESTRICT ar = alpha;
-    for (int64_t r0 = split(rows, tasks, t), end = split(rows, tasks, t + 1); r0 < end; r0 += kBlockRows) {
-      std::fill(block.begin(), block.end(), 0.0f);
-      for (int64_t r = r0, r1 = std::min(end, r0 + kBlockRows); r < r1; ++r) {
-        const float* FVL_RESTRICT xr = x + r * channels;
-        const float* FVL_RESTRICT dr = dy + r * channels;
-        float* FVL_RESTRICT out = dx + r * channels;
-        for (int64_t c = 0; c < channels; ++c) {
-          const float v = xr[c];
-          const float d = dr[c];
-          // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does. Selects
-          // of values computed unconditionally, not branches (see prelu_forward).
-          const float a = ar[c];
-          const float dv = d * v;
-          const bool pos = v > 0.0f;
-          out[c] = d * (pos ? 1.0f : a);
-          sum[c] += pos ? 0.0f : dv;
-        }
-      }
-      for (int64_t c = 0; c < channels; ++c) acc[c] += static_cast<double>(sum[c]);
+  const ChannelSpans cs(rows, channels);
+  const std::vector<float> alphas = cs.repeat(alpha);
+  const float* slopes = alphas.data();
+  std::vector<double> sums(static_cast<size_t>(channels));
+  span_sums<1>(cs, 64, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT ds = dy + at;
+    const float* FVL_RESTRICT as = slopes;
+    float* FVL_RESTRICT out = dx + at;
+    float* FVL_RESTRICT sum = acc[0];
+    for (int64_t j = 0; j < len; ++j) {
+      const float v = xs[j];
+      const float d = ds[j];
+      // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does. Selects
+      // of values computed unconditionally, not branches (see prelu_forward).
+      const float a = as[j];
+      const float dv = d * v;
+      const bool pos = v > 0.0f;
+      out[j] = d * (pos ? 1.0f : a);
+      sum[j] += pos ? 0.0f : dv;
     }
   });
-  for (int64_t c = 0; c < channels; ++c) {
-    double s = 0.0;
-    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) + c];
-    dalpha[c] = static_cast<float>(s);
-  }
+  for (int64_t c = 0; c < channels; ++c) dalpha[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
 }
-
-namespace {
-
-// Per-channel sums in double of f(row values) over `rows`, partials per task (a split that depends on the
-// problem only) added in task order: deterministic whatever the pool size.
-template <class RowFn>
-void channel_sums(int64_t rows, int64_t channels, double* out, RowFn row_fn) {
-  const int tasks = task_count(rows * channels, rows);
-  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels) * 2, 0.0);
-  run_tasks(tasks, [&](int t, int) {
-    double* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels) * 2;
-    // Float sums over short blocks of rows (vectorised), then into the double totals.
-    constexpr int64_t kBlockRows = 32;
-    std::vector<float> block(static_cast<size_t>(channels) * 2);
-    for (int64_t r0 = split(rows, tasks, t), end = split(rows, tasks, t + 1); r0 < end; r0 += kBlockRows) {
-      std::fill(block.begin(), block.end(), 0.0f);
-      for (int64_t r = r0, r1 = std::min(end, r0 + kBlockRows); r < r1; ++r) row_fn(r, block.data(), block.data() + channels);
-      for (int64_t c = 0; c < 2 * channels; ++c) acc[c] += static_cast<double>(block[static_cast<size_t>(c)]);
-    }
-  });
-  for (int64_t c = 0; c < 2 * channels; ++c) {
-    double s = 0.0;
-    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) * 2 + c];
-    out[c] = s;
-  }
-}
-
-}  // namespace
 
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps) {
   const size_t c_n = static_cast<size_t>(channels);
+  const ChannelSpans cs(rows, channels);
   // One pass for both statistics: Σd and Σd² of d = x − k, with k the first row's value of the channel.
   // Shifted by a value from the data, d is of the order of the spread, so Σd²/N − (Σd/N)² loses no more
   // than a digit to cancellation however far the mean lies from zero (unshifted sums of squares would
   // lose them all for a mean many deviations away), and x is read once instead of twice.
-  std::vector<float> shift0(x, x + channels);
-  const float* FVL_RESTRICT k0 = shift0.data();
+  const std::vector<float> first_row = cs.repeat(x);
+  const float* k0 = first_row.data();
   std::vector<double> sums(c_n * 2);
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s1, float* FVL_RESTRICT s2) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      const float d = xr[c] - k0[c];
-      s1[c] += d;
-      s2[c] += d * d;
+  span_sums<2>(cs, 32, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT ks = k0;
+    float* FVL_RESTRICT s1 = acc[0];
+    float* FVL_RESTRICT s2 = acc[1];
+    for (int64_t j = 0; j < len; ++j) {
+      const float d = xs[j] - ks[j];
+      s1[j] += d;
+      s2[j] += d * d;
     }
   });
   std::vector<float> m(c_n), scale(c_n), shift(c_n);
@@ -126,68 +89,70 @@ void batch_norm_train_forward(const float* x, const float* gamma, const float* b
   for (size_t c = 0; c < c_n; ++c) {
     const double d_mean = sums[c] / n;
     const float var = static_cast<float>(std::max(0.0, sums[c_n + c] / n - d_mean * d_mean));
-    m[c] = static_cast<float>(static_cast<double>(k0[c]) + d_mean);
+    m[c] = static_cast<float>(static_cast<double>(x[c]) + d_mean);
     mean[c] = m[c];
     variance[c] = var;
     scale[c] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
     shift[c] = beta ? beta[c] : 0.0f;
   }
-  const float* FVL_RESTRICT mu = m.data();
-  const float* FVL_RESTRICT sc = scale.data();
-  const float* FVL_RESTRICT sh = shift.data();
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      float* FVL_RESTRICT yr = y + r * channels;
-      for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - mu[c]) * sc[c] + sh[c];
-    }
+  const std::vector<float> mu_v = cs.repeat(m.data()), sc_v = cs.repeat(scale.data()), sh_v = cs.repeat(shift.data());
+  const float *mu = mu_v.data(), *sc = sc_v.data(), *sh = sh_v.data();
+  for_spans(cs, [=](int64_t at, int64_t len) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT ms = mu;
+    const float* FVL_RESTRICT ss = sc;
+    const float* FVL_RESTRICT hs = sh;
+    float* FVL_RESTRICT ys = y + at;
+    for (int64_t j = 0; j < len; ++j) ys[j] = (xs[j] - ms[j]) * ss[j] + hs[j];
   });
 }
 
 void batch_norm_train_backward(const float* dy, const float* x, const float* gamma, const float* mean,
                                const float* variance, float* dx, float* dgamma, float* dbeta, int64_t rows,
                                int64_t channels, float eps) {
-  std::vector<float> inv(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) inv[static_cast<size_t>(c)] = 1.0f / std::sqrt(variance[c] + eps);
-  const float* FVL_RESTRICT r_ = inv.data();
-  const float* FVL_RESTRICT mu = mean;
-  std::vector<double> sums(static_cast<size_t>(channels) * 2);
+  const size_t c_n = static_cast<size_t>(channels);
+  const ChannelSpans cs(rows, channels);
+  std::vector<float> inv(c_n);
+  for (size_t c = 0; c < c_n; ++c) inv[c] = 1.0f / std::sqrt(variance[c] + eps);
+  const std::vector<float> mu_v = cs.repeat(mean), r_v = cs.repeat(inv.data());
+  const float *mu = mu_v.data(), *rs = r_v.data();
+  std::vector<double> sums(c_n * 2);
   // Σ dy and Σ dy·x̂ in one pass.
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s_dy, float* FVL_RESTRICT s_dyx) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    const float* FVL_RESTRICT dr = dy + r * channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      s_dy[c] += dr[c];
-      s_dyx[c] += dr[c] * ((xr[c] - mu[c]) * r_[c]);
+  span_sums<2>(cs, 32, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT ds = dy + at;
+    const float* FVL_RESTRICT ms = mu;
+    const float* FVL_RESTRICT r = rs;
+    float* FVL_RESTRICT s_dy = acc[0];
+    float* FVL_RESTRICT s_dyx = acc[1];
+    for (int64_t j = 0; j < len; ++j) {
+      s_dy[j] += ds[j];
+      s_dyx[j] += ds[j] * ((xs[j] - ms[j]) * r[j]);
     }
   });
   const double n = static_cast<double>(rows);
-  std::vector<float> k_dy(static_cast<size_t>(channels)), k_b(static_cast<size_t>(channels)),
-      k_x(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    const size_t i = static_cast<size_t>(c);
-    const double sum_dy = sums[i], sum_dyx = sums[static_cast<size_t>(channels) + i];
+  std::vector<float> k_dy(c_n), k_b(c_n), k_x(c_n);
+  for (size_t c = 0; c < c_n; ++c) {
+    const double sum_dy = sums[c], sum_dyx = sums[c_n + c];
     dbeta[c] = static_cast<float>(sum_dy);
     dgamma[c] = static_cast<float>(sum_dyx);
     // dx = g·r·dy − g·r/N·Σdy − g·r/N·x̂·Σdy·x̂, with x̂ = (x − mean)·r: per channel an affine map of (dy, x).
     const double g = gamma ? gamma[c] : 1.0;
-    const double gr = g * r_[c];
-    k_dy[i] = static_cast<float>(gr);
-    k_x[i] = static_cast<float>(-gr * r_[c] * sum_dyx / n);
-    k_b[i] = static_cast<float>(-gr * sum_dy / n + gr * r_[c] * sum_dyx / n * mean[c]);
+    const double gr = g * inv[c];
+    k_dy[c] = static_cast<float>(gr);
+    k_x[c] = static_cast<float>(-gr * inv[c] * sum_dyx / n);
+    k_b[c] = static_cast<float>(-gr * sum_dy / n + gr * inv[c] * sum_dyx / n * mean[c]);
   }
-  const float* FVL_RESTRICT a = k_dy.data();
-  const float* FVL_RESTRICT b = k_x.data();
-  const float* FVL_RESTRICT k = k_b.data();
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      const float* FVL_RESTRICT dr = dy + r * channels;
-      float* FVL_RESTRICT out = dx + r * channels;
-      for (int64_t c = 0; c < channels; ++c) out[c] = a[c] * dr[c] + b[c] * xr[c] + k[c];
-    }
+  const std::vector<float> a_v = cs.repeat(k_dy.data()), b_v = cs.repeat(k_x.data()), k_v = cs.repeat(k_b.data());
+  const float *ka = a_v.data(), *kx = b_v.data(), *kb = k_v.data();
+  for_spans(cs, [=](int64_t at, int64_t len) {
+    const float* FVL_RESTRICT xs = x + at;
+    const float* FVL_RESTRICT ds = dy + at;
+    const float* FVL_RESTRICT a = ka;
+    const float* FVL_RESTRICT b = kx;
+    const float* FVL_RESTRICT k = kb;
+    float* FVL_RESTRICT out = dx + at;
+    for (int64_t j = 0; j < len; ++j) out[j] = a[j] * ds[j] + b[j] * xs[j] + k[j];
   });
 }
 

@@ -28,6 +28,13 @@ describe.skipIf(!engine)('native training-mode batch normalisation', () => {
     { shape: [2, 7, 7, 37], scale: 3, shift: 5 },
     { shape: [64, 16], scale: 0.01, shift: -2 },
     { shape: [1, 1, 1, 8], scale: 1, shift: 0 },
+    // Rows run in spans of at least 64 values: channel counts that do and do not divide 64, partial last
+    // spans, and many spans per task.
+    { shape: [3, 5, 7, 1], scale: 2, shift: 1 },
+    { shape: [5, 3, 7, 6], scale: 1, shift: -3 },
+    { shape: [2, 3, 5, 65], scale: 1, shift: 0 },
+    { shape: [16, 28, 28, 8], scale: 1.5, shift: 0.5 },
+    { shape: [5, 27, 29, 12], scale: 1, shift: 0 },
   ])(
     'output, statistics and gradients match TF.js moments + batchNorm: $shape',
     ({ shape, scale, shift }) => {

@@ -56,6 +56,14 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
     ['scalar alpha', [2, 5, 3, 4], [1]],
     ['rank 2, per column', [17, 31], [31]],
     ['large, threaded', [8, 28, 28, 16], [1, 1, 16]],
+    // Rows are processed in spans of at least 64 values: channel counts that do and do not divide 64, row
+    // counts that leave a partial last span, and many spans per task.
+    ['1 channel, partial span', [3, 7, 5, 1], [1, 1, 1]],
+    ['3 channels, partial span', [1, 9, 7, 3], [3]],
+    ['17 channels', [2, 5, 7, 17], [1, 1, 17]],
+    ['65 channels', [2, 3, 7, 65], [65]],
+    ['8 channels, threaded', [16, 28, 28, 8], [1, 1, 8]],
+    ['6 channels, threaded, partial span', [7, 27, 29, 6], [1, 1, 6]],
   ];
 
   it.each(preluCases)('Prelu forward and gradient match tfjs: %s', (_, xShape, aShape) => {
