@@ -49,21 +49,31 @@ class ChannelSpans {
   int64_t rows_, channels_, rows_per_span_, span_, spans_;
 };
 
-// fn(offset, length) for every span, on the thread pool; tasks own consecutive spans.
+// Calls fn(offset, count, width) for spans [s0, s1): `count` consecutive spans of `width` values from
+// `offset` — the full spans in one call (the loop over them runs inside fn, not around a call per span),
+// then a partial last span alone.
+template <class F>
+void each_run(const ChannelSpans& cs, int64_t s0, int64_t s1, F& fn) {
+  if (s1 <= s0) return;
+  const bool partial = cs.length(s1 - 1) < cs.span();
+  const int64_t full_end = partial ? s1 - 1 : s1;
+  if (full_end > s0) fn(s0 * cs.span(), full_end - s0, cs.span());
+  if (partial) fn((s1 - 1) * cs.span(), int64_t{1}, cs.length(s1 - 1));
+}
+
+// fn(offset, count, width) over every span (see each_run), on the thread pool; tasks own consecutive spans.
 template <class F>
 void for_spans(const ChannelSpans& cs, F fn) {
   const int tasks = cs.tasks();
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t s = split(cs.spans(), tasks, t), end = split(cs.spans(), tasks, t + 1); s < end; ++s)
-      fn(s * cs.span(), cs.length(s));
-  });
+  run_tasks(tasks, [&](int t, int) { each_run(cs, split(cs.spans(), tasks, t), split(cs.spans(), tasks, t + 1), fn); });
 }
 
-// Per-channel sums of `Streams` quantities, out[q·C + c] for stream q: fn(offset, length, acc) adds the
-// value of stream q for element offset + j into acc[q][j]. Sums run in float over blocks of about
-// `block_rows` rows (a vectorised loop; short enough to lose no more than float rounding), in double
-// across blocks, one set of partial sums per task; tasks, then the lanes of each channel, are added in
-// a fixed order, so the result depends on the shape only, never on the number of threads.
+// Per-channel sums of `Streams` quantities, out[q·C + c] for stream q: fn(offset, count, width, acc) adds,
+// for each of `count` spans of `width` values from `offset`, the value of stream q for element j of the
+// span into acc[q][j]. Sums run in float over blocks of about `block_rows` rows (a vectorised loop;
+// short enough to lose no more than float rounding), in double across blocks, one set of partial sums
+// per task; tasks, then the lanes of each channel, are added in a fixed order, so the result depends on
+// the shape only, never on the number of threads.
 template <int Streams, class F>
 void span_sums(const ChannelSpans& cs, int64_t block_rows, double* out, F fn) {
   const int tasks = cs.tasks();
@@ -74,10 +84,11 @@ void span_sums(const ChannelSpans& cs, int64_t block_rows, double* out, F fn) {
     std::vector<float> sums(Streams * span);
     float* acc[Streams];
     for (int q = 0; q < Streams; ++q) acc[q] = sums.data() + q * span;
+    const auto run = [&](int64_t offset, int64_t count, int64_t width) { fn(offset, count, width, acc); };
     double* FVL_RESTRICT total = partial.data() + static_cast<size_t>(t) * Streams * span;
     for (int64_t s0 = split(cs.spans(), tasks, t), end = split(cs.spans(), tasks, t + 1); s0 < end; s0 += block) {
       std::fill(sums.begin(), sums.end(), 0.0f);
-      for (int64_t s = s0, s1 = std::min(end, s0 + block); s < s1; ++s) fn(s * cs.span(), cs.length(s), acc);
+      each_run(cs, s0, std::min(end, s0 + block), run);
       const float* FVL_RESTRICT block_sums = sums.data();
       for (size_t i = 0; i < Streams * span; ++i) total[i] += static_cast<double>(block_sums[i]);
     }

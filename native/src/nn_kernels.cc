@@ -11,59 +11,35 @@
 
 #include "channel_spans.h"
 #include "common.h"
+#include "span_loops.h"
 #include "task_split.h"
 
 namespace fvl {
 
 void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels) {
+  const SpanLoops& loops = active_span_loops();
   const ChannelSpans cs(rows, channels);
-  const std::vector<float> alphas = cs.repeat(alpha);
-  const float* slopes = alphas.data();
-  for_spans(cs, [=](int64_t at, int64_t len) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT as = slopes;
-    float* FVL_RESTRICT ys = y + at;
-    // pos + alpha·neg, with -0 standing in for the part that is absent, is x < 0 ? alpha·x : x
-    // without a branch (NaN and signed zeros included, but for -0 with a negative alpha, which gives
-    // +0): activations change sign at random, and the branch-free loop vectorises (4–5× faster).
-    for (int64_t j = 0; j < len; ++j) {
-      const float v = xs[j];
-      const float pos = v < 0.0f ? -0.0f : v;
-      const float neg = v < 0.0f ? v : -0.0f;
-      ys[j] = pos + as[j] * neg;
-    }
+  const std::vector<float> slopes = cs.repeat(alpha);
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.prelu_forward(x + at, slopes.data(), y + at, count, w);
   });
 }
 
 void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
                     int64_t channels) {
+  const SpanLoops& loops = active_span_loops();
   const ChannelSpans cs(rows, channels);
-  const std::vector<float> alphas = cs.repeat(alpha);
-  const float* slopes = alphas.data();
+  const std::vector<float> slopes = cs.repeat(alpha);
   std::vector<double> sums(static_cast<size_t>(channels));
-  span_sums<1>(cs, 64, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT ds = dy + at;
-    const float* FVL_RESTRICT as = slopes;
-    float* FVL_RESTRICT out = dx + at;
-    float* FVL_RESTRICT sum = acc[0];
-    for (int64_t j = 0; j < len; ++j) {
-      const float v = xs[j];
-      const float d = ds[j];
-      // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does. Selects
-      // of values computed unconditionally, not branches (see prelu_forward).
-      const float a = as[j];
-      const float dv = d * v;
-      const bool pos = v > 0.0f;
-      out[j] = d * (pos ? 1.0f : a);
-      sum[j] += pos ? 0.0f : dv;
-    }
+  span_sums<1>(cs, 64, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.prelu_backward(dy + at, x + at, slopes.data(), dx + at, acc[0], count, w);
   });
   for (int64_t c = 0; c < channels; ++c) dalpha[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
 }
 
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps) {
+  const SpanLoops& loops = active_span_loops();
   const size_t c_n = static_cast<size_t>(channels);
   const ChannelSpans cs(rows, channels);
   // One pass for both statistics: Σd and Σd² of d = x − k, with k the first row's value of the channel.
@@ -71,18 +47,9 @@ void batch_norm_train_forward(const float* x, const float* gamma, const float* b
   // than a digit to cancellation however far the mean lies from zero (unshifted sums of squares would
   // lose them all for a mean many deviations away), and x is read once instead of twice.
   const std::vector<float> first_row = cs.repeat(x);
-  const float* k0 = first_row.data();
   std::vector<double> sums(c_n * 2);
-  span_sums<2>(cs, 32, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT ks = k0;
-    float* FVL_RESTRICT s1 = acc[0];
-    float* FVL_RESTRICT s2 = acc[1];
-    for (int64_t j = 0; j < len; ++j) {
-      const float d = xs[j] - ks[j];
-      s1[j] += d;
-      s2[j] += d * d;
-    }
+  span_sums<2>(cs, 32, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.shifted_moments(x + at, first_row.data(), acc[0], acc[1], count, w);
   });
   std::vector<float> m(c_n), scale(c_n), shift(c_n);
   const double n = static_cast<double>(rows);
@@ -95,40 +62,25 @@ void batch_norm_train_forward(const float* x, const float* gamma, const float* b
     scale[c] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
     shift[c] = beta ? beta[c] : 0.0f;
   }
-  const std::vector<float> mu_v = cs.repeat(m.data()), sc_v = cs.repeat(scale.data()), sh_v = cs.repeat(shift.data());
-  const float *mu = mu_v.data(), *sc = sc_v.data(), *sh = sh_v.data();
-  for_spans(cs, [=](int64_t at, int64_t len) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT ms = mu;
-    const float* FVL_RESTRICT ss = sc;
-    const float* FVL_RESTRICT hs = sh;
-    float* FVL_RESTRICT ys = y + at;
-    for (int64_t j = 0; j < len; ++j) ys[j] = (xs[j] - ms[j]) * ss[j] + hs[j];
+  const std::vector<float> mu = cs.repeat(m.data()), sc = cs.repeat(scale.data()), sh = cs.repeat(shift.data());
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.normalize(x + at, mu.data(), sc.data(), sh.data(), y + at, count, w);
   });
 }
 
 void batch_norm_train_backward(const float* dy, const float* x, const float* gamma, const float* mean,
                                const float* variance, float* dx, float* dgamma, float* dbeta, int64_t rows,
                                int64_t channels, float eps) {
+  const SpanLoops& loops = active_span_loops();
   const size_t c_n = static_cast<size_t>(channels);
   const ChannelSpans cs(rows, channels);
   std::vector<float> inv(c_n);
   for (size_t c = 0; c < c_n; ++c) inv[c] = 1.0f / std::sqrt(variance[c] + eps);
-  const std::vector<float> mu_v = cs.repeat(mean), r_v = cs.repeat(inv.data());
-  const float *mu = mu_v.data(), *rs = r_v.data();
+  const std::vector<float> mu = cs.repeat(mean), r = cs.repeat(inv.data());
   std::vector<double> sums(c_n * 2);
   // Σ dy and Σ dy·x̂ in one pass.
-  span_sums<2>(cs, 32, sums.data(), [=](int64_t at, int64_t len, float* const* acc) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT ds = dy + at;
-    const float* FVL_RESTRICT ms = mu;
-    const float* FVL_RESTRICT r = rs;
-    float* FVL_RESTRICT s_dy = acc[0];
-    float* FVL_RESTRICT s_dyx = acc[1];
-    for (int64_t j = 0; j < len; ++j) {
-      s_dy[j] += ds[j];
-      s_dyx[j] += ds[j] * ((xs[j] - ms[j]) * r[j]);
-    }
+  span_sums<2>(cs, 32, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.gradient_moments(dy + at, x + at, mu.data(), r.data(), acc[0], acc[1], count, w);
   });
   const double n = static_cast<double>(rows);
   std::vector<float> k_dy(c_n), k_b(c_n), k_x(c_n);
@@ -143,16 +95,9 @@ void batch_norm_train_backward(const float* dy, const float* x, const float* gam
     k_x[c] = static_cast<float>(-gr * inv[c] * sum_dyx / n);
     k_b[c] = static_cast<float>(-gr * sum_dy / n + gr * inv[c] * sum_dyx / n * mean[c]);
   }
-  const std::vector<float> a_v = cs.repeat(k_dy.data()), b_v = cs.repeat(k_x.data()), k_v = cs.repeat(k_b.data());
-  const float *ka = a_v.data(), *kx = b_v.data(), *kb = k_v.data();
-  for_spans(cs, [=](int64_t at, int64_t len) {
-    const float* FVL_RESTRICT xs = x + at;
-    const float* FVL_RESTRICT ds = dy + at;
-    const float* FVL_RESTRICT a = ka;
-    const float* FVL_RESTRICT b = kx;
-    const float* FVL_RESTRICT k = kb;
-    float* FVL_RESTRICT out = dx + at;
-    for (int64_t j = 0; j < len; ++j) out[j] = a[j] * ds[j] + b[j] * xs[j] + k[j];
+  const std::vector<float> a = cs.repeat(k_dy.data()), b = cs.repeat(k_x.data()), k = cs.repeat(k_b.data());
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.affine2(dy + at, x + at, a.data(), b.data(), k.data(), dx + at, count, w);
   });
 }
 
