@@ -101,11 +101,34 @@ void batch_norm_train_backward(const float* dy, const float* x, const float* gam
   });
 }
 
-void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
-  const int64_t C = g.channels;
-  const int64_t out_rows = g.batch * g.out_h;
-  const int tasks = task_count(out_rows * g.out_w * C * g.filter_h * g.filter_w, out_rows);
-  run_tasks(tasks, [&](int t, int) {
+namespace {
+
+// The maximum of one window of four taps per channel, in scan order from -inf (NaN never wins), the taps
+// unrolled so that the channel loop vectorises.
+FVL_INLINE void window_max4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
+                            const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT out,
+                            int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    float m = -std::numeric_limits<float>::infinity();
+    m = x0[c] > m ? x0[c] : m;
+    m = x1[c] > m ? x1[c] : m;
+    m = x2[c] > m ? x2[c] : m;
+    m = x3[c] > m ? x3[c] : m;
+    out[c] = m;
+  }
+}
+
+}  // namespace
+
+void max_pool_forward(const PoolGeometry& geometry, const float* x, float* y) {
+  const int64_t out_rows = geometry.batch * geometry.out_h;
+  const int tasks =
+      task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
+  run_tasks(tasks, [=](int t, int) {
+    // Copies (captured by value): stores through y could otherwise alias a captured reference, and the
+    // channel loops would reload their bound.
+    const PoolGeometry g = geometry;
+    const int64_t C = g.channels;
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       const int64_t h0 = oh * g.stride_h - g.pad_top;
@@ -115,6 +138,13 @@ void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
         const int64_t w0 = ow * g.stride_w - g.pad_left;
         const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
         float* FVL_RESTRICT out = y + (row * g.out_w + ow) * C;
+        if (h_hi - h_lo == 2 && w_hi - w_lo == 2) {
+          // 2×2 windows (or clipped larger ones), the common case.
+          const float* r0 = xn + (h_lo * g.in_w + w_lo) * C;
+          const float* r1 = r0 + g.in_w * C;
+          window_max4(r0, r0 + C, r1, r1 + C, out, C);
+          continue;
+        }
         for (int64_t c = 0; c < C; ++c) out[c] = -std::numeric_limits<float>::infinity();
         for (int64_t h = h_lo; h < h_hi; ++h) {
           for (int64_t w = w_lo; w < w_hi; ++w) {
