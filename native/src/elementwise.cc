@@ -159,6 +159,31 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
   }
 }
 
+void momentum_update(const float* acc, const float* grad, const float* value, float m, float c, float* new_acc,
+                     float* new_value, int64_t n) {
+  if (n <= 0) return;
+  const int64_t unit = std::min<int64_t>(kTaskGrain, n);
+  const int64_t units = (n + unit - 1) / unit;
+  const int tasks = task_count(n, units);
+  run_tasks(tasks, [=](int t, int) {
+    const int64_t i0 = split(units, tasks, t) * unit, i1 = std::min(n, split(units, tasks, t + 1) * unit);
+    const float* FVL_RESTRICT a = acc;
+    const float* FVL_RESTRICT g = grad;
+    const float* FVL_RESTRICT v = value;
+    float* FVL_RESTRICT na = new_acc;
+    float* FVL_RESTRICT nv = new_value;
+    for (int64_t i = i0; i < i1; ++i) {
+      // Each product rounded before its sum, as TF.js's separate Mul and Add round it. (This unit is
+      // built for the baseline ISA, which on x86-64 has no multiply-add to contract them into.)
+      const float scaled_acc = m * a[i];
+      const float next = scaled_acc + g[i];
+      const float step = c * next;
+      na[i] = next;
+      nv[i] = step + v[i];
+    }
+  });
+}
+
 void batch_norm(const float* x, float* y, int64_t n, int64_t channels, const BatchNormParams& p) {
   if (n <= 0 || channels <= 0) return;
   // Per-channel terms in double, computed once; the element formula keeps TF.js's order of operations.

@@ -155,6 +155,20 @@ export interface NativeBinding {
     channels: number,
   ): void;
   /**
+   * One step of SGD with momentum as TF.js's MomentumOptimizer takes it, each operation rounded to
+   * float32: `newAcc = m·acc + grad`, `newValue = c·newAcc + value` (c = −learning rate), over
+   * `acc.length` values. Caller: `src/kernels/momentum.ts`.
+   */
+  momentumUpdate(
+    acc: Float32Array,
+    grad: Float32Array,
+    value: Float32Array,
+    newAcc: Float32Array,
+    newValue: Float32Array,
+    m: number,
+    c: number,
+  ): void;
+  /**
    * Batch normalisation with given statistics over `n` elements in rows of `channels`, in double as
    * TF.js computes it: `y = offset + (x − mean) · scale / √(variance + epsilon)`; each parameter
    * holds 1 or `channels` values. Caller: `src/kernels/elementwise.ts`.

@@ -1,6 +1,7 @@
 /**
  * TF.js `cpu` kernels run by the native engine: matrix products, convolutions (implicit GEMM), PReLU,
- * pooling, depthwise convolutions and element-wise arithmetic, registered over the cpu backend's own.
+ * pooling, depthwise convolutions, element-wise arithmetic and the step of SGD with momentum, registered
+ * over the cpu backend's own.
  * The only room that knows the cpu backend's internals (`backend-access.ts`); Node only.
  */
 

@@ -40,6 +40,7 @@ import {
   registerElementwiseKernels,
   unregisterElementwiseKernels,
 } from './elementwise.js';
+import { registerMomentumKernel, unregisterMomentumKernel } from './momentum.js';
 import {
   NN_KERNEL_NAMES,
   type NnKernelName,
@@ -455,6 +456,7 @@ export function registerNativeKernels(tf: Tf): boolean {
   replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
   watchCpuBackend(tf);
   registerConvBiasGradient(tf);
+  registerMomentumKernel(tf);
   return registerNnKernels(tf) && registerElementwiseKernels(tf) && registerBatchNormKernels(tf);
 }
 
@@ -464,6 +466,7 @@ export function unregisterNativeKernels(tf: Tf): void {
   unregisterNnKernels(tf);
   unregisterBatchNormKernels(tf);
   unregisterConvBiasGradient(tf);
+  unregisterMomentumKernel(tf);
   restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
   unwatchCpuBackend(tf);
 }
