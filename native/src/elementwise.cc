@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "channel_spans.h"
 #include "common.h"
 #include "task_split.h"
 
@@ -144,7 +145,21 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
         acc[0] = span_sum(xo, r0, r1);
         continue;
       }
-      for (int64_t r = r0; r < r1; ++r) {
+      int64_t r = r0;
+      if (inner < kMinSpan) {
+        // Few columns (a bias gradient over 8 or 16 channels): rows in spans of whole rows, so that the
+        // loop runs along at least kMinSpan values; lane j sums column j mod inner, and the lanes fold
+        // into the columns in a fixed order.
+        const int64_t span_rows = (kMinSpan + inner - 1) / inner, w = span_rows * inner;
+        double lanes[2 * kMinSpan] = {};  // w < kMinSpan + inner
+        for (; r + span_rows <= r1; r += span_rows) {
+          const float* FVL_RESTRICT xr = xo + r * inner;
+          for (int64_t j = 0; j < w; ++j) lanes[j] += static_cast<double>(xr[j]);
+        }
+        for (int64_t q = 0; q < span_rows; ++q)
+          for (int64_t c = 0; c < inner; ++c) acc[c] += lanes[q * inner + c];
+      }
+      for (; r < r1; ++r) {
         const float* FVL_RESTRICT xr = xo + r * inner;
         for (int64_t c = 0; c < inner; ++c) acc[c] += static_cast<double>(xr[c]);
       }
