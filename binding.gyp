@@ -41,6 +41,7 @@
         'native/src/nn_kernels.cc',
         'native/src/sharded_margin.cc',
         'native/src/sharded_margin_binding.cc',
+        'native/src/span_loops_scalar.cc',
         'native/src/margin_simd_avx2.cc',
         'native/src/threadpool.cc',
       ],
@@ -49,7 +50,7 @@
       ],
       'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
       'conditions': [
-        ['target_arch=="x64"', {'dependencies': ['fvl_kernels_avx2', 'fvl_kernels_avx512']}],
+        ['target_arch=="x64"', {'dependencies': ['fvl_kernels_avx2', 'fvl_kernels_avx512', 'fvl_spans_avx2', 'fvl_spans_avx512']}],
         ['OS=="linux"', {'libraries': ['-lpthread']}],
       ],
     },
@@ -93,6 +94,24 @@
           'sources': ['native/src/kernels_avx512.cc', 'native/src/conv_avx512.cc'],
           'cflags_cc': ['-mavx512f', '-mfma'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-mfma']},
+          'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},
+        },
+        # The span loops of the layer kernels (span_loops.h): plain loops the compiler vectorises, with no
+        # multiply-add fused (-ffp-contract=off), so that every level gives the same bits.
+        {
+          'target_name': 'fvl_spans_avx2',
+          'type': 'static_library',
+          'sources': ['native/src/span_loops_avx2.cc'],
+          'cflags_cc': ['-mavx2', '-ffp-contract=off'],
+          'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx2', '-ffp-contract=off']},
+          'msvs_settings': {'VCCLCompilerTool': {'EnableEnhancedInstructionSet': '5'}},  # /arch:AVX2
+        },
+        {
+          'target_name': 'fvl_spans_avx512',
+          'type': 'static_library',
+          'sources': ['native/src/span_loops_avx512.cc'],
+          'cflags_cc': ['-mavx512f', '-ffp-contract=off'],
+          'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-ffp-contract=off']},
           'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},
         },
       ],

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "channel_spans.h"
 #include "common.h"
 #include "task_split.h"
 
@@ -144,7 +145,21 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
         acc[0] = span_sum(xo, r0, r1);
         continue;
       }
-      for (int64_t r = r0; r < r1; ++r) {
+      int64_t r = r0;
+      if (inner < kMinSpan) {
+        // Few columns (a bias gradient over 8 or 16 channels): rows in spans of whole rows, so that the
+        // loop runs along at least kMinSpan values; lane j sums column j mod inner, and the lanes fold
+        // into the columns in a fixed order.
+        const int64_t span_rows = (kMinSpan + inner - 1) / inner, w = span_rows * inner;
+        double lanes[2 * kMinSpan] = {};  // w < kMinSpan + inner
+        for (; r + span_rows <= r1; r += span_rows) {
+          const float* FVL_RESTRICT xr = xo + r * inner;
+          for (int64_t j = 0; j < w; ++j) lanes[j] += static_cast<double>(xr[j]);
+        }
+        for (int64_t q = 0; q < span_rows; ++q)
+          for (int64_t c = 0; c < inner; ++c) acc[c] += lanes[q * inner + c];
+      }
+      for (; r < r1; ++r) {
         const float* FVL_RESTRICT xr = xo + r * inner;
         for (int64_t c = 0; c < inner; ++c) acc[c] += static_cast<double>(xr[c]);
       }
@@ -157,6 +172,31 @@ void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
       y[o * inner + c] = static_cast<float>(mean ? s / count : s);
     }
   }
+}
+
+void momentum_update(const float* acc, const float* grad, const float* value, float m, float c, float* new_acc,
+                     float* new_value, int64_t n) {
+  if (n <= 0) return;
+  const int64_t unit = std::min<int64_t>(kTaskGrain, n);
+  const int64_t units = (n + unit - 1) / unit;
+  const int tasks = task_count(n, units);
+  run_tasks(tasks, [=](int t, int) {
+    const int64_t i0 = split(units, tasks, t) * unit, i1 = std::min(n, split(units, tasks, t + 1) * unit);
+    const float* FVL_RESTRICT a = acc;
+    const float* FVL_RESTRICT g = grad;
+    const float* FVL_RESTRICT v = value;
+    float* FVL_RESTRICT na = new_acc;
+    float* FVL_RESTRICT nv = new_value;
+    for (int64_t i = i0; i < i1; ++i) {
+      // Each product rounded before its sum, as TF.js's separate Mul and Add round it. (This unit is
+      // built for the baseline ISA, which on x86-64 has no multiply-add to contract them into.)
+      const float scaled_acc = m * a[i];
+      const float next = scaled_acc + g[i];
+      const float step = c * next;
+      na[i] = next;
+      nv[i] = step + v[i];
+    }
+  });
 }
 
 void batch_norm(const float* x, float* y, int64_t n, int64_t channels, const BatchNormParams& p) {

@@ -23,9 +23,16 @@ void binary(BinaryOp op, const float* a, int64_t a_period, const float* b, int64
             int64_t channels);
 
 // x viewed as [outer, reduce, inner] (row-major): y[o * inner + k] = Σ_r x[(o * reduce + r) * inner + k],
-// divided by `reduce` when `mean` is set. Sums are taken in double in an order fixed by the shape
-// alone, so results do not depend on the number of threads; each result is rounded once to float.
+// divided by `reduce` when `mean` is set. Sums are taken in double (fewer than 64 columns in lanes
+// along spans of whole rows) in an order fixed by the shape alone, so results do not depend on the
+// number of threads; each result is rounded once to float.
 void reduce_sum(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner, bool mean);
+
+// The step of SGD with momentum as TF.js's MomentumOptimizer takes it, each operation rounded to float:
+//   new_acc = m·acc + grad,  new_value = c·new_acc + value  (c = −learning rate),
+// over n elements; outputs must not overlap the inputs.
+void momentum_update(const float* acc, const float* grad, const float* value, float m, float c, float* new_acc,
+                     float* new_value, int64_t n);
 
 // Batch normalisation with given statistics, as TF.js's FusedBatchNorm computes it in double:
 //   y[i] = offset[c] + (x[i] - mean[c]) * scale[c] / sqrt(variance[c] + epsilon),  c = i mod channels,

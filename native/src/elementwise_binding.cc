@@ -127,12 +127,36 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Arguments: acc, grad, value, newAcc, newValue, m, c. All arrays hold n = acc.length values.
+Napi::Value MomentumUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 7) fail_type(env, "momentumUpdate expects 7 arguments");
+  if (!info[5].IsNumber() || !info[6].IsNumber()) fail_type(env, "m and c must be numbers");
+  const Napi::Float32Array acc = floats(info, 0, "acc", 0);
+  const double n = static_cast<double>(acc.ElementLength());
+  const Napi::Float32Array grad = floats(info, 1, "grad", n);
+  const Napi::Float32Array value = floats(info, 2, "value", n);
+  Napi::Float32Array new_acc = floats(info, 3, "newAcc", n);
+  Napi::Float32Array new_value = floats(info, 4, "newValue", n);
+  for (const Napi::Float32Array* in : {&acc, &grad, &value}) {
+    disjoint(env, new_acc, *in, "newAcc");
+    disjoint(env, new_value, *in, "newValue");
+  }
+  disjoint(env, new_value, new_acc, "newValue");
+  const float m = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
+  const float c = static_cast<float>(info[6].As<Napi::Number>().DoubleValue());
+  momentum_update(acc.Data(), grad.Data(), value.Data(), m, c, new_acc.Data(), new_value.Data(),
+                  static_cast<int64_t>(n));
+  return env.Undefined();
+}
+
 }  // namespace
 
 void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binaryOp", Napi::Function::New(env, BinaryOpFn, "binaryOp"));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum, "reduceSum"));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm, "batchNorm"));
+  exports.Set("momentumUpdate", Napi::Function::New(env, MomentumUpdate, "momentumUpdate"));
 }
 
 }  // namespace fvl

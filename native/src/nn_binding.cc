@@ -132,7 +132,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Arguments: dy, x, dx, geometry. dx is added to.
+// Arguments: dy, x, dx, geometry. dx is overwritten.
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) fail_type(env, "maxPoolGrad expects 4 arguments");

@@ -4,194 +4,131 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "channel_spans.h"
 #include "common.h"
+#include "span_loops.h"
 #include "task_split.h"
 
 namespace fvl {
 
 void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels) {
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      const float* FVL_RESTRICT ar = alpha;
-      float* FVL_RESTRICT yr = y + r * channels;
-      // pos + alpha·neg, with -0 standing in for the part that is absent, is x < 0 ? alpha·x : x
-      // without a branch (NaN and signed zeros included, but for -0 with a negative alpha, which gives
-      // +0): activations change sign at random, and the branch-free loop vectorises (4–5× faster).
-      for (int64_t c = 0; c < channels; ++c) {
-        const float v = xr[c];
-        const float pos = v < 0.0f ? -0.0f : v;
-        const float neg = v < 0.0f ? v : -0.0f;
-        yr[c] = pos + ar[c] * neg;
-      }
-    }
+  const SpanLoops& loops = active_span_loops();
+  const ChannelSpans cs(rows, channels);
+  const std::vector<float> slopes = cs.repeat(alpha);
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.prelu_forward(x + at, slopes.data(), y + at, count, w);
   });
 }
 
 void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
                     int64_t channels) {
-  const int tasks = task_count(rows * channels, rows);
-  // One row of partial sums per task: no sharing between threads, and a fixed order of addition.
-  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels), 0.0);
-  // Sums run in float over blocks of this many rows, which then go into the double totals: the float
-  // loop vectorises, and a block is short enough to lose no more than float rounding.
-  constexpr int64_t kBlockRows = 64;
-  run_tasks(tasks, [&](int t, int) {
-    double* FVL_RESTRICT acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels);
-    std::vector<float> block(static_cast<size_t>(channels));
-    float* FVL_RESTRICT sum = block.data();
-    const float* FVL_RESTRICT ar = alpha;
-    for (int64_t r0 = split(rows, tasks, t), end = split(rows, tasks, t + 1); r0 < end; r0 += kBlockRows) {
-      std::fill(block.begin(), block.end(), 0.0f);
-      for (int64_t r = r0, r1 = std::min(end, r0 + kBlockRows); r < r1; ++r) {
-        const float* FVL_RESTRICT xr = x + r * channels;
-        const float* FVL_RESTRICT dr = dy + r * channels;
-        float* FVL_RESTRICT out = dx + r * channels;
-        for (int64_t c = 0; c < channels; ++c) {
-          const float v = xr[c];
-          const float d = dr[c];
-          // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does. Selects
-          // of values computed unconditionally, not branches (see prelu_forward).
-          const float a = ar[c];
-          const float dv = d * v;
-          const bool pos = v > 0.0f;
-          out[c] = d * (pos ? 1.0f : a);
-          sum[c] += pos ? 0.0f : dv;
-        }
-      }
-      for (int64_t c = 0; c < channels; ++c) acc[c] += static_cast<double>(sum[c]);
-    }
+  const SpanLoops& loops = active_span_loops();
+  const ChannelSpans cs(rows, channels);
+  const std::vector<float> slopes = cs.repeat(alpha);
+  std::vector<double> sums(static_cast<size_t>(channels));
+  span_sums<1>(cs, 64, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.prelu_backward(dy + at, x + at, slopes.data(), dx + at, acc[0], count, w);
   });
-  for (int64_t c = 0; c < channels; ++c) {
-    double s = 0.0;
-    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) + c];
-    dalpha[c] = static_cast<float>(s);
-  }
+  for (int64_t c = 0; c < channels; ++c) dalpha[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
 }
-
-namespace {
-
-// Per-channel sums in double of f(row values) over `rows`, partials per task (a split that depends on the
-// problem only) added in task order: deterministic whatever the pool size.
-template <class RowFn>
-void channel_sums(int64_t rows, int64_t channels, double* out, RowFn row_fn) {
-  const int tasks = task_count(rows * channels, rows);
-  std::vector<double> partial(static_cast<size_t>(tasks) * static_cast<size_t>(channels) * 2, 0.0);
-  run_tasks(tasks, [&](int t, int) {
-    double* acc = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(channels) * 2;
-    // Float sums over short blocks of rows (vectorised), then into the double totals.
-    constexpr int64_t kBlockRows = 32;
-    std::vector<float> block(static_cast<size_t>(channels) * 2);
-    for (int64_t r0 = split(rows, tasks, t), end = split(rows, tasks, t + 1); r0 < end; r0 += kBlockRows) {
-      std::fill(block.begin(), block.end(), 0.0f);
-      for (int64_t r = r0, r1 = std::min(end, r0 + kBlockRows); r < r1; ++r) row_fn(r, block.data(), block.data() + channels);
-      for (int64_t c = 0; c < 2 * channels; ++c) acc[c] += static_cast<double>(block[static_cast<size_t>(c)]);
-    }
-  });
-  for (int64_t c = 0; c < 2 * channels; ++c) {
-    double s = 0.0;
-    for (int t = 0; t < tasks; ++t) s += partial[static_cast<size_t>(t) * static_cast<size_t>(channels) * 2 + c];
-    out[c] = s;
-  }
-}
-
-}  // namespace
 
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps) {
-  std::vector<double> sums(static_cast<size_t>(channels) * 2);
-  std::vector<float> m(static_cast<size_t>(channels));
-  // Two passes, as TF.js's moments: the mean, then the mean squared deviation from it.
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    for (int64_t c = 0; c < channels; ++c) s[c] += xr[c];
+  const SpanLoops& loops = active_span_loops();
+  const size_t c_n = static_cast<size_t>(channels);
+  const ChannelSpans cs(rows, channels);
+  // One pass for both statistics: Σd and Σd² of d = x − k, with k the first row's value of the channel.
+  // Shifted by a value from the data, d is of the order of the spread, so Σd²/N − (Σd/N)² loses no more
+  // than a digit to cancellation however far the mean lies from zero (unshifted sums of squares would
+  // lose them all for a mean many deviations away), and x is read once instead of twice.
+  const std::vector<float> first_row = cs.repeat(x);
+  std::vector<double> sums(c_n * 2);
+  span_sums<2>(cs, 32, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.shifted_moments(x + at, first_row.data(), acc[0], acc[1], count, w);
   });
-  for (int64_t c = 0; c < channels; ++c) m[static_cast<size_t>(c)] = static_cast<float>(sums[static_cast<size_t>(c)] / static_cast<double>(rows));
-  const float* FVL_RESTRICT mu = m.data();
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s, float*) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      const float d = xr[c] - mu[c];
-      s[c] += d * d;
-    }
-  });
-  std::vector<float> scale(static_cast<size_t>(channels)), shift(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    const size_t i = static_cast<size_t>(c);
-    const float var = static_cast<float>(sums[i] / static_cast<double>(rows));
-    mean[c] = m[i];
+  std::vector<float> m(c_n), scale(c_n), shift(c_n);
+  const double n = static_cast<double>(rows);
+  for (size_t c = 0; c < c_n; ++c) {
+    const double d_mean = sums[c] / n;
+    const float var = static_cast<float>(std::max(0.0, sums[c_n + c] / n - d_mean * d_mean));
+    m[c] = static_cast<float>(static_cast<double>(x[c]) + d_mean);
+    mean[c] = m[c];
     variance[c] = var;
-    scale[i] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
-    shift[i] = beta ? beta[c] : 0.0f;
+    scale[c] = (gamma ? gamma[c] : 1.0f) / std::sqrt(var + eps);
+    shift[c] = beta ? beta[c] : 0.0f;
   }
-  const float* FVL_RESTRICT sc = scale.data();
-  const float* FVL_RESTRICT sh = shift.data();
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      float* FVL_RESTRICT yr = y + r * channels;
-      for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - mu[c]) * sc[c] + sh[c];
-    }
+  const std::vector<float> mu = cs.repeat(m.data()), sc = cs.repeat(scale.data()), sh = cs.repeat(shift.data());
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.normalize(x + at, mu.data(), sc.data(), sh.data(), y + at, count, w);
   });
 }
 
 void batch_norm_train_backward(const float* dy, const float* x, const float* gamma, const float* mean,
                                const float* variance, float* dx, float* dgamma, float* dbeta, int64_t rows,
                                int64_t channels, float eps) {
-  std::vector<float> inv(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) inv[static_cast<size_t>(c)] = 1.0f / std::sqrt(variance[c] + eps);
-  const float* FVL_RESTRICT r_ = inv.data();
-  const float* FVL_RESTRICT mu = mean;
-  std::vector<double> sums(static_cast<size_t>(channels) * 2);
+  const SpanLoops& loops = active_span_loops();
+  const size_t c_n = static_cast<size_t>(channels);
+  const ChannelSpans cs(rows, channels);
+  std::vector<float> inv(c_n);
+  for (size_t c = 0; c < c_n; ++c) inv[c] = 1.0f / std::sqrt(variance[c] + eps);
+  const std::vector<float> mu = cs.repeat(mean), r = cs.repeat(inv.data());
+  std::vector<double> sums(c_n * 2);
   // Σ dy and Σ dy·x̂ in one pass.
-  channel_sums(rows, channels, sums.data(), [&](int64_t r, float* FVL_RESTRICT s_dy, float* FVL_RESTRICT s_dyx) {
-    const float* FVL_RESTRICT xr = x + r * channels;
-    const float* FVL_RESTRICT dr = dy + r * channels;
-    for (int64_t c = 0; c < channels; ++c) {
-      s_dy[c] += dr[c];
-      s_dyx[c] += dr[c] * ((xr[c] - mu[c]) * r_[c]);
-    }
+  span_sums<2>(cs, 32, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.gradient_moments(dy + at, x + at, mu.data(), r.data(), acc[0], acc[1], count, w);
   });
   const double n = static_cast<double>(rows);
-  std::vector<float> k_dy(static_cast<size_t>(channels)), k_b(static_cast<size_t>(channels)),
-      k_x(static_cast<size_t>(channels));
-  for (int64_t c = 0; c < channels; ++c) {
-    const size_t i = static_cast<size_t>(c);
-    const double sum_dy = sums[i], sum_dyx = sums[static_cast<size_t>(channels) + i];
+  std::vector<float> k_dy(c_n), k_b(c_n), k_x(c_n);
+  for (size_t c = 0; c < c_n; ++c) {
+    const double sum_dy = sums[c], sum_dyx = sums[c_n + c];
     dbeta[c] = static_cast<float>(sum_dy);
     dgamma[c] = static_cast<float>(sum_dyx);
     // dx = g·r·dy − g·r/N·Σdy − g·r/N·x̂·Σdy·x̂, with x̂ = (x − mean)·r: per channel an affine map of (dy, x).
     const double g = gamma ? gamma[c] : 1.0;
-    const double gr = g * r_[c];
-    k_dy[i] = static_cast<float>(gr);
-    k_x[i] = static_cast<float>(-gr * r_[c] * sum_dyx / n);
-    k_b[i] = static_cast<float>(-gr * sum_dy / n + gr * r_[c] * sum_dyx / n * mean[c]);
+    const double gr = g * inv[c];
+    k_dy[c] = static_cast<float>(gr);
+    k_x[c] = static_cast<float>(-gr * inv[c] * sum_dyx / n);
+    k_b[c] = static_cast<float>(-gr * sum_dy / n + gr * inv[c] * sum_dyx / n * mean[c]);
   }
-  const float* FVL_RESTRICT a = k_dy.data();
-  const float* FVL_RESTRICT b = k_x.data();
-  const float* FVL_RESTRICT k = k_b.data();
-  const int tasks = task_count(rows * channels, rows);
-  run_tasks(tasks, [&](int t, int) {
-    for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) {
-      const float* FVL_RESTRICT xr = x + r * channels;
-      const float* FVL_RESTRICT dr = dy + r * channels;
-      float* FVL_RESTRICT out = dx + r * channels;
-      for (int64_t c = 0; c < channels; ++c) out[c] = a[c] * dr[c] + b[c] * xr[c] + k[c];
-    }
+  const std::vector<float> a = cs.repeat(k_dy.data()), b = cs.repeat(k_x.data()), k = cs.repeat(k_b.data());
+  for_spans(cs, [&](int64_t at, int64_t count, int64_t w) {
+    loops.affine2(dy + at, x + at, a.data(), b.data(), k.data(), dx + at, count, w);
   });
 }
 
-void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
-  const int64_t C = g.channels;
-  const int64_t out_rows = g.batch * g.out_h;
-  const int tasks = task_count(out_rows * g.out_w * C * g.filter_h * g.filter_w, out_rows);
-  run_tasks(tasks, [&](int t, int) {
+namespace {
+
+// The maximum of one window of four taps per channel, in scan order from -inf (NaN never wins), the taps
+// unrolled so that the channel loop vectorises.
+FVL_INLINE void window_max4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
+                            const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT out,
+                            int64_t C) {
+  for (int64_t c = 0; c < C; ++c) {
+    float m = -std::numeric_limits<float>::infinity();
+    m = x0[c] > m ? x0[c] : m;
+    m = x1[c] > m ? x1[c] : m;
+    m = x2[c] > m ? x2[c] : m;
+    m = x3[c] > m ? x3[c] : m;
+    out[c] = m;
+  }
+}
+
+}  // namespace
+
+void max_pool_forward(const PoolGeometry& geometry, const float* x, float* y) {
+  const int64_t out_rows = geometry.batch * geometry.out_h;
+  const int tasks =
+      task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
+  run_tasks(tasks, [=](int t, int) {
+    // Copies (captured by value): stores through y could otherwise alias a captured reference, and the
+    // channel loops would reload their bound.
+    const PoolGeometry g = geometry;
+    const int64_t C = g.channels;
     for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
       const int64_t n = row / g.out_h, oh = row % g.out_h;
       const int64_t h0 = oh * g.stride_h - g.pad_top;
@@ -201,6 +138,13 @@ void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
         const int64_t w0 = ow * g.stride_w - g.pad_left;
         const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
         float* FVL_RESTRICT out = y + (row * g.out_w + ow) * C;
+        if (h_hi - h_lo == 2 && w_hi - w_lo == 2) {
+          // 2×2 windows (or clipped larger ones), the common case.
+          const float* r0 = xn + (h_lo * g.in_w + w_lo) * C;
+          const float* r1 = r0 + g.in_w * C;
+          window_max4(r0, r0 + C, r1, r1 + C, out, C);
+          continue;
+        }
         for (int64_t c = 0; c < C; ++c) out[c] = -std::numeric_limits<float>::infinity();
         for (int64_t h = h_lo; h < h_hi; ++h) {
           for (int64_t w = w_lo; w < w_hi; ++w) {
@@ -213,7 +157,121 @@ void max_pool_forward(const PoolGeometry& g, const float* x, float* y) {
   });
 }
 
+namespace {
+
+// Whether every input pixel lies in at most one window (stride at least the window on both axes).
+bool windows_disjoint(const PoolGeometry& g) { return g.stride_h >= g.filter_h && g.stride_w >= g.filter_w; }
+
+// The gradient of one window of four taps, unrolled so that the channel loop vectorises: per channel
+// the first maximum in scan order wins (strictly greater; NaN and -inf never win), and every tap gets
+// dy's bits under the mask "this tap won" (a select of dy or 0 would become a mispredicted branch).
+FVL_INLINE void window_gradient4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
+                                 const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT o0,
+                                 float* FVL_RESTRICT o1, float* FVL_RESTRICT o2, float* FVL_RESTRICT o3,
+                                 const float* FVL_RESTRICT d, int64_t C) {
+  const float lowest = -std::numeric_limits<float>::infinity();
+  for (int64_t c = 0; c < C; ++c) {
+    const float v0 = x0[c], v1 = x1[c], v2 = x2[c], v3 = x3[c];
+    const uint32_t t0 = -static_cast<uint32_t>(v0 > lowest);
+    const float b0 = std::max(lowest, v0);
+    const uint32_t t1 = -static_cast<uint32_t>(v1 > b0);
+    const float b1 = std::max(b0, v1);
+    const uint32_t t2 = -static_cast<uint32_t>(v2 > b1);
+    const float b2 = std::max(b1, v2);
+    const uint32_t t3 = -static_cast<uint32_t>(v3 > b2);
+    // Tap k wins if it took the lead and no later tap did.
+    const uint32_t w3 = t3, w2 = t2 & ~t3, w1 = t1 & ~t2 & ~t3, w0 = t0 & ~t1 & ~t2 & ~t3;
+    uint32_t bits;
+    std::memcpy(&bits, d + c, sizeof bits);
+    const uint32_t m0 = bits & w0, m1 = bits & w1, m2 = bits & w2, m3 = bits & w3;
+    std::memcpy(o0 + c, &m0, sizeof m0);
+    std::memcpy(o1 + c, &m1, sizeof m1);
+    std::memcpy(o2 + c, &m2, sizeof m2);
+    std::memcpy(o3 + c, &m3, sizeof m3);
+  }
+}
+
+// max_pool_backward for disjoint windows: per window and channel, the winning tap in scan order (as
+// below), then every tap of the window written, dy at the winner and 0 elsewhere — two vectorised loops
+// over the channels, no scatter. Tasks own output rows and, with them, the input rows from their
+// windows' first row to the next's; rows and columns no window covers are zeroed first.
+void max_pool_backward_disjoint(const PoolGeometry& geometry, const float* dy, const float* x, float* dx) {
+  const int64_t out_rows = geometry.batch * geometry.out_h;
+  const int tasks = task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
+  run_tasks(tasks, [=](int t, int) {
+    // Copies (captured by value): the stores through dx could otherwise alias a captured reference,
+    // and the channel loops would reload their bound and stay scalar.
+    const PoolGeometry g = geometry;
+    const int64_t C = g.channels;
+    const bool covered = g.stride_h == g.filter_h && g.stride_w == g.filter_w &&
+                         g.out_h * g.stride_h - g.pad_top >= g.in_h && g.out_w * g.stride_w - g.pad_left >= g.in_w;
+    std::vector<float> best_v(static_cast<size_t>(C));
+    std::vector<int32_t> tap_v(static_cast<size_t>(C));
+    std::vector<int64_t> offsets(static_cast<size_t>(g.filter_h * g.filter_w));
+    float* FVL_RESTRICT best = best_v.data();
+    int32_t* FVL_RESTRICT tap = tap_v.data();
+    for (int64_t row = split(out_rows, tasks, t), end = split(out_rows, tasks, t + 1); row < end; ++row) {
+      const int64_t n = row / g.out_h, oh = row % g.out_h;
+      const int64_t h0 = oh * g.stride_h - g.pad_top;
+      const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);
+      const float* xn = x + n * g.in_h * g.in_w * C;
+      float* dxn = dx + n * g.in_h * g.in_w * C;
+      if (!covered) {
+        // The input rows this output row owns: up to the next window's first row, or the image's end.
+        const int64_t own_hi = oh + 1 == g.out_h ? g.in_h : std::min(g.in_h, h0 + g.stride_h);
+        const int64_t own_lo = oh == 0 ? 0 : std::max<int64_t>(0, h0);
+        if (own_hi > own_lo) std::fill(dxn + own_lo * g.in_w * C, dxn + own_hi * g.in_w * C, 0.0f);
+      }
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const int64_t w0 = ow * g.stride_w - g.pad_left;
+        const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+        int32_t taps_n = 0;
+        for (int64_t h = h_lo; h < h_hi; ++h)
+          for (int64_t w = w_lo; w < w_hi; ++w) offsets[static_cast<size_t>(taps_n++)] = (h * g.in_w + w) * C;
+        const float* FVL_RESTRICT d = dy + (row * g.out_w + ow) * C;
+        if (taps_n == 4) {
+          // 2×2 windows (or clipped larger ones of four taps): the common case, unrolled.
+          const int64_t* o = offsets.data();
+          window_gradient4(xn + o[0], xn + o[1], xn + o[2], xn + o[3], dxn + o[0], dxn + o[1], dxn + o[2],
+                           dxn + o[3], d, C);
+          continue;
+        }
+        for (int64_t c = 0; c < C; ++c) {
+          best[c] = -std::numeric_limits<float>::infinity();
+          tap[c] = -1;
+        }
+        for (int32_t k = 0; k < taps_n; ++k) {
+          const float* FVL_RESTRICT px = xn + offsets[static_cast<size_t>(k)];
+          // Strictly greater: the first maximum in scan order keeps the gradient; NaN and -inf never win.
+          for (int64_t c = 0; c < C; ++c) {
+            const float v = px[c], current = best[c];
+            const int32_t take = -static_cast<int32_t>(v > current);
+            best[c] = std::max(current, v);
+            tap[c] = (k & take) | (tap[c] & ~take);
+          }
+        }
+        for (int32_t k = 0; k < taps_n; ++k) {
+          float* FVL_RESTRICT out = dxn + offsets[static_cast<size_t>(k)];
+          // dy's bits under a mask (a select of dy or 0 becomes a mispredicted branch).
+          for (int64_t c = 0; c < C; ++c) {
+            uint32_t bits;
+            std::memcpy(&bits, d + c, sizeof bits);
+            bits &= -static_cast<uint32_t>(tap[c] == k);
+            std::memcpy(out + c, &bits, sizeof bits);
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, float* dx) {
+  if (windows_disjoint(g)) {
+    max_pool_backward_disjoint(g, dy, x, dx);
+    return;
+  }
   // Channels per task block; also the size of the per-window running maximum kept on the stack.
   constexpr int64_t kBlock = 64;
   const int64_t C = g.channels;
@@ -233,6 +291,7 @@ void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, f
       const int64_t cn = std::min(kBlock, C - c0);
       const float* xn = x + n * g.in_h * g.in_w * C + c0;
       float* dxn = dx + n * g.in_h * g.in_w * C + c0;
+      for (int64_t p = 0; p < g.in_h * g.in_w; ++p) std::fill(dxn + p * C, dxn + p * C + cn, 0.0f);
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         const int64_t h0 = oh * g.stride_h - g.pad_top;
         const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);

@@ -24,7 +24,8 @@ void prelu_backward(const float* dy, const float* x, const float* alpha, float* 
 // Batch normalisation in training mode over `rows` rows of `channels` values (NHWC flattened: the
 // statistics of channel c run over every row). mean and variance (biased, as TF.js's moments) are written
 // per channel, then y = (x − mean) · gamma / sqrt(variance + eps) + beta (gamma, beta may be null: 1, 0).
-// Sums are taken in double over fixed blocks of rows, added in a fixed order.
+// Both statistics come from one pass over x (sums of x − k, k the first row: see the .cc); sums run in
+// float over short blocks of rows, in double across blocks, added in a fixed order.
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                               float* variance, int64_t rows, int64_t channels, float eps);
 
@@ -47,8 +48,9 @@ struct PoolGeometry {
 // y = the maximum of each window (padding counts as -inf, NaN never wins; an empty window gives -inf).
 void max_pool_forward(const PoolGeometry& g, const float* x, float* y);
 
-// dx += dy routed to the first maximum of each window in scan order (rows, then columns), as TF.js's
-// maxPoolPositions picks it. dx must hold zeros (or the values to add to) on entry.
+// dx = dy routed to the first maximum of each window in scan order (rows, then columns), as TF.js's
+// maxPoolPositions picks it, summed where windows overlap; 0 where no window's maximum lies (dx is
+// overwritten).
 void max_pool_backward(const PoolGeometry& g, const float* dy, const float* x, float* dx);
 
 // Geometry of an NHWC depthwise convolution (TF.js computeConv2DInfo with depthwise = true): filter

@@ -157,12 +157,21 @@ void ThreadPool::stop() {
   workers_.clear();
 }
 
-void ThreadPool::drain(int thread) {
-  if (team_) {
-    if (thread < n_tasks_) fn_(ctx_, thread, thread);
-    return;
+void ThreadPool::run_claimed(int thread) {
+  for (;;) {
+    uint64_t word = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((word & 0xffffffffu) >= (word >> 32)) return;  // nothing left (or the region is over)
+      if (claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    const int64_t count = static_cast<int64_t>(word >> 32);
+    fn_(ctx_, static_cast<int>(word & 0xffffffffu), thread);
+    if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == count) {
+      // Taking the lock orders this notify after the caller's check of done_ in its wait.
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
   }
-  for (int task; (task = next_.fetch_add(1, std::memory_order_relaxed)) < n_tasks_;) fn_(ctx_, task, thread);
 }
 
 void ThreadPool::barrier() {
@@ -206,7 +215,14 @@ void ThreadPool::worker(int thread, uint64_t seen) {
     }
     if (stopping_.load()) return;
     seen = now;
-    drain(thread);
+    if ((now & kTeamBit) == 0) {
+      // A plain region, or one already over: claim what is left (perhaps of a newer region).
+      run_claimed(thread);
+      continue;
+    }
+    // A team region waits for every worker, so it is the current one, and its fields stay as they are
+    // until this worker has passed through.
+    if (thread < n_tasks_) fn_(ctx_, thread, thread);
     if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Taking the lock orders this notify after the caller's check of active_ in its wait.
       std::lock_guard<std::mutex> lock(mu_);
@@ -220,35 +236,52 @@ void ThreadPool::run_locked(int n, bool team, TaskFn fn, void* ctx) {
   const int workers = static_cast<int>(workers_.size());
   if (team && n > workers + 1) n = workers + 1;  // callers size teams from size(); never exceed it
   if (n == 1 || workers == 0) {
+    // Not published: no worker reads these fields now (a late worker looks only at generation_ and
+    // claim_, which stay as the last published region left them).
     n_tasks_ = team ? 1 : n;  // a team of one passes its barriers at once
-    team_ = team;
     barrier_waiting_.store(0, std::memory_order_relaxed);
     for (int task = 0; task < n; ++task) fn(ctx, task, 0);
     return;
   }
-  // The region's fields are plain: workers read them only after they see the new generation
-  // (release here, acquire there). Regions are serialised by region_mutex_, and every worker has left
-  // the previous one (active_ == 0) before these are written again.
+  // The region's fields are written before generation_ is bumped (release) and read by workers after
+  // they see it (acquire), or, for a plain region, after a successful claim. Regions are serialised by
+  // region_mutex_, and the previous one is over (all tasks done, or every worker through a team region)
+  // before these are written again.
   fn_ = fn;
   ctx_ = ctx;
   n_tasks_ = n;
-  team_ = team;
-  barrier_waiting_.store(0, std::memory_order_relaxed);
-  next_.store(0, std::memory_order_relaxed);
-  active_.store(workers, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  if (team) {
+    barrier_waiting_.store(0, std::memory_order_relaxed);
+    active_.store(workers, std::memory_order_relaxed);
+  } else {
+    done_.store(0, std::memory_order_relaxed);
+    claim_.store(static_cast<uint64_t>(n) << 32, std::memory_order_release);
+  }
+  // Published: the next generation, its kind in the low bit (regions are serialised: no other writer).
+  const uint64_t next = ((generation_.load(std::memory_order_relaxed) >> 1) + 1) << 1;
+  generation_.store(next | (team ? kTeamBit : 0), std::memory_order_release);
   {
     // Under the lock, so that a worker between its last look at generation_ and its sleep is woken.
     std::lock_guard<std::mutex> lock(mu_);
   }
   cv_.notify_all();
-  drain(0);
+  if (team) {
+    fn(ctx, 0, 0);
+    for (int spin = 0; spin < kIdleSpins; ++spin) {
+      if (active_.load(std::memory_order_acquire) == 0) return;
+      cpu_relax();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return active_.load(std::memory_order_acquire) == 0; });
+    return;
+  }
+  run_claimed(0);
   for (int spin = 0; spin < kIdleSpins; ++spin) {
-    if (active_.load(std::memory_order_acquire) == 0) return;
+    if (done_.load(std::memory_order_acquire) == n) return;
     cpu_relax();
   }
   std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return active_.load(std::memory_order_acquire) == 0; });
+  done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == n; });
 }
 
 }  // namespace fvl

@@ -102,7 +102,8 @@ class ThreadPool {
   void start(int threads);
   void stop();
   void worker(int thread, uint64_t seen);
-  void drain(int thread);
+  // Claims and runs tasks of the current (non-team) region until none is left.
+  void run_claimed(int thread);
 
   std::mutex region_mutex_;       // one region at a time
   std::vector<Scratch> scratch_;  // one per thread, guarded by region_mutex_
@@ -111,19 +112,28 @@ class ThreadPool {
   std::condition_variable cv_;
   std::condition_variable done_cv_;
   std::vector<std::thread> workers_;
-  // A region is published by bumping generation_ (release) after its fields are set; workers spin on it
-  // for a while after each region before they sleep on cv_, so the many short regions of a training
-  // step do not each pay for waking a sleeping thread.
+  // A region is published by advancing generation_ (release) after its fields are set, with its kind in
+  // the low bit (kTeamBit), so that a worker reads the two together; workers spin on it for a while
+  // after each region before they sleep on cv_, so the many short regions of a training step do not
+  // each pay for waking a sleeping thread.
+  static constexpr uint64_t kTeamBit = 1;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
   int size_ = 1;
-  std::atomic<int> active_{0};  // workers still inside the current region
+  std::atomic<int> active_{0};  // team regions: workers still inside
 
+  // A plain region (run) is over when all its tasks are done, whoever ran them: the caller does not wait
+  // for a worker that has not woken up yet (on a busy machine, one that is waiting for a core) — a worker
+  // that comes late finds nothing left to claim. Tasks are claimed from claim_, which holds the task
+  // count (high 32 bits) and the next task (low 32 bits); a claim is a compare-and-swap that only
+  // succeeds while tasks are left, so a late worker never runs a task of a region that is over, and its
+  // successful claim (acquire) sees the fields the region was published with. A team region (run_team)
+  // needs every member, and waits for every worker to pass through it (active_).
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
-  int n_tasks_ = 0;
-  bool team_ = false;
-  std::atomic<int> next_{0};
+  int n_tasks_ = 0;                  // team regions (and inline runs): the team's size
+  std::atomic<uint64_t> claim_{0};   // plain regions: task count << 32 | next task
+  std::atomic<int64_t> done_{0};     // plain regions: tasks finished
   std::atomic<int> barrier_waiting_{0};
   std::atomic<uint32_t> barrier_phase_{0};
   std::mutex barrier_mu_;

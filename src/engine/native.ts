@@ -74,7 +74,10 @@ export interface NativeBinding {
    * strideH, strideW, padTop, padLeft. Caller: `src/kernels/nn.ts`.
    */
   maxPool(x: Float32Array, y: Float32Array, geometry: number[]): void;
-  /** Adds `dy` into `dx` at the first maximum of each window of `x` (geometry as for `maxPool`). */
+  /**
+   * Writes into `dx` the gradient of `maxPool`: `dy` at the first maximum of each window of `x`, summed
+   * where windows overlap, 0 elsewhere (geometry as for `maxPool`).
+   */
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: number[]): void;
   /**
    * Training-mode batch normalisation over `rows` rows of `channels` values: writes the per-channel
@@ -150,6 +153,20 @@ export interface NativeBinding {
     y: Float32Array,
     n: number,
     channels: number,
+  ): void;
+  /**
+   * One step of SGD with momentum as TF.js's MomentumOptimizer takes it, each operation rounded to
+   * float32: `newAcc = m·acc + grad`, `newValue = c·newAcc + value` (c = −learning rate), over
+   * `acc.length` values. Caller: `src/kernels/momentum.ts`.
+   */
+  momentumUpdate(
+    acc: Float32Array,
+    grad: Float32Array,
+    value: Float32Array,
+    newAcc: Float32Array,
+    newValue: Float32Array,
+    m: number,
+    c: number,
   ): void;
   /**
    * Batch normalisation with given statistics over `n` elements in rows of `channels`, in double as

@@ -1,6 +1,7 @@
 /**
  * TF.js `cpu` kernels run by the native engine: matrix products, convolutions (implicit GEMM), PReLU,
- * pooling, depthwise convolutions and element-wise arithmetic, registered over the cpu backend's own.
+ * pooling, depthwise convolutions, element-wise arithmetic and the step of SGD with momentum, registered
+ * over the cpu backend's own.
  * The only room that knows the cpu backend's internals (`backend-access.ts`); Node only.
  */
 
@@ -11,6 +12,7 @@ export {
   batchNormTrainingStep,
   type MovingStatistics,
 } from './batch-norm.js';
+export { conv2dWithBias } from './conv-bias.js';
 export {
   NATIVE_KERNEL_NAMES,
   type NativeKernelName,

@@ -32,6 +32,7 @@ import {
 } from './backend-access.js';
 import { registerBatchNormKernels, unregisterBatchNormKernels } from './batch-norm.js';
 import { unwatchCpuBackend, watchCpuBackend } from './buffer-pool.js';
+import { registerConvBiasGradient, unregisterConvBiasGradient } from './conv-bias.js';
 import {
   ELEMENTWISE_KERNEL_NAMES,
   type ElementwiseKernelName,
@@ -39,6 +40,7 @@ import {
   registerElementwiseKernels,
   unregisterElementwiseKernels,
 } from './elementwise.js';
+import { registerMomentumKernel, unregisterMomentumKernel } from './momentum.js';
 import {
   NN_KERNEL_NAMES,
   type NnKernelName,
@@ -453,6 +455,8 @@ export function registerNativeKernels(tf: Tf): boolean {
   if (!loadEngine()) return false;
   replaceKernels(tf, GEMM_KERNEL_NAMES, ours, previous, (name) => kernelFor(tf, name));
   watchCpuBackend(tf);
+  registerConvBiasGradient(tf);
+  registerMomentumKernel(tf);
   return registerNnKernels(tf) && registerElementwiseKernels(tf) && registerBatchNormKernels(tf);
 }
 
@@ -461,6 +465,8 @@ export function unregisterNativeKernels(tf: Tf): void {
   unregisterElementwiseKernels(tf);
   unregisterNnKernels(tf);
   unregisterBatchNormKernels(tf);
+  unregisterConvBiasGradient(tf);
+  unregisterMomentumKernel(tf);
   restoreKernels(tf, GEMM_KERNEL_NAMES, ours, previous);
   unwatchCpuBackend(tf);
 }

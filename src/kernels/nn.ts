@@ -27,7 +27,6 @@ import {
   size,
   type TensorInfo,
   type Tf,
-  zeroedFloats,
 } from './backend-access.js';
 
 /** Kernels {@link registerNnKernels} replaces on the cpu backend. */
@@ -163,7 +162,7 @@ function maxPoolGrad(tf: Tf, engine: NativeBinding, args: KernelArgs): TensorInf
   const X = floats(backend, input);
   const pool = D && X && input ? poolGeometry(tf, input.shape, args.attrs as unknown as PoolAttrs) : null;
   if (!D || !X || !pool || D.length !== size(pool.out)) return fallback('MaxPoolGrad', args);
-  const dX = zeroedFloats(X.length);
+  const dX = outputFloats(X.length);
   engine.maxPoolGrad(D, X, dX, pool.geometry);
   return backend.makeTensorInfo([...input!.shape], 'float32', dX);
 }

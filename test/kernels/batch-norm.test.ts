@@ -28,6 +28,13 @@ describe.skipIf(!engine)('native training-mode batch normalisation', () => {
     { shape: [2, 7, 7, 37], scale: 3, shift: 5 },
     { shape: [64, 16], scale: 0.01, shift: -2 },
     { shape: [1, 1, 1, 8], scale: 1, shift: 0 },
+    // Rows run in spans of at least 64 values: channel counts that do and do not divide 64, partial last
+    // spans, and many spans per task.
+    { shape: [3, 5, 7, 1], scale: 2, shift: 1 },
+    { shape: [5, 3, 7, 6], scale: 1, shift: -3 },
+    { shape: [2, 3, 5, 65], scale: 1, shift: 0 },
+    { shape: [16, 28, 28, 8], scale: 1.5, shift: 0.5 },
+    { shape: [5, 27, 29, 12], scale: 1, shift: 0 },
   ])(
     'output, statistics and gradients match TF.js moments + batchNorm: $shape',
     ({ shape, scale, shift }) => {
@@ -44,6 +51,41 @@ describe.skipIf(!engine)('native training-mode batch normalisation', () => {
         return [y, mean, variance, ...grads];
       });
       expectClose(ref, got, 2e-4);
+    },
+  );
+
+  it.each([
+    { shape: [64, 9, 9, 5], scale: 0.01, shift: 1000 },
+    { shape: [7, 3, 3, 33], scale: 1e-3, shift: -40 },
+    { shape: [300, 2], scale: 5, shift: 0 },
+  ])(
+    'statistics of values far from zero (spread $scale around $shift) match float64 sums: $shape',
+    ({ shape, scale, shift }) => {
+      registerNativeKernels(tf);
+      const x = random(shape, scale, shift);
+      const { mean, variance } = batchNormTraining(
+        tf,
+        x,
+        tf.ones([shape.at(-1)!]),
+        tf.zeros([shape.at(-1)!]),
+        1e-3,
+      );
+      const X = x.dataSync();
+      const C = shape.at(-1)!;
+      const rows = X.length / C;
+      const [M, V] = [mean.dataSync(), variance.dataSync()];
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += X[r * C + c];
+        const m = s / rows;
+        let q = 0;
+        for (let r = 0; r < rows; r++) q += (X[r * C + c] - m) ** 2;
+        const v = q / rows;
+        // The mean to float32 rounding plus float sums of short blocks (relative to the spread); the
+        // variance to a few float32 ulps of itself: no digits lost to cancellation.
+        expect(Math.abs(M[c] - m)).toBeLessThanOrEqual(Math.abs(m) * 2 ** -23 + Math.sqrt(v) * 1e-6);
+        expect(Math.abs(V[c] - v)).toBeLessThanOrEqual(v * 1e-5);
+      }
     },
   );
 

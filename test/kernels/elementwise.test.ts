@@ -204,6 +204,12 @@ describe.skipIf(!engine)('native element-wise and reduction kernels', () => {
     ['large leading, threaded (bias gradient)', [64, 24, 24, 8], [0, 1, 2], false],
     ['large trailing, threaded', [3, 70001], 1, false],
     ['large all axes, threaded', [8, 28, 28, 16], undefined, true],
+    // Fewer than 64 columns are summed in spans of whole rows: column counts that do and do not divide 64,
+    // row counts that leave a partial span, one chunk and many.
+    ['3 columns, partial span', [7, 9, 3], [0, 1], false],
+    ['37 columns, threaded', [40, 31, 37], [0, 1], false],
+    ['63 columns', [13, 11, 63], [0, 1], true],
+    ['2 columns of each of 5 rows of blocks', [5, 333, 2], 1, false],
   ];
   const reduceCases = reductions.flatMap(([s, shape, axis, keep]) => [
     [`Sum, ${s}`, 'sum', shape, axis, keep] as const,

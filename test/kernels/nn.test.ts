@@ -56,6 +56,14 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
     ['scalar alpha', [2, 5, 3, 4], [1]],
     ['rank 2, per column', [17, 31], [31]],
     ['large, threaded', [8, 28, 28, 16], [1, 1, 16]],
+    // Rows are processed in spans of at least 64 values: channel counts that do and do not divide 64, row
+    // counts that leave a partial last span, and many spans per task.
+    ['1 channel, partial span', [3, 7, 5, 1], [1, 1, 1]],
+    ['3 channels, partial span', [1, 9, 7, 3], [3]],
+    ['17 channels', [2, 5, 7, 17], [1, 1, 17]],
+    ['65 channels', [2, 3, 7, 65], [65]],
+    ['8 channels, threaded', [16, 28, 28, 8], [1, 1, 8]],
+    ['6 channels, threaded, partial span', [7, 27, 29, 6], [1, 1, 6]],
   ];
 
   it.each(preluCases)('Prelu forward and gradient match tfjs: %s', (_, xShape, aShape) => {
@@ -115,6 +123,10 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
     ['ties: 3×3/1 same, integer values', [2, 7, 6, 70], [3, 3], [1, 1], 'same', true],
     ['ties: 3×3/2 valid, integer values', [3, 9, 11, 3], [3, 3], [2, 2], 'valid', true],
     ['LeNet++ size, threaded', [16, 28, 28, 8], [2, 2], [2, 2], 'same', false],
+    ['2×2/3 valid, gaps between windows', [2, 11, 10, 9], [2, 2], [3, 3], 'valid', false],
+    ['1×2/(2,3) same, gaps', [3, 7, 8, 17], [1, 2], [2, 3], 'same', false],
+    ['ties: 2×2/2 valid, many channels', [2, 6, 5, 37], [2, 2], [2, 2], 'valid', true],
+    ['3×3/3 valid, uncovered edges', [2, 10, 11, 16], [3, 3], [3, 3], 'valid', false],
   ];
 
   it.each(poolCases)('MaxPool and its gradient match tfjs: %s', (_, shape, size, strides, pad, ints) => {
@@ -142,6 +154,33 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
     expectClose(ref, got, 0);
     tf.dispose([x, dy, ...ref, ...got]);
   });
+
+  it.each([
+    [[2, 8, 6, 19], 2, 2, 'same'],
+    [[3, 9, 7, 4], 2, 2, 'valid'],
+    [[2, 9, 9, 5], 2, 3, 'valid'],
+  ] as const)(
+    'MaxPool and its gradient of %j (window %i, stride %i, %s): NaN and ±inf, and a reused output array',
+    (shape, size, stride, pad) => {
+      const n = shape.reduce((p, d) => p * d, 1);
+      const special = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, -0];
+      const x = tensorOf([...shape], () => {
+        const u = next();
+        return u > 0.8 ? special[Math.floor((u - 0.8) * 25) % special.length] : u;
+      });
+      const pool = (t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, size, stride, pad);
+      const dy = random(tf.tidy(() => pool(x).shape));
+      unregisterNativeKernels(tf);
+      const ref = [pool(x), tf.grad(pool)(x, dy)];
+      expect(registerNativeKernels(tf)).toBe(true);
+      // An array of dx's length, full of non-zero values, goes back to the pool for the gradient to reuse.
+      tf.dispose(tf.add(tf.fill([n], 3), tf.scalar(1)));
+      const got = [pool(x), tf.grad(pool)(x, dy)];
+      const show = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => (Number.isNaN(v) ? 'NaN' : v));
+      expect(got.map(show)).toEqual(ref.map(show));
+      tf.dispose([x, dy, ...ref, ...got]);
+    },
+  );
 
   it('int32 max pooling goes to the original kernel', () => {
     const x = tf.tensor([1, 5, 2, 3], [1, 2, 2, 1], 'int32');

@@ -4,10 +4,11 @@
  * kernel gradient as one matrix product per kernel tap. TF.js 4.22's own Conv2DBackpropFilter is a
  * scalar loop (tens of seconds per LeNet++ step on the cpu backend; the wasm backend has none), so
  * LeNet++ and resnet-lite use this layer for their 3×3 / 5×5 convolutions. When the native engine's
- * cpu kernels are registered, TF.js's own gradient path is used (those kernels make it fast).
+ * cpu kernels are registered, TF.js's own gradient path is used (those kernels make it fast), and the
+ * bias is added by the convolution kernel itself rather than by a second pass (`conv2dWithBias`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeKernelActive } from '../../kernels/index.js';
+import { conv2dWithBias, nativeKernelActive } from '../../kernels/index.js';
 
 /** Whether the active backend's own convolution gradients are fast (the native engine's cpu kernels). */
 function nativeConvGradients(): boolean {
@@ -109,7 +110,11 @@ export class SameConv2D extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const y = sameConv2d(x, this.kernel!.read() as tf.Tensor4D);
+      const w = this.kernel!.read() as tf.Tensor4D;
+      if (this.bias && nativeConvGradients()) {
+        return conv2dWithBias(tf, x, w, this.bias.read() as tf.Tensor1D, 1, 'same');
+      }
+      const y = sameConv2d(x, w);
       return this.bias ? tf.add(y, this.bias.read()) : y;
     });
   }
