@@ -49,6 +49,11 @@
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],
       'defines': ['NAPI_VERSION=8', 'NODE_ADDON_API_DISABLE_DEPRECATED'],
+      # Every product and sum of the baseline code is rounded on its own, as TF.js rounds it (the
+      # momentum update must match it to the bit). x86-64's baseline has no fused multiply-add anyway;
+      # other architectures' baselines do, and GCC would fuse.
+      'cflags_cc': ['-ffp-contract=off'],
+      'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-ffp-contract=off']},
       'conditions': [
         ['target_arch=="x64"', {'dependencies': ['fvl_kernels_avx2', 'fvl_kernels_avx512', 'fvl_spans_avx2', 'fvl_spans_avx512']}],
         ['OS=="linux"', {'libraries': ['-lpthread']}],
