@@ -133,17 +133,29 @@ void forward_block(const ConvGeometry& g, const PaddedInput& in, const float* wp
   forward_tiles<Vec::template mr<NV>(), NV>(g, in, wp, ocp, y, p0, p1, o0, nc);
 }
 
+// Vectors of channels in the next block of tiles when `left` vectors remain: as many as a tile holds,
+// except that no block leaves a single vector behind. A one-vector tile loads every input value for one
+// multiply-add per accumulator row and runs at half the rate (32 channels on AVX2 went 24 + 8), so
+// kMaxNV + 1 vectors go as two blocks of about half. Blocking over channels does not change any sum.
+FVL_INLINE int channel_block(int64_t left) {
+  if (left <= Vec::kMaxNV) return static_cast<int>(left);
+  return left == Vec::kMaxNV + 1 ? static_cast<int>(left / 2) : Vec::kMaxNV;
+}
+
 void forward_range(const ConvGeometry& g, const PaddedInput& in, const float* wp, int64_t ocp, float* y, int64_t p0,
                    int64_t p1) {
-  constexpr int64_t kBlock = static_cast<int64_t>(Vec::kMaxNV) * Vec::W;
-  for (int64_t o0 = 0; o0 < g.out_c; o0 += kBlock) {
-    const int64_t nc = min64(kBlock, g.out_c - o0);
-    switch ((nc + Vec::W - 1) / Vec::W) {
+  const int64_t vectors = (g.out_c + Vec::W - 1) / Vec::W;
+  for (int64_t v0 = 0; v0 < vectors;) {
+    const int nv = channel_block(vectors - v0);
+    const int64_t o0 = v0 * Vec::W;
+    const int64_t nc = min64(static_cast<int64_t>(nv) * Vec::W, g.out_c - o0);
+    switch (nv) {
       case 1: forward_block<1>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
       case 2: forward_block<(Vec::kMaxNV >= 2 ? 2 : 1)>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
       case 3: forward_block<(Vec::kMaxNV >= 3 ? 3 : 1)>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
       default: forward_block<Vec::kMaxNV>(g, in, wp, ocp, y, p0, p1, o0, nc); break;
     }
+    v0 += nv;
   }
 }
 
@@ -411,17 +423,17 @@ void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const f
     }
     // Whole vectors of output channels (ocp is a multiple of W); the last block may be narrower.
     for (int64_t v0 = 0, total = ocp / Vec::W; v0 < total;) {
-      const int64_t left = total - v0;
+      const int nv = channel_block(total - v0);
       const float* block_dys = dys + v0 * Vec::W;
       float* block_acc = acc + v0 * Vec::W;
-      if (left >= Vec::kMaxNV) {
+      if (nv >= Vec::kMaxNV) {
         backward_filter_block<Vec::template mr<Vec::kMaxNV>(), Vec::kMaxNV>(g, fr, origin, block_dys, ocp, npix,
                                                                               block_acc);
         v0 += Vec::kMaxNV;
-      } else if (left == 3) {
+      } else if (nv == 3) {
         backward_filter_block<Vec::template mr<3>(), 3>(g, fr, origin, block_dys, ocp, npix, block_acc);
         v0 += 3;
-      } else if (left == 2) {
+      } else if (nv == 2) {
         backward_filter_block<Vec::template mr<2>(), 2>(g, fr, origin, block_dys, ocp, npix, block_acc);
         v0 += 2;
       } else {

@@ -102,6 +102,9 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [1, 4, 4, 9], f: [3, 3, 9, 256], strides: [1, 1], pad: 'same' },
       { x: [2, 14, 14, 8], f: [5, 5, 8, 16], strides: [1, 1], pad: 'same' },
       { x: [3, 28, 28, 1], f: [5, 5, 1, 8], strides: [1, 1], pad: 'same' },
+      // One vector more than a tile holds (AVX2: 25–32 channels, AVX-512: 65–80) goes as two blocks.
+      { x: [2, 7, 7, 29], f: [5, 5, 29, 32], strides: [1, 1], pad: 'same' },
+      { x: [1, 6, 5, 80], f: [3, 3, 80, 75], strides: [1, 1], pad: 'same' },
     ];
     for (const c of cases) {
       const { ref, got } = convAndGradients(c, random);
