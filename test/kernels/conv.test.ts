@@ -71,6 +71,19 @@ function describeCase(c: Case): string {
   return `x ${c.x.join('×')} f ${c.f.join('×')} s ${c.strides.join('×')} ${c.pad}`;
 }
 
+/** Forward and both gradients of every case equal TF.js's own to 1e-4; a failure names the level and case. */
+function expectCasesMatch(level: DispatchLevel, cases: Case[], random: (shape: number[]) => tf.Tensor): void {
+  for (const c of cases) {
+    const { ref, got } = convAndGradients(c, random);
+    try {
+      expectClose(ref, got, 1e-4);
+    } catch (error) {
+      throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
+    }
+    tf.dispose([...ref, ...got]);
+  }
+}
+
 describe.skipIf(!engine)('native convolutions', () => {
   onCpuBackend();
   const info = engineInfo();
@@ -84,15 +97,7 @@ describe.skipIf(!engine)('native convolutions', () => {
 
   it.each(levels)('forward and both gradients match tfjs on random geometries (%s)', (level) => {
     setDispatch(level);
-    for (const c of randomCases(level.length * 7919, 12)) {
-      const { ref, got } = convAndGradients(c, random);
-      try {
-        expectClose(ref, got, 1e-4);
-      } catch (error) {
-        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
-      }
-      tf.dispose([...ref, ...got]);
-    }
+    expectCasesMatch(level, randomCases(level.length * 7919, 12), random);
   });
 
   it.each(levels)('wide channels (up to 256) and LeNet++-sized layers match tfjs (%s)', (level) => {
@@ -106,11 +111,7 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 7, 7, 29], f: [5, 5, 29, 32], strides: [1, 1], pad: 'same' },
       { x: [1, 6, 5, 80], f: [3, 3, 80, 75], strides: [1, 1], pad: 'same' },
     ];
-    for (const c of cases) {
-      const { ref, got } = convAndGradients(c, random);
-      expectClose(ref, got, 1e-4);
-      tf.dispose([...ref, ...got]);
-    }
+    expectCasesMatch(level, cases, random);
   });
 
   it.each(levels)('layers with vectors along output pixels match tfjs (%s)', (level) => {
@@ -130,15 +131,7 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 9, 14, 8], f: [5, 5, 8, 12], strides: [1, 1], pad: 'same' },
       { x: [2, 9, 16, 8], f: [5, 5, 8, 7], strides: [1, 1], pad: 'same' },
     ];
-    for (const c of cases) {
-      const { ref, got } = convAndGradients(c, random);
-      try {
-        expectClose(ref, got, 1e-4);
-      } catch (error) {
-        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
-      }
-      tf.dispose([...ref, ...got]);
-    }
+    expectCasesMatch(level, cases, random);
     const dilated = random([1, 9, 28, 4]) as tf.Tensor4D;
     const fs = random([3, 3, 4, 6]) as tf.Tensor4D;
     const { ref, got } = both(() => tf.conv2d(dilated, fs, 1, 'same', 'NHWC', [2, 3]));
@@ -154,15 +147,7 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 8, 9, 16], f: [3, 3, 16, 11], strides: [1, 1], pad: 'same' },
       { x: [1, 9, 9, 9], f: [3, 5, 9, 8], strides: [1, 2], pad: 'same' },
     ];
-    for (const c of cases) {
-      const { ref, got } = convAndGradients(c, random);
-      try {
-        expectClose(ref, got, 1e-4);
-      } catch (error) {
-        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
-      }
-      tf.dispose([...ref, ...got]);
-    }
+    expectCasesMatch(level, cases, random);
   });
 
   it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
@@ -174,15 +159,7 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [8, 6, 12, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
       { x: [11, 9, 8, 5], f: [3, 3, 5, 6], strides: [2, 2], pad: 'same' },
     ];
-    for (const c of cases) {
-      const { ref, got } = convAndGradients(c, random);
-      try {
-        expectClose(ref, got, 1e-4);
-      } catch (error) {
-        throw new Error(`${level}, ${describeCase(c)}: ${(error as Error).message}`);
-      }
-      tf.dispose([...ref, ...got]);
-    }
+    expectCasesMatch(level, cases, random);
   });
 
   it.each(levels)('dilated forward convolutions match tfjs (%s)', (level) => {
