@@ -340,6 +340,31 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
 // padded to ocp (full-vector loads), then every tile of filter rows sweeps the block. Filter row k reads
 // the same offset from every pixel's window origin, so a tile needs one pointer per pixel.
 
+// Σ over the block's pixels s < npix of the outer product of MR broadcast scalars (bcast(s)[0..MR)) and NV
+// vectors (vecs(s), NV·W consecutive floats), added into out ([MR] rows, `ld` apart). Both filter-gradient
+// tiles are this product; they differ only in which operand runs along the vectors.
+template <int MR, int NV, class Bcast, class Vecs>
+FVL_INLINE void outer_product_tile(int64_t npix, Bcast bcast, Vecs vecs, float* out, int64_t ld) {
+  typename Vec::V acc[MR][NV];
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+  for (int64_t s = 0; s < npix; ++s) {
+    const float* b = bcast(s);
+    const float* x = vecs(s);
+    typename Vec::V xv[NV];
+    for (int v = 0; v < NV; ++v) xv[v] = Vec::load(x + v * Vec::W);
+    for (int j = 0; j < MR; ++j) {
+      const typename Vec::V a = Vec::set1(b[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+    }
+  }
+  for (int j = 0; j < MR; ++j)
+    for (int v = 0; v < NV; ++v) {
+      float* to = out + j * ld + v * Vec::W;
+      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
+    }
+}
+
 // A tile of MR filter rows that read consecutive input values (offset0 + j: within one window row at unit
 // dilation), over the block's pixels: fixed offsets from one pointer, where a tile of scattered rows
 // needs a register per row and spills some. Not inlined, so that its registers and those of the
@@ -347,23 +372,8 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
 template <int MR, int NV>
 FVL_CONV_NOINLINE void backward_filter_run_tile(const float* const* origin, int64_t offset0, const float* dys,
                                                 int64_t ocp, int64_t npix, float* out) {
-  typename Vec::V acc[MR][NV];
-  for (int j = 0; j < MR; ++j)
-    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
-  for (int64_t s = 0; s < npix; ++s) {
-    const float* src = origin[s] + offset0;
-    typename Vec::V d[NV];
-    for (int v = 0; v < NV; ++v) d[v] = Vec::load(dys + s * ocp + v * Vec::W);
-    for (int j = 0; j < MR; ++j) {
-      const typename Vec::V a = Vec::set1(src[j]);
-      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, d[v], acc[j][v]);
-    }
-  }
-  for (int j = 0; j < MR; ++j)
-    for (int v = 0; v < NV; ++v) {
-      float* to = out + j * ocp + v * Vec::W;
-      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
-    }
+  outer_product_tile<MR, NV>(
+      npix, [&](int64_t s) { return origin[s] + offset0; }, [&](int64_t s) { return dys + s * ocp; }, out, ocp);
 }
 
 template <int MR, int NV>
@@ -458,24 +468,8 @@ void backward_filter_range(const ConvGeometry& g, const PaddedInput& in, const f
 template <int MR, int NV>
 FVL_CONV_NOINLINE void filter_rows_full_tile(const float* const* origin, int64_t at, const float* dy,
                                              int64_t out_c, int64_t npix, float* out, int64_t runp) {
-  typename Vec::V acc[MR][NV];
-  for (int j = 0; j < MR; ++j)
-    for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
-  for (int64_t s = 0; s < npix; ++s) {
-    const float* src = origin[s] + at;
-    typename Vec::V xv[NV];
-    for (int v = 0; v < NV; ++v) xv[v] = Vec::load(src + v * Vec::W);
-    const float* d = dy + s * out_c;
-    for (int j = 0; j < MR; ++j) {
-      const typename Vec::V a = Vec::set1(d[j]);
-      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
-    }
-  }
-  for (int j = 0; j < MR; ++j)
-    for (int v = 0; v < NV; ++v) {
-      float* to = out + j * runp + v * Vec::W;
-      Vec::store(to, Vec::add(Vec::load(to), acc[j][v]));
-    }
+  outer_product_tile<MR, NV>(
+      npix, [&](int64_t s) { return dy + s * out_c; }, [&](int64_t s) { return origin[s] + at; }, out, runp);
 }
 
 template <int MR, int NV>
