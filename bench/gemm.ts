@@ -15,8 +15,12 @@
  * active dispatch level (a register-only loop of independent FMAs on every thread, `fmaPeak`): of the
  * whole pool's peak for the wall-time rate, of one core's for the rate per CPU-second.
  *
+ * With --torch, PyTorch's own matrix product (its BLAS) runs the same three products side by side
+ * (bench/torch_gemm.py, best of 1 and every thread; capped at AVX2 when our dispatch is avx2), as a
+ * share of the same measured peak: what an established BLAS reaches on this machine and these shapes.
+ *
  *   npm run bench -- gemm [--batch 256] [--dim 512] [--classes 8192] [--repeats 20] [--threads N]
- *                         [--dispatch avx512|avx2|scalar] [--no-js]
+ *                         [--dispatch avx512|avx2|scalar] [--no-js] [--torch] [--python PATH]
  */
 import { parseArgs } from 'node:util';
 import type { DispatchLevel, SgemmArgs } from '../src/engine/index.js';
@@ -30,6 +34,7 @@ import {
   sgemmJs,
 } from '../src/engine/index.js';
 import { cpuMicros, random, type Stats, stats } from './measure.js';
+import { findTorchPython, TORCH_AVX2, torchTiming } from './torch.js';
 
 function time(fn: () => void, repeats: number, warmup = 2): Stats {
   for (let i = 0; i < warmup; i++) fn();
@@ -73,6 +78,8 @@ function ofPeak(flops: number, s: Stats, peak: { gflops: number; threadGflops: n
   return `${''.padEnd(35)} ${pct(gflops(flops, s.median) / peak.gflops)} of peak (wall), ${pct(gflops(flops, s.cpu) / core)} per CPU-second`;
 }
 
+type ProductCase = 'NT' | 'NN' | 'TN';
+
 function problem(transA: boolean, transB: boolean, M: number, N: number, K: number, seed: number): SgemmArgs {
   return {
     transA,
@@ -97,6 +104,8 @@ export async function run(argv: string[]): Promise<void> {
       threads: { type: 'string' },
       dispatch: { type: 'string' },
       'no-js': { type: 'boolean', default: false },
+      torch: { type: 'boolean', default: false },
+      python: { type: 'string' },
     },
   });
   const B = Number(values.batch);
@@ -125,14 +134,15 @@ export async function run(argv: string[]): Promise<void> {
   );
   console.log(`face-head step B=${B} D=${D} C=${C}, ${repeats} repeats after 2 warm-up runs`);
 
-  const cases: [string, boolean, boolean, number, number, number][] = [
-    ['cos = X·Wᵀ (NT)', false, true, B, C, D],
-    ['dX = G·W (NN)', false, false, B, D, C],
-    ['dW = Gᵀ·X (TN)', true, false, C, D, B],
+  const cases: [string, ProductCase, boolean, boolean, number, number, number][] = [
+    ['cos = X·Wᵀ (NT)', 'NT', false, true, B, C, D],
+    ['dX = G·W (NN)', 'NN', false, false, B, D, C],
+    ['dW = Gᵀ·X (TN)', 'TN', true, false, C, D, B],
   ];
+  const torchRates: string[] = [];
   let total = 0;
   let totalFlops = 0;
-  for (const [label, ta, tb, M, N, K] of cases) {
+  for (const [label, kase, ta, tb, M, N, K] of cases) {
     const p = problem(ta, tb, M, N, K, 7);
     const flops = 2 * M * N * K;
     const s = time(() => sgemm(p), repeats);
@@ -140,7 +150,21 @@ export async function run(argv: string[]): Promise<void> {
     totalFlops += flops;
     console.log(line(label, `${M}x${N}x${K}`, flops, s));
     console.log(ofPeak(flops, s, peak));
+    if (values.torch) {
+      const t = torchProduct(kase, { B, D, C, repeats }, now.dispatch === 'avx2', values.python);
+      if (t !== null) {
+        const rate = gflops(flops, t.median_ms);
+        torchRates.push(`${kase} ${((100 * rate) / peak.gflops).toFixed(0)} %`);
+        console.log(
+          `${''.padEnd(35)} pytorch best (${t.threads} thread(s)): median ${t.median_ms.toFixed(2)} ms, ` +
+            `${rate.toFixed(1)} GFLOP/s, ${((100 * rate) / peak.gflops).toFixed(0)} % of peak (wall); ` +
+            `ours ÷ PyTorch ${(s.median / t.median_ms).toFixed(2)}×`,
+        );
+      }
+    }
   }
+  if (torchRates.length > 0)
+    console.log(`pytorch's matrix product as a share of the same peak: ${torchRates.join(', ')}`);
   console.log(
     `${'step (3 products)'.padEnd(35)} median ${total.toFixed(2).padStart(8)} ms (sum)  ${gflops(totalFlops, total).toFixed(1).padStart(7)} GFLOP/s effective`,
   );
@@ -160,4 +184,27 @@ export async function run(argv: string[]): Promise<void> {
     console.log(line('native NN', `${n}x${n}x${n}`, flops, sn));
     console.log(line('js NN', `${n}x${n}x${n}`, flops, sj));
   }
+}
+
+/** PyTorch's best-of-thread-counts time for one product case, or null when it cannot run. */
+function torchProduct(
+  kase: ProductCase,
+  shape: { B: number; D: number; C: number; repeats: number },
+  cappedAvx2: boolean,
+  python?: string,
+) {
+  const found = findTorchPython(python);
+  if ('reason' in found) {
+    console.log(`  pytorch skipped: ${found.reason}`);
+    return null;
+  }
+  return torchTiming(
+    found.python,
+    'torch_gemm.py',
+    [
+      ...['--case', kase, '--batch', String(shape.B), '--dim', String(shape.D)],
+      ...['--classes', String(shape.C), '--repeats', String(shape.repeats)],
+    ],
+    cappedAvx2 ? TORCH_AVX2 : {},
+  );
 }
