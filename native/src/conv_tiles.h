@@ -472,44 +472,69 @@ FVL_CONV_NOINLINE void filter_rows_full_tile(const float* const* origin, int64_t
       npix, [&](int64_t s) { return dy + s * out_c; }, [&](int64_t s) { return origin[s] + at; }, out, runp);
 }
 
+// One part of every window row fy: the nt ≤ NV·W floats of the run from at (tap row t0), for every
+// output channel, added into out ([out_c][runp] from t0). Full tiles where the part is whole vectors.
+template <int MR, int NV>
+void filter_rows_part(const ConvGeometry& g, const float* const* origin, int64_t at, int64_t nt, const float* dy,
+                      int64_t npix, int64_t runp, float* out) {
+  for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+    const int64_t no = min64(MR, g.out_c - o0);
+    if (nt == NV * Vec::W && no == MR) {
+      filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, out + o0 * runp, runp);
+      continue;
+    }
+    typename Vec::V acc[MR][NV];
+    for (int j = 0; j < MR; ++j)
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+    for (int64_t s = 0; s < npix; ++s) {
+      const float* src = origin[s] + at;
+      typename Vec::V xv[NV];
+      for (int v = 0; v < NV; ++v) {
+        const int64_t left = nt - static_cast<int64_t>(v) * Vec::W;
+        xv[v] = left >= Vec::W ? Vec::load(src + v * Vec::W)
+                               : (left > 0 ? Vec::load_n(src + v * Vec::W, static_cast<int>(left)) : Vec::zero());
+      }
+      const float* d = dy + s * g.out_c + o0;
+      for (int j = 0; j < MR; ++j) {
+        const typename Vec::V a = Vec::set1(d[min64(j, no - 1)]);
+        for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+      }
+    }
+    for (int j = 0; j < no; ++j) {
+      float* to = out + (o0 + j) * runp;
+      for (int v = 0; v < NV; ++v) Vec::store(to + v * Vec::W, Vec::add(Vec::load(to + v * Vec::W), acc[j][v]));
+    }
+  }
+}
+
+// Vectors in the next part of a window row when `left` vectors remain: a whole tile's NV, except that
+// no part is left with a single vector while two parts of two fit (NV + 1 vectors). A part of one vector
+// takes twice the output channels per tile instead, so that it still keeps as many accumulators busy.
+// The tiles then compute only the row's own vectors: 8 input channels × 5 taps are 5 AVX2 vectors, which
+// tiles of 3 covered with 6 (and 10 with 12). Parts do not change any sum: each is over pixels in order.
+template <int NV>
+FVL_INLINE int row_part(int64_t left) {
+  if (left <= NV) return static_cast<int>(left);
+  return left == NV + 1 ? 2 : NV;
+}
+
 template <int MR, int NV>
 void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dy,
                        int64_t npix, int64_t runp, float* acc_out) {
   const int64_t run = fr.run;
   for (int64_t fy = 0; fy < g.filter_h; ++fy) {
-    for (int64_t t0 = 0; t0 < run; t0 += NV * Vec::W) {
-      const int64_t nt = min64(NV * Vec::W, run - t0);
+    for (int64_t t0 = 0; t0 < run;) {
+      const int nv = row_part<NV>((run - t0 + Vec::W - 1) / Vec::W);
+      const int64_t nt = min64(static_cast<int64_t>(nv) * Vec::W, run - t0);
       const int64_t at = fy * fr.row_step + t0;
-      for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
-        const int64_t no = min64(MR, g.out_c - o0);
-        if (nt == NV * Vec::W && no == MR) {
-          filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, acc_out + (fy * g.out_c + o0) * runp + t0,
-                                        runp);
-          continue;
-        }
-        typename Vec::V acc[MR][NV];
-        for (int j = 0; j < MR; ++j)
-          for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
-        for (int64_t s = 0; s < npix; ++s) {
-          const float* src = origin[s] + at;
-          typename Vec::V xv[NV];
-          for (int v = 0; v < NV; ++v) {
-            const int64_t left = nt - static_cast<int64_t>(v) * Vec::W;
-            xv[v] = left >= Vec::W ? Vec::load(src + v * Vec::W)
-                                   : (left > 0 ? Vec::load_n(src + v * Vec::W, static_cast<int>(left)) : Vec::zero());
-          }
-          const float* d = dy + s * g.out_c + o0;
-          for (int j = 0; j < MR; ++j) {
-            const typename Vec::V a = Vec::set1(d[min64(j, no - 1)]);
-            for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
-          }
-        }
-        for (int j = 0; j < no; ++j) {
-          float* out = acc_out + (fy * g.out_c + o0 + j) * runp + t0;
-          for (int v = 0; v < NV; ++v)
-            Vec::store(out + v * Vec::W, Vec::add(Vec::load(out + v * Vec::W), acc[j][v]));
-        }
+      float* out = acc_out + fy * g.out_c * runp + t0;
+      switch (nv) {
+        case 1: filter_rows_part<2 * MR, 1>(g, origin, at, nt, dy, npix, runp, out); break;
+        case 2: filter_rows_part<MR, (NV >= 2 ? 2 : NV)>(g, origin, at, nt, dy, npix, runp, out); break;
+        case 3: filter_rows_part<MR, (NV >= 3 ? 3 : NV)>(g, origin, at, nt, dy, npix, runp, out); break;
+        default: filter_rows_part<MR, NV>(g, origin, at, nt, dy, npix, runp, out); break;
       }
+      t0 += nt;
     }
   }
 }

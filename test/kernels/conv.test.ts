@@ -146,6 +146,13 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 9, 10, 16], f: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
       { x: [2, 8, 9, 16], f: [3, 3, 16, 11], strides: [1, 1], pad: 'same' },
       { x: [1, 9, 9, 9], f: [3, 5, 9, 8], strides: [1, 2], pad: 'same' },
+      // Rows split into parts of fewer vectors than a tile (AVX2 / AVX-512 vectors): 32 floats (2 + 2 / 2),
+      // 56 (3 + 3 + 1 / 2 + ragged 2), 80 (3 + 3 + 2 + 2 / 3 + 2) and 112 (… / 3 + 3 + 1), with whole and
+      // ragged channel tiles.
+      { x: [2, 8, 8, 8], f: [4, 4, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 10, 8], f: [3, 7, 8, 13], strides: [1, 1], pad: 'same' },
+      { x: [2, 9, 9, 16], f: [5, 5, 16, 16], strides: [1, 1], pad: 'same' },
+      { x: [1, 8, 9, 16], f: [2, 7, 16, 10], strides: [1, 1], pad: 'valid' },
     ];
     expectCasesMatch(level, cases, random);
   });
