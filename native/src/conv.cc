@@ -543,16 +543,25 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   static std::vector<float> partial;
   if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PlanarTaps taps = planar_taps(g, x, g.in_h, g.in_w, window_placement(g), k.width);
+  // dy by planes too (conv.h): each task transposes its own rows, SSE blocks of four channels at a time.
+  const int64_t dy_row = round_to(g.out_w, k.width);
+  static std::vector<float> dy_planes;
+  if (static_cast<int64_t>(dy_planes.size()) < rows * g.out_c * dy_row)
+    dy_planes.resize(static_cast<size_t>(rows * g.out_c * dy_row));
+  float* dyp = dy_planes.data();
+  const auto transpose_dy = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* to = dyp + r * g.out_c * dy_row;
+      transpose_pixels(dy + r * g.out_w * g.out_c, g.out_w, g.out_c, to, dy_row);
+      for (int64_t o = 0; o < g.out_c; ++o) std::fill(to + o * dy_row + g.out_w, to + (o + 1) * dy_row, 0.0f);
+    }
+  };
   // Parts of whole images pad their own images.
   const bool by_images = g.batch >= kPadByImages && g.batch >= parts;
   if (!by_images) taps.pad.all();
   const size_t acc_floats = static_cast<size_t>(part_size * k.width);
-  const size_t dy_floats = static_cast<size_t>(kConvPixelVectors * g.out_c * k.width);
   ThreadPool::Region region(ThreadPool::global());
-  for (int th = 0; th < region.size(); ++th) {
-    region.scratch(th).buf[Scratch::kUser0].reserve(dy_floats);
-    region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
-  }
+  for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
     float* part = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
@@ -563,8 +572,9 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
       r0 = b0 * g.out_h;
       r1 = b1 * g.out_h;
     }
-    k.filter_pixels(g, taps.in, taps.offsets, dy, part, r0, r1, region.scratch(thread).buf[Scratch::kUser1].data(),
-                    region.scratch(thread).buf[Scratch::kUser0].data());
+    transpose_dy(r0, r1);
+    k.filter_pixels(g, taps.in, taps.offsets, dyp, dy_row, part, r0, r1,
+                    region.scratch(thread).buf[Scratch::kUser1].data());
   });
   const int sum_tasks = task_count(part_size * parts, K);
   region.run(sum_tasks, [&](int task, int) {
