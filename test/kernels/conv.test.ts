@@ -159,12 +159,15 @@ describe.skipIf(!engine)('native convolutions', () => {
 
   it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
     setDispatch(level);
-    // From 8 images on, each task pads the images it then reads (groups of images for small ones).
+    // From 8 images on, each task pads the images it then reads (groups of images for small ones) into
+    // its thread's own room.
     const cases: Case[] = [
       { x: [9, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
       { x: [10, 7, 7, 16], f: [3, 3, 16, 32], strides: [1, 1], pad: 'same' },
       { x: [8, 6, 12, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
       { x: [11, 9, 8, 5], f: [3, 3, 5, 6], strides: [2, 2], pad: 'same' },
+      // Little work per image: one task of several groups of images, each padded over the one before.
+      { x: [16, 4, 16, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
     ];
     expectCasesMatch(level, cases, random);
   });
