@@ -570,15 +570,12 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   static std::vector<float> partial;
   if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PlanarTaps taps = planar_taps(g, x, g.in_h, g.in_w, window_placement(g), k.width);
-  // dy by planes too (conv.h): each task transposes its own rows, SSE blocks of four channels at a time.
+  // dy by planes too (conv.h): each task transposes its own rows, SSE blocks of four channels at a time,
+  // into its thread's room after its padded images when it pads its own, else into a batch-sized copy.
   const int64_t dy_row = round_to(g.out_w, k.width);
-  static std::vector<float> dy_planes;
-  if (static_cast<int64_t>(dy_planes.size()) < rows * g.out_c * dy_row)
-    dy_planes.resize(static_cast<size_t>(rows * g.out_c * dy_row));
-  float* dyp = dy_planes.data();
-  const auto transpose_dy = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* to = dyp + r * g.out_c * dy_row;
+  const int64_t dy_plane_floats = g.out_c * dy_row;  // per output row
+  const auto transpose_dy = [&](int64_t r0, int64_t r1, float* to) {
+    for (int64_t r = r0; r < r1; ++r, to += dy_plane_floats) {
       transpose_pixels(dy + r * g.out_w * g.out_c, g.out_w, g.out_c, to, dy_row);
       for (int64_t o = 0; o < g.out_c; ++o) std::fill(to + o * dy_row + g.out_w, to + (o + 1) * dy_row, 0.0f);
     }
@@ -590,25 +587,29 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   ThreadPool::Region region(ThreadPool::global());
   for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
   const int64_t most_images = (g.batch + parts - 1) / parts;
-  const ThreadRooms rooms = thread_rooms(region.size(), by_images ? most_images * taps.pad.image_floats() : 0);
+  const int64_t images_floats = by_images ? round_to(most_images * taps.pad.image_floats(), 16) : 0;
+  const ThreadRooms rooms =
+      thread_rooms(region.size(), by_images ? images_floats + most_images * g.out_h * dy_plane_floats : 0);
+  static std::vector<float> dy_planes;
+  if (!by_images && static_cast<int64_t>(dy_planes.size()) < rows * dy_plane_floats)
+    dy_planes.resize(static_cast<size_t>(rows * dy_plane_floats));
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
     float* part = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
     float* vec_acc = region.scratch(thread).buf[Scratch::kUser1].data();
-    int64_t r0 = split(rows, n, t), r1 = split(rows, n, t + 1);
     if (!by_images) {
-      transpose_dy(r0, r1);
-      k.filter_pixels(g, in, taps.offsets, dyp, dy_row, part, r0, r1, vec_acc);
+      const int64_t r0 = split(rows, n, t), r1 = split(rows, n, t + 1);
+      transpose_dy(r0, r1, dy_planes.data() + r0 * dy_plane_floats);
+      k.filter_pixels(g, in, taps.offsets, dy_planes.data(), dy_row, part, r0, r1, vec_acc);
       return;
     }
-    // Rows from the part's first image, read from its own padded copy.
+    // The part's images, padded and with dy transposed, as rows from 0.
     const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
     taps.pad.images(b0, b1, rooms.of(thread));
-    r0 = b0 * g.out_h;
-    r1 = b1 * g.out_h;
-    transpose_dy(r0, r1);
-    k.filter_pixels(g, taps.pad.planar(rooms.of(thread)), taps.offsets, dyp + r0 * g.out_c * dy_row, dy_row, part, 0,
-                    r1 - r0, vec_acc);
+    float* dyp = rooms.of(thread) + images_floats;
+    transpose_dy(b0 * g.out_h, b1 * g.out_h, dyp);
+    k.filter_pixels(g, taps.pad.planar(rooms.of(thread)), taps.offsets, dyp, dy_row, part, 0, (b1 - b0) * g.out_h,
+                    vec_acc);
   });
   const int sum_tasks = task_count(part_size * parts, K);
   region.run(sum_tasks, [&](int task, int) {
