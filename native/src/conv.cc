@@ -83,38 +83,43 @@ void transpose_pixels(const float* FVL_RESTRICT from, int64_t n, int64_t c, floa
     for (int64_t j = j0; j < n; ++j) to[i * row + j] = from[j * c + i];
 }
 
-// A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c] in a buffer
-// reused across calls: rows of at.w·c floats (NHWC, PaddedInput) or, with row > 0, rows of c planes of
-// `row` floats (PlanarInput). The copy is written either all at once on the pool (all()) or image by image
-// by the tasks that then read it (images()), while it is still in their cache.
+// A zero-padded (and, with steps > 1, zero-interleaved) copy of x [batch][in_h][in_w][c]: rows of at.w·c
+// floats (NHWC, PaddedInput) or, with row > 0, rows of c planes of `row` floats (PlanarInput). Either the
+// whole batch is written at once on the pool, into `buffer` (reused across calls; all()), or each task
+// writes the images it then reads into its own thread's room (images(), ThreadRooms), memory it has just
+// used and still holds in cache: a batch-sized copy is a fresh stretch of cold lines for every image.
 class Padding {
  public:
   Padding(const float* x, int64_t batch, int64_t in_h, int64_t in_w, int64_t c, const Placement& at, int64_t row,
           std::vector<float>& buffer)
-      : x_(x), batch_(batch), in_h_(in_h), in_w_(in_w), c_(c), at_(at), row_(row), line_(row > 0 ? c * row : at.w * c) {
-    const int64_t floats = batch * at.h * line_;
-    if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
-    out_ = buffer.data();
-  }
-  PaddedInput nhwc() const { return {out_, at_.h, at_.w}; }
-  PlanarInput planar() const { return {out_, at_.h, c_, row_}; }
+      : x_(x), batch_(batch), in_h_(in_h), in_w_(in_w), c_(c), at_(at), row_(row), line_(row > 0 ? c * row : at.w * c),
+        buffer_(&buffer) {}
+  // Floats of one padded image.
+  int64_t image_floats() const { return at_.h * line_; }
+  // Views of a padded copy at `data` (image 0 of it first).
+  PaddedInput nhwc(const float* data) const { return {data, at_.h, at_.w}; }
+  PlanarInput planar(const float* data) const { return {data, at_.h, c_, row_}; }
 
-  // Writes the padded images [b0, b1).
-  void images(int64_t b0, int64_t b1) const {
-    for (int64_t r = b0 * at_.h; r < b1 * at_.h; ++r) write_row(r);
+  // Writes the padded images [b0, b1) to `to`, image b0 first.
+  void images(int64_t b0, int64_t b1, float* to) const {
+    for (int64_t r = b0 * at_.h; r < b1 * at_.h; ++r) write_row(r, to + (r - b0 * at_.h) * line_);
   }
-  // Writes every image, rows split between pool tasks.
-  void all() const {
+  // Writes every image into the buffer, rows split between pool tasks, and returns it.
+  const float* all() const {
     const int64_t rows = batch_ * at_.h;
+    if (static_cast<int64_t>(buffer_->size()) < rows * line_) buffer_->resize(static_cast<size_t>(rows * line_));
+    float* out = buffer_->data();
     const int tasks = task_count(rows * line_, rows);
     run_tasks(tasks, [&](int t, int) {
-      for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r) write_row(r);
+      for (int64_t r = split(rows, tasks, t), end = split(rows, tasks, t + 1); r < end; ++r)
+        write_row(r, out + r * line_);
     });
+    return out;
   }
 
  private:
-  void write_row(int64_t r) const {
-    float* dst = out_ + r * line_;
+  // Writes padded row r (b·at.h + py) to dst.
+  void write_row(int64_t r, float* dst) const {
     const int64_t b = r / at_.h, py = r - b * at_.h;
     const int64_t iy = (py - at_.top) / at_.step_h;
     if (py < at_.top || iy * at_.step_h != py - at_.top || iy >= in_h_) {
@@ -160,8 +165,24 @@ class Padding {
   int64_t batch_, in_h_, in_w_, c_;
   Placement at_;
   int64_t row_, line_;
-  float* out_;
+  std::vector<float>* buffer_;
 };
+
+int64_t round_to(int64_t n, int64_t w) { return (n + w - 1) / w * w; }
+
+// Room for `floats` per pool thread, thread t's at t·stride (stride: floats rounded up to whole cache
+// lines), reused across calls (the JavaScript thread runs one kernel at a time).
+struct ThreadRooms {
+  float* data;
+  int64_t stride;
+  float* of(int thread) const { return data + thread * stride; }
+};
+
+ThreadRooms thread_rooms(int threads, int64_t floats) {
+  static AlignedBuffer rooms;
+  const int64_t stride = round_to(floats, 16);
+  return {rooms.reserve(static_cast<size_t>(threads * stride)), stride};
+}
 
 // Whether the padded copy of an NHWC input is the input itself.
 bool pads_nothing(const Placement& at, int64_t in_h, int64_t in_w) {
@@ -193,10 +214,6 @@ Placement window_placement(const ConvGeometry& g) {
           1,
           1};
 }
-
-
-int64_t round_to(int64_t n, int64_t w) { return (n + w - 1) / w * w; }
-
 void apply_epilogue(const ConvEpilogue& e, float* y, int64_t rows, int64_t channels) {
   if (!e.bias && e.activation == ConvActivation::Linear) return;
   for (int64_t r = 0; r < rows; ++r) {
@@ -232,27 +249,33 @@ void apply_epilogue(const ConvEpilogue& e, float* y, int64_t rows, int64_t chann
 }
 
 // y = conv(x, w) on padded input, then the epilogue per task while its rows are in cache. `pad` writes the
-// padded input (null when the input is read as is).
+// padded input; when it is null, `in` (the input itself) is read as is.
 void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInput& in, const Padding* pad,
                     const float* wp, int64_t ocp, const ConvEpilogue* epilogue, float* y) {
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t per_image = g.out_h * g.out_w;
-  const auto compute = [&](int64_t p0, int64_t p1) {
-    k.forward(g, in, wp, ocp, y, p0, p1);
-    if (epilogue) apply_epilogue(*epilogue, y + p0 * g.out_c, p1 - p0, g.out_c);
+  // Pixels [p0, p1) of the images at `from` into y_from (the same images' output).
+  const auto compute = [&](const PaddedInput& from, float* y_from, int64_t p0, int64_t p1) {
+    k.forward(g, from, wp, ocp, y_from, p0, p1);
+    if (epilogue) apply_epilogue(*epilogue, y_from + p0 * g.out_c, p1 - p0, g.out_c);
   };
   if (pad && g.batch >= kPadByImages) {
     const int64_t group = images_per_task(per_image), groups = (g.batch + group - 1) / group;
     const int tasks = conv_tasks(groups, group * per_image * K * g.out_c);
-    run_tasks(tasks, [&](int t, int) {
+    ThreadPool::Region region(ThreadPool::global());
+    const ThreadRooms rooms = thread_rooms(region.size(), group * pad->image_floats());
+    region.run(tasks, [&](int t, int thread) {
       const int64_t b0 = std::min(g.batch, split(groups, tasks, t) * group);
       const int64_t b1 = std::min(g.batch, split(groups, tasks, t + 1) * group);
-      pad->images(b0, b1);
-      compute(b0 * per_image, b1 * per_image);
+      for (int64_t c0 = b0; c0 < b1; c0 += group) {
+        const int64_t c1 = std::min(b1, c0 + group);
+        pad->images(c0, c1, rooms.of(thread));
+        compute(pad->nhwc(rooms.of(thread)), y + c0 * per_image * g.out_c, 0, (c1 - c0) * per_image);
+      }
     });
     return;
   }
-  if (pad) pad->all();
+  const PaddedInput from = pad ? pad->nhwc(pad->all()) : in;
   const int64_t pixels = g.batch * per_image;
   // Tasks take whole runs of kTilePixels pixels, a multiple of every tile height.
   constexpr int64_t kTilePixels = 48;
@@ -261,7 +284,7 @@ void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInp
   run_tasks(tasks, [&](int t, int) {
     const int64_t p0 = std::min(pixels, split(runs, tasks, t) * kTilePixels);
     const int64_t p1 = std::min(pixels, split(runs, tasks, t + 1) * kTilePixels);
-    if (p0 < p1) compute(p0, p1);
+    if (p0 < p1) compute(from, y, p0, p1);
   });
 }
 
@@ -269,7 +292,6 @@ void forward_padded(const ConvKernels& k, const ConvGeometry& g, const PaddedInp
 // by `pad`), and where each tap row k (fy, fx, input channel) reads from a vector's origin.
 struct PlanarTaps {
   Padding pad;
-  PlanarInput in;
   const int64_t* offsets;
 };
 
@@ -286,7 +308,7 @@ PlanarTaps planar_taps(const ConvGeometry& g, const float* x, int64_t x_h, int64
     for (int64_t fx = 0; fx < g.filter_w; ++fx)
       for (int64_t i = 0; i < g.in_c; ++i, ++k)
         offsets[static_cast<size_t>(k)] = (fy * g.dilation_h * g.in_c + i) * row + fx * g.dilation_w;
-  return {pad, pad.planar(), offsets.data()};
+  return {pad, offsets.data()};
 }
 
 // Whether a forward product runs with vectors along output pixels (conv_tiles.h): with a unit horizontal
@@ -312,7 +334,6 @@ void forward_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x,
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t segs = (g.out_w + W - 1) / W;
   const PlanarTaps taps = planar_taps(g, x, x_h, x_w, at, W);
-  const PlanarInput& in = taps.in;
   const int64_t* offsets = taps.offsets;
   const int64_t blocks = (g.out_c + MR - 1) / MR;
   float* packed = packed_filter(blocks * K * MR);
@@ -337,32 +358,38 @@ void forward_pixels(const ConvKernels& k, const ConvGeometry& g, const float* x,
     }
   }
   const float* tile_bias = epilogue && epilogue->bias ? bias.data() : nullptr;
-  const auto compute = [&](int64_t v0, int64_t v1) {
-    k.forward_pixels(g, in, offsets, packed, tile_bias, y, v0, v1);
+  // Vectors [v0, v1) of the images at `from` into y_from (the same images' output).
+  const auto compute = [&](const PlanarInput& from, float* y_from, int64_t v0, int64_t v1) {
+    k.forward_pixels(g, from, offsets, packed, tile_bias, y_from, v0, v1);
     const int64_t p0 = first_pixel(v0), p1 = first_pixel(v1);
-    if (epilogue) apply_epilogue(activation, y + p0 * g.out_c, p1 - p0, g.out_c);
+    if (epilogue) apply_epilogue(activation, y_from + p0 * g.out_c, p1 - p0, g.out_c);
   };
   const int64_t per_image = g.out_h * segs;
   if (g.batch >= kPadByImages) {
     // Groups of images whose vectors fill whole tiles (up to NV images).
     const int64_t group = NV / std::gcd(per_image, NV), groups = (g.batch + group - 1) / group;
     const int tasks = conv_tasks(groups, group * per_image * W * K * g.out_c);
-    run_tasks(tasks, [&](int t, int) {
+    ThreadPool::Region region(ThreadPool::global());
+    const ThreadRooms rooms = thread_rooms(region.size(), group * taps.pad.image_floats());
+    region.run(tasks, [&](int t, int thread) {
       const int64_t b0 = std::min(g.batch, split(groups, tasks, t) * group);
       const int64_t b1 = std::min(g.batch, split(groups, tasks, t + 1) * group);
-      taps.pad.images(b0, b1);
-      compute(b0 * per_image, b1 * per_image);
+      for (int64_t c0 = b0; c0 < b1; c0 += group) {
+        const int64_t c1 = std::min(b1, c0 + group);
+        taps.pad.images(c0, c1, rooms.of(thread));
+        compute(taps.pad.planar(rooms.of(thread)), y + c0 * g.out_h * g.out_w * g.out_c, 0, (c1 - c0) * per_image);
+      }
     });
     return;
   }
-  taps.pad.all();
+  const PlanarInput in = taps.pad.planar(taps.pad.all());
   // Tasks take whole tiles of NV vectors.
   const int64_t tiles = (vectors + NV - 1) / NV;
   const int tasks = conv_tasks(tiles, NV * W * K * g.out_c);
   run_tasks(tasks, [&](int t, int) {
     const int64_t v0 = std::min(vectors, split(tiles, tasks, t) * NV);
     const int64_t v1 = std::min(vectors, split(tiles, tasks, t + 1) * NV);
-    if (v0 < v1) compute(v0, v1);
+    if (v0 < v1) compute(in, y, v0, v1);
   });
 }
 
@@ -389,7 +416,7 @@ void conv_forward(const ConvGeometry& g, const float* x, const float* w, const C
   }
   static std::vector<float> buffer;
   const Padding pad(x, g.batch, g.in_h, g.in_w, g.in_c, at, 0, buffer);
-  forward_padded(k, g, pad.nhwc(), &pad, wp, ocp, &epilogue, y);
+  forward_padded(k, g, {}, &pad, wp, ocp, &epilogue, y);
 }
 
 namespace {
@@ -517,7 +544,7 @@ void conv_backward_input(const ConvGeometry& g, const float* dy, const float* w,
     for (int64_t i = 0; i < g.in_c; ++i)
       for (int64_t o = 0; o < g.out_c; ++o) to[o * icp + i] = from[i * g.out_c + o];
   }
-  forward_padded(k, t, pad.nhwc(), &pad, packed, icp, nullptr, dx);
+  forward_padded(k, t, {}, &pad, packed, icp, nullptr, dx);
 }
 
 namespace {
@@ -543,28 +570,46 @@ void backward_filter_pixels(const ConvKernels& k, const ConvGeometry& g, const f
   static std::vector<float> partial;
   if (static_cast<int64_t>(partial.size()) < parts * part_size) partial.resize(static_cast<size_t>(parts * part_size));
   const PlanarTaps taps = planar_taps(g, x, g.in_h, g.in_w, window_placement(g), k.width);
-  // Parts of whole images pad their own images.
+  // dy by planes too (conv.h): each task transposes its own rows, SSE blocks of four channels at a time,
+  // into its thread's room after its padded images when it pads its own, else into a batch-sized copy.
+  const int64_t dy_row = round_to(g.out_w, k.width);
+  const int64_t dy_plane_floats = g.out_c * dy_row;  // per output row
+  const auto transpose_dy = [&](int64_t r0, int64_t r1, float* to) {
+    for (int64_t r = r0; r < r1; ++r, to += dy_plane_floats) {
+      transpose_pixels(dy + r * g.out_w * g.out_c, g.out_w, g.out_c, to, dy_row);
+      for (int64_t o = 0; o < g.out_c; ++o) std::fill(to + o * dy_row + g.out_w, to + (o + 1) * dy_row, 0.0f);
+    }
+  };
+  // Parts of whole images pad their own images, into their thread's room.
   const bool by_images = g.batch >= kPadByImages && g.batch >= parts;
-  if (!by_images) taps.pad.all();
+  const PlanarInput in = taps.pad.planar(by_images ? nullptr : taps.pad.all());
   const size_t acc_floats = static_cast<size_t>(part_size * k.width);
-  const size_t dy_floats = static_cast<size_t>(kConvPixelVectors * g.out_c * k.width);
   ThreadPool::Region region(ThreadPool::global());
-  for (int th = 0; th < region.size(); ++th) {
-    region.scratch(th).buf[Scratch::kUser0].reserve(dy_floats);
-    region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
-  }
+  for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser1].reserve(acc_floats);
+  const int64_t most_images = (g.batch + parts - 1) / parts;
+  const int64_t images_floats = by_images ? round_to(most_images * taps.pad.image_floats(), 16) : 0;
+  const ThreadRooms rooms =
+      thread_rooms(region.size(), by_images ? images_floats + most_images * g.out_h * dy_plane_floats : 0);
+  static std::vector<float> dy_planes;
+  if (!by_images && static_cast<int64_t>(dy_planes.size()) < rows * dy_plane_floats)
+    dy_planes.resize(static_cast<size_t>(rows * dy_plane_floats));
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
     float* part = partial.data() + static_cast<size_t>(t) * static_cast<size_t>(part_size);
-    int64_t r0 = split(rows, n, t), r1 = split(rows, n, t + 1);
-    if (by_images) {
-      const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
-      taps.pad.images(b0, b1);
-      r0 = b0 * g.out_h;
-      r1 = b1 * g.out_h;
+    float* vec_acc = region.scratch(thread).buf[Scratch::kUser1].data();
+    if (!by_images) {
+      const int64_t r0 = split(rows, n, t), r1 = split(rows, n, t + 1);
+      transpose_dy(r0, r1, dy_planes.data() + r0 * dy_plane_floats);
+      k.filter_pixels(g, in, taps.offsets, dy_planes.data(), dy_row, part, r0, r1, vec_acc);
+      return;
     }
-    k.filter_pixels(g, taps.in, taps.offsets, dy, part, r0, r1, region.scratch(thread).buf[Scratch::kUser1].data(),
-                    region.scratch(thread).buf[Scratch::kUser0].data());
+    // The part's images, padded and with dy transposed, as rows from 0.
+    const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
+    taps.pad.images(b0, b1, rooms.of(thread));
+    float* dyp = rooms.of(thread) + images_floats;
+    transpose_dy(b0 * g.out_h, b1 * g.out_h, dyp);
+    k.filter_pixels(g, taps.pad.planar(rooms.of(thread)), taps.offsets, dyp, dy_row, part, 0, (b1 - b0) * g.out_h,
+                    vec_acc);
   });
   const int sum_tasks = task_count(part_size * parts, K);
   region.run(sum_tasks, [&](int task, int) {
@@ -609,20 +654,24 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
   static std::vector<float> buffer;
   std::optional<Padding> pad;
   if (!as_is) pad.emplace(x, g.batch, g.in_h, g.in_w, g.in_c, at, 0, buffer);
-  const PaddedInput in = as_is ? PaddedInput{x, g.in_h, g.in_w} : pad->nhwc();
-  // Parts of whole images pad their own images.
+  // Parts of whole images pad their own images, into their thread's room.
   const bool by_images = pad && g.batch >= kPadByImages && g.batch >= parts;
-  if (pad && !by_images) pad->all();
+  const PaddedInput in = as_is ? PaddedInput{x, g.in_h, g.in_w} : pad->nhwc(by_images ? nullptr : pad->all());
   const int64_t per_image = g.out_h * g.out_w;
   const size_t scratch_bytes = kConvPixelBlock * sizeof(const float*) + kConvPixelBlock * ocp * sizeof(float);
   ThreadPool::Region region(ThreadPool::global());
   for (int th = 0; th < region.size(); ++th) region.scratch(th).buf[Scratch::kUser0].reserve(scratch_bytes / sizeof(float));
+  const int64_t most_images = (g.batch + parts - 1) / parts;
+  const ThreadRooms rooms = thread_rooms(region.size(), by_images ? most_images * pad->image_floats() : 0);
   region.run(static_cast<int>(parts), [&](int t, int thread) {
     const int n = static_cast<int>(parts);
     int64_t p0 = split(pixels, n, t), p1 = split(pixels, n, t + 1);
+    PaddedInput from = in;
     if (by_images) {
+      // Pixels from the part's first image, read from its own padded copy.
       const int64_t b0 = split(g.batch, n, t), b1 = split(g.batch, n, t + 1);
-      pad->images(b0, b1);
+      pad->images(b0, b1, rooms.of(thread));
+      from = pad->nhwc(rooms.of(thread));
       p0 = b0 * per_image;
       p1 = b1 * per_image;
     }
@@ -630,10 +679,11 @@ void conv_backward_filter(const ConvGeometry& g, const float* x, const float* dy
     std::fill(acc, acc + part_size, 0.0f);  // each task clears its own part, on its own thread
     void* scratch = region.scratch(thread).buf[Scratch::kUser0].data();
     if (p0 == p1) return;
+    const int64_t first = by_images ? p0 : 0;  // pixel 0 of `from`
     if (along_rows) {
-      k.filter_rows(g, in, dy, runp, acc, p0, p1, scratch);
+      k.filter_rows(g, from, dy + first * g.out_c, runp, acc, p0 - first, p1 - first, scratch);
     } else {
-      k.backward_filter(g, in, dy, ocp, acc, p0, p1, scratch);
+      k.backward_filter(g, from, dy + first * g.out_c, ocp, acc, p0 - first, p1 - first, scratch);
     }
   });
   // The sum over partials, filter rows split between tasks (each element still adds its parts in order).

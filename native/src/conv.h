@@ -99,11 +99,13 @@ typedef void (*ConvForwardPixelsFn)(const ConvGeometry& g, const PlanarInput& in
                                     const float* wpk, const float* bias, float* y, int64_t v0, int64_t v1);
 
 // Filter gradient over the output rows [r0, r1) (r = b·out_h + oy) with vectors along output pixels, as
-// in the forward_pixels tiles (same offsets), written to part [taps·in_c][out_c]. `vec_acc` has room for
-// taps·in_c·out_c vectors and `dy_block` for kConvPixelVectors·out_c vectors. Unit horizontal stride.
+// in the forward_pixels tiles (same offsets), written to part [taps·in_c][out_c]. dy comes as planes too:
+// output row r's channel o at dyp + (r·out_c + o)·dy_row, the row's out_w values and then zeros up to
+// dy_row (a whole number of vectors). `vec_acc` has room for taps·in_c·out_c vectors. Unit horizontal
+// stride.
 typedef void (*ConvFilterPixelsRangeFn)(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets,
-                                        const float* dy, float* part, int64_t r0, int64_t r1, float* vec_acc,
-                                        float* dy_block);
+                                        const float* dyp, int64_t dy_row, float* part, int64_t r0, int64_t r1,
+                                        float* vec_acc);
 
 // Pixel vectors per block of the filter_pixels tiles.
 constexpr int kConvPixelVectors = 16;

@@ -246,14 +246,15 @@ void forward_pixels_range(const ConvGeometry& g, const PlanarInput& in, const in
 // ---- filter gradient with vectors along output pixels: MK filter rows × MO output channels ---------
 //
 // dw[k][o] = Σ_p x[p ⊕ tap k] · dy[p, o] over the pixel vectors of forward_pixels: x straight from the
-// planar copy, dy copied block by block into [vector][out_c][W] with zeros past each row, so every
-// product is a whole vector and nothing is broadcast. The lanes are summed once per task. The lanes of a
-// row's ragged last vector read x values of other pixels (finite or not), so that vector loads x masked.
+// planar copy, dy from a planar copy of its own (conv.h, ConvFilterPixelsRangeFn) with zeros past each
+// row, so every product is a whole vector and nothing is broadcast. The lanes are summed once per task.
+// The lanes of a row's ragged last vector read x values of other pixels (finite or not), so that vector
+// loads x masked.
 
 template <int MK, int MO>
-void filter_pixels_tiles(const float* const* src, int64_t nfull, typename Vec::M ragged_mask, const float* dyb,
-                         int64_t nvec, int64_t out_c, const int64_t* offsets, int64_t K, float* vec_acc) {
-  const int64_t dy_step = out_c * Vec::W;
+void filter_pixels_tiles(const float* const* src, const float* const* dys, int64_t nfull,
+                         typename Vec::M ragged_mask, int64_t nvec, int64_t out_c, int64_t dy_row,
+                         const int64_t* offsets, int64_t K, float* vec_acc) {
   for (int64_t k0 = 0; k0 < K; k0 += MK) {
     const int64_t nk = min64(MK, K - k0);
     int64_t off[MK];
@@ -261,23 +262,22 @@ void filter_pixels_tiles(const float* const* src, int64_t nfull, typename Vec::M
     for (int64_t o0 = 0; o0 < out_c; o0 += MO) {
       const int64_t no = min64(MO, out_c - o0);
       int64_t dyo[MO];
-      for (int i = 0; i < MO; ++i) dyo[i] = (o0 + min64(i, no - 1)) * Vec::W;
+      for (int i = 0; i < MO; ++i) dyo[i] = (o0 + min64(i, no - 1)) * dy_row;
       typename Vec::V acc[MK][MO];
       for (int j = 0; j < MK; ++j)
         for (int i = 0; i < MO; ++i) acc[j][i] = Vec::zero();
-      const float* d = dyb;
       // Whole vectors first, then the ragged ones (all with the same lanes), each in a loop of its own.
-      for (int64_t v = 0; v < nfull; ++v, d += dy_step) {
+      for (int64_t v = 0; v < nfull; ++v) {
         typename Vec::V xv[MK], dv[MO];
         for (int j = 0; j < MK; ++j) xv[j] = Vec::load(src[v] + off[j]);
-        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(dys[v] + dyo[i]);
         for (int j = 0; j < MK; ++j)
           for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
       }
-      for (int64_t v = nfull; v < nvec; ++v, d += dy_step) {
+      for (int64_t v = nfull; v < nvec; ++v) {
         typename Vec::V xv[MK], dv[MO];
         for (int j = 0; j < MK; ++j) xv[j] = Vec::load_m(src[v] + off[j], ragged_mask);
-        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(d + dyo[i]);
+        for (int i = 0; i < MO; ++i) dv[i] = Vec::load(dys[v] + dyo[i]);
         for (int j = 0; j < MK; ++j)
           for (int i = 0; i < MO; ++i) acc[j][i] = Vec::fma(xv[j], dv[i], acc[j][i]);
       }
@@ -294,9 +294,9 @@ void filter_pixels_tiles(const float* const* src, int64_t nfull, typename Vec::M
 }
 
 // Filter gradient of output rows [r0, r1) (r = b·out_h + oy), written to part [K][out_c]. `vec_acc` has
-// room for K·out_c vectors, `dy_block` for kConvPixelVectors·out_c vectors.
-void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* dy,
-                         float* part, int64_t r0, int64_t r1, float* vec_acc, float* dy_block) {
+// room for K·out_c vectors.
+void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int64_t* offsets, const float* dyp,
+                         int64_t dy_row, float* part, int64_t r0, int64_t r1, float* vec_acc) {
   const int64_t K = g.filter_h * g.filter_w * g.in_c;
   const int64_t segs = (g.out_w + Vec::W - 1) / Vec::W;
   // The last vector of every row has these lanes (W when the rows fill whole vectors).
@@ -304,6 +304,7 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
   const typename Vec::M ragged_mask = Vec::mask(static_cast<int>(last_lanes));
   for (int64_t e = 0; e < K * g.out_c * Vec::W; ++e) vec_acc[e] = 0.0f;
   const float* src[kConvPixelVectors];
+  const float* dys[kConvPixelVectors];
   for (int64_t v0 = r0 * segs, v_end = r1 * segs; v0 < v_end; v0 += kConvPixelVectors) {
     const int64_t nvec = min64(kConvPixelVectors, v_end - v0);
     // Whole vectors from the front of the block, ragged ones from its back.
@@ -311,19 +312,13 @@ void filter_pixels_range(const ConvGeometry& g, const PlanarInput& in, const int
     for (int64_t n = 0; n < nvec; ++n) {
       int64_t first;
       const float* origin = pixel_vector(g, in, segs, v0 + n, &first);
-      const int64_t lanes = min64(Vec::W, g.out_w - first % g.out_w);
-      const int64_t at = lanes == Vec::W ? nfull++ : nvec - 1 - nragged++;
+      const int64_t r = (v0 + n) / segs, s = v0 + n - r * segs;
+      const int64_t at = s + 1 < segs || last_lanes == Vec::W ? nfull++ : nvec - 1 - nragged++;
       src[at] = origin;
-      // dy of the vector's pixels as [out_c][W], zeros past the row.
-      float* to = dy_block + at * g.out_c * Vec::W;
-      const float* from = dy + first * g.out_c;
-      for (int64_t o = 0; o < g.out_c; ++o) {
-        for (int64_t j = 0; j < lanes; ++j) to[o * Vec::W + j] = from[j * g.out_c + o];
-        for (int64_t j = lanes; j < Vec::W; ++j) to[o * Vec::W + j] = 0.0f;
-      }
+      dys[at] = dyp + r * g.out_c * dy_row + s * Vec::W;
     }
-    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, nfull, ragged_mask, dy_block, nvec, g.out_c, offsets, K,
-                                                       vec_acc);
+    filter_pixels_tiles<Vec::kFilterMK, Vec::kFilterMO>(src, dys, nfull, ragged_mask, nvec, g.out_c, dy_row, offsets,
+                                                       K, vec_acc);
   }
   // The lanes of each sum, added in lane order.
   for (int64_t e = 0; e < K * g.out_c; ++e) {
@@ -472,44 +467,69 @@ FVL_CONV_NOINLINE void filter_rows_full_tile(const float* const* origin, int64_t
       npix, [&](int64_t s) { return dy + s * out_c; }, [&](int64_t s) { return origin[s] + at; }, out, runp);
 }
 
+// One part of every window row fy: the nt ≤ NV·W floats of the run from at (tap row t0), for every
+// output channel, added into out ([out_c][runp] from t0). Full tiles where the part is whole vectors.
+template <int MR, int NV>
+void filter_rows_part(const ConvGeometry& g, const float* const* origin, int64_t at, int64_t nt, const float* dy,
+                      int64_t npix, int64_t runp, float* out) {
+  for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
+    const int64_t no = min64(MR, g.out_c - o0);
+    if (nt == NV * Vec::W && no == MR) {
+      filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, out + o0 * runp, runp);
+      continue;
+    }
+    typename Vec::V acc[MR][NV];
+    for (int j = 0; j < MR; ++j)
+      for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
+    for (int64_t s = 0; s < npix; ++s) {
+      const float* src = origin[s] + at;
+      typename Vec::V xv[NV];
+      for (int v = 0; v < NV; ++v) {
+        const int64_t left = nt - static_cast<int64_t>(v) * Vec::W;
+        xv[v] = left >= Vec::W ? Vec::load(src + v * Vec::W)
+                               : (left > 0 ? Vec::load_n(src + v * Vec::W, static_cast<int>(left)) : Vec::zero());
+      }
+      const float* d = dy + s * g.out_c + o0;
+      for (int j = 0; j < MR; ++j) {
+        const typename Vec::V a = Vec::set1(d[min64(j, no - 1)]);
+        for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
+      }
+    }
+    for (int j = 0; j < no; ++j) {
+      float* to = out + (o0 + j) * runp;
+      for (int v = 0; v < NV; ++v) Vec::store(to + v * Vec::W, Vec::add(Vec::load(to + v * Vec::W), acc[j][v]));
+    }
+  }
+}
+
+// Vectors in the next part of a window row when `left` vectors remain: a whole tile's NV, except that
+// no part is left with a single vector while two parts of two fit (NV + 1 vectors). A part of one vector
+// takes twice the output channels per tile instead, so that it still keeps as many accumulators busy.
+// The tiles then compute only the row's own vectors: 8 input channels × 5 taps are 5 AVX2 vectors, which
+// tiles of 3 covered with 6 (and 10 with 12). Parts do not change any sum: each is over pixels in order.
+template <int NV>
+FVL_INLINE int row_part(int64_t left) {
+  if (left <= NV) return static_cast<int>(left);
+  return left == NV + 1 ? 2 : NV;
+}
+
 template <int MR, int NV>
 void filter_rows_block(const ConvGeometry& g, const FilterRow& fr, const float* const* origin, const float* dy,
                        int64_t npix, int64_t runp, float* acc_out) {
   const int64_t run = fr.run;
   for (int64_t fy = 0; fy < g.filter_h; ++fy) {
-    for (int64_t t0 = 0; t0 < run; t0 += NV * Vec::W) {
-      const int64_t nt = min64(NV * Vec::W, run - t0);
+    for (int64_t t0 = 0; t0 < run;) {
+      const int nv = row_part<NV>((run - t0 + Vec::W - 1) / Vec::W);
+      const int64_t nt = min64(static_cast<int64_t>(nv) * Vec::W, run - t0);
       const int64_t at = fy * fr.row_step + t0;
-      for (int64_t o0 = 0; o0 < g.out_c; o0 += MR) {
-        const int64_t no = min64(MR, g.out_c - o0);
-        if (nt == NV * Vec::W && no == MR) {
-          filter_rows_full_tile<MR, NV>(origin, at, dy + o0, g.out_c, npix, acc_out + (fy * g.out_c + o0) * runp + t0,
-                                        runp);
-          continue;
-        }
-        typename Vec::V acc[MR][NV];
-        for (int j = 0; j < MR; ++j)
-          for (int v = 0; v < NV; ++v) acc[j][v] = Vec::zero();
-        for (int64_t s = 0; s < npix; ++s) {
-          const float* src = origin[s] + at;
-          typename Vec::V xv[NV];
-          for (int v = 0; v < NV; ++v) {
-            const int64_t left = nt - static_cast<int64_t>(v) * Vec::W;
-            xv[v] = left >= Vec::W ? Vec::load(src + v * Vec::W)
-                                   : (left > 0 ? Vec::load_n(src + v * Vec::W, static_cast<int>(left)) : Vec::zero());
-          }
-          const float* d = dy + s * g.out_c + o0;
-          for (int j = 0; j < MR; ++j) {
-            const typename Vec::V a = Vec::set1(d[min64(j, no - 1)]);
-            for (int v = 0; v < NV; ++v) acc[j][v] = Vec::fma(a, xv[v], acc[j][v]);
-          }
-        }
-        for (int j = 0; j < no; ++j) {
-          float* out = acc_out + (fy * g.out_c + o0 + j) * runp + t0;
-          for (int v = 0; v < NV; ++v)
-            Vec::store(out + v * Vec::W, Vec::add(Vec::load(out + v * Vec::W), acc[j][v]));
-        }
+      float* out = acc_out + fy * g.out_c * runp + t0;
+      switch (nv) {
+        case 1: filter_rows_part<2 * MR, 1>(g, origin, at, nt, dy, npix, runp, out); break;
+        case 2: filter_rows_part<MR, (NV >= 2 ? 2 : NV)>(g, origin, at, nt, dy, npix, runp, out); break;
+        case 3: filter_rows_part<MR, (NV >= 3 ? 3 : NV)>(g, origin, at, nt, dy, npix, runp, out); break;
+        default: filter_rows_part<MR, NV>(g, origin, at, nt, dy, npix, runp, out); break;
       }
+      t0 += nt;
     }
   }
 }

@@ -146,18 +146,28 @@ describe.skipIf(!engine)('native convolutions', () => {
       { x: [2, 9, 10, 16], f: [3, 3, 16, 16], strides: [1, 1], pad: 'same' },
       { x: [2, 8, 9, 16], f: [3, 3, 16, 11], strides: [1, 1], pad: 'same' },
       { x: [1, 9, 9, 9], f: [3, 5, 9, 8], strides: [1, 2], pad: 'same' },
+      // Rows split into parts of fewer vectors than a tile (AVX2 / AVX-512 vectors): 32 floats (2 + 2 / 2),
+      // 56 (3 + 3 + 1 / 2 + ragged 2), 80 (3 + 3 + 2 + 2 / 3 + 2) and 112 (… / 3 + 3 + 1), with whole and
+      // ragged channel tiles.
+      { x: [2, 8, 8, 8], f: [4, 4, 8, 8], strides: [1, 1], pad: 'same' },
+      { x: [1, 9, 10, 8], f: [3, 7, 8, 13], strides: [1, 1], pad: 'same' },
+      { x: [2, 9, 9, 16], f: [5, 5, 16, 16], strides: [1, 1], pad: 'same' },
+      { x: [1, 8, 9, 16], f: [2, 7, 16, 10], strides: [1, 1], pad: 'valid' },
     ];
     expectCasesMatch(level, cases, random);
   });
 
   it.each(levels)('batches padded image by image inside the tasks match tfjs (%s)', (level) => {
     setDispatch(level);
-    // From 8 images on, each task pads the images it then reads (groups of images for small ones).
+    // From 8 images on, each task pads the images it then reads (groups of images for small ones) into
+    // its thread's own room.
     const cases: Case[] = [
       { x: [9, 14, 14, 8], f: [5, 5, 8, 8], strides: [1, 1], pad: 'same' },
       { x: [10, 7, 7, 16], f: [3, 3, 16, 32], strides: [1, 1], pad: 'same' },
       { x: [8, 6, 12, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
       { x: [11, 9, 8, 5], f: [3, 3, 5, 6], strides: [2, 2], pad: 'same' },
+      // Little work per image: one task of several groups of images, each padded over the one before.
+      { x: [16, 4, 16, 2], f: [3, 3, 2, 4], strides: [1, 1], pad: 'same' },
     ];
     expectCasesMatch(level, cases, random);
   });
