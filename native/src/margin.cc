@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "huge_pages.h"
 #include "margin_math.h"
 #include "margin_simd.h"
 #include "parallel_for.h"
@@ -564,6 +565,11 @@ void margin_softmax(MarginProblem& p) {
   const MarginConfig& c = p.cfg;
   const int64_t B = p.B, D = p.D, C = p.C, K = c.sub_centers;
   Profile prof;
+  // W is swept three times per call and its momentum once: on huge pages those sweeps stop missing the
+  // TLB at every 4 KiB page.
+  const size_t w_bytes = static_cast<size_t>(C * K * D) * sizeof(float);
+  prefer_huge_pages(p.W, w_bytes);
+  if (p.sgd.enabled && p.sgd.velocity) prefer_huge_pages(p.sgd.velocity, w_bytes);
   prepare(p, ws);
   float* S = ws.s.reserve(static_cast<size_t>(B * C));
   uint8_t* argsub =
