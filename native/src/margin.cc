@@ -24,8 +24,8 @@ namespace {
 // -log(1e-30): DistCrossEntropy's ceiling on a row's loss.
 constexpr double kDistCeCeiling = 69.07755278982137;
 
-// Weight rows per class chunk of the backward (and of the sub-centre forward): the chunk's dŴ block
-// (rows × D floats) is the only per-class buffer, so W's gradient is never stored whole.
+// Weight rows per class chunk of the sub-centre forward and backward: the chunk's B×rows buffer of
+// cosines, then of dL/dcos spread onto the chosen sub-centres, is the only per-class buffer besides S.
 constexpr int64_t kChunkRows = 8192;
 
 // Per-row state carried from the forward pass to the backward pass.
@@ -722,7 +722,9 @@ void margin_softmax(MarginProblem& p) {
     std::fill(dxhat, dxhat + B * D, 0.0f);
   }
   prof.mark("dx gemm");
-  const int64_t cc = std::max<int64_t>(1, chunk_rows / K);
+  // One weight row per class reads dL/dcos straight from S, so nothing needs a chunk buffer: all classes
+  // go in one sweep of row blocks (one x̂ packing, one tail where a thread waits for the last block).
+  const int64_t cc = K == 1 ? C : std::max<int64_t>(1, chunk_rows / K);
   float* expand = K > 1 ? ws.chunk.reserve(static_cast<size_t>(B * cc * K)) : nullptr;
   for (int64_t c0 = 0; c0 < C; c0 += cc) {
     const int64_t n = std::min(cc, C - c0);
