@@ -31,6 +31,7 @@
         'native/src/elementwise.cc',
         'native/src/elementwise_binding.cc',
         'native/src/gemm.cc',
+        'native/src/huge_pages.cc',
         'native/src/kernels_scalar.cc',
         'native/src/margin.cc',
         'native/src/margin_binding.cc',

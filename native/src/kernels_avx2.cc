@@ -165,7 +165,9 @@ void pack_n(float* FVL_RESTRICT dst, const float* FVL_RESTRICT src, int64_t ld, 
         const int lanes = W - v < 8 ? W - v : 8;
         const int64_t avail = left - v;
         const int valid = avail >= lanes ? lanes : (avail > 0 ? static_cast<int>(avail) : 0);
-        const __m256 x = valid == 8 ? _mm256_loadu_ps(s + v) : _mm256_maskload_ps(s + v, lane_mask(valid));
+        // Eight floats readable: a plain load (a masked one costs an extra uop); past a six-wide panel's
+        // edge its two extra lanes are spilled into the next row like the zeros of a masked load.
+        const __m256 x = avail >= 8 ? _mm256_loadu_ps(s + v) : _mm256_maskload_ps(s + v, lane_mask(valid));
         if (lanes == 8 || !last_row) _mm256_storeu_ps(d + v, x);
         else _mm256_maskstore_ps(d + v, lane_mask(lanes), x);
       }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "huge_pages.h"
 #include "margin_math.h"
 #include "margin_simd.h"
 #include "parallel_for.h"
@@ -23,8 +24,8 @@ namespace {
 // -log(1e-30): DistCrossEntropy's ceiling on a row's loss.
 constexpr double kDistCeCeiling = 69.07755278982137;
 
-// Weight rows per class chunk of the backward (and of the sub-centre forward): the chunk's dŴ block
-// (rows × D floats) is the only per-class buffer, so W's gradient is never stored whole.
+// Weight rows per class chunk of the sub-centre forward and backward: the chunk's B×rows buffer of
+// cosines, then of dL/dcos spread onto the chosen sub-centres, is the only per-class buffer besides S.
 constexpr int64_t kChunkRows = 8192;
 
 // Per-row state carried from the forward pass to the backward pass.
@@ -564,6 +565,11 @@ void margin_softmax(MarginProblem& p) {
   const MarginConfig& c = p.cfg;
   const int64_t B = p.B, D = p.D, C = p.C, K = c.sub_centers;
   Profile prof;
+  // W is swept three times per call and its momentum once: on huge pages those sweeps stop missing the
+  // TLB at every 4 KiB page.
+  const size_t w_bytes = static_cast<size_t>(C * K * D) * sizeof(float);
+  prefer_huge_pages(p.W, w_bytes);
+  if (p.sgd.enabled && p.sgd.velocity) prefer_huge_pages(p.sgd.velocity, w_bytes);
   prepare(p, ws);
   float* S = ws.s.reserve(static_cast<size_t>(B * C));
   uint8_t* argsub =
@@ -716,7 +722,9 @@ void margin_softmax(MarginProblem& p) {
     std::fill(dxhat, dxhat + B * D, 0.0f);
   }
   prof.mark("dx gemm");
-  const int64_t cc = std::max<int64_t>(1, chunk_rows / K);
+  // One weight row per class reads dL/dcos straight from S, so nothing needs a chunk buffer: all classes
+  // go in one sweep of row blocks (one x̂ packing, one tail where a thread waits for the last block).
+  const int64_t cc = K == 1 ? C : std::max<int64_t>(1, chunk_rows / K);
   float* expand = K > 1 ? ws.chunk.reserve(static_cast<size_t>(B * cc * K)) : nullptr;
   for (int64_t c0 = 0; c0 < C; c0 += cc) {
     const int64_t n = std::min(cc, C - c0);

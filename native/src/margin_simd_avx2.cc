@@ -43,9 +43,21 @@ FVL_AVX2 inline __m256i tail_mask(int64_t left) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-FVL_AVX2 inline __m256 load(const float* p, __m256i m) { return _mm256_maskload_ps(p, m); }
-FVL_AVX2 inline void store(float* p, __m256i m, __m256 v) { _mm256_maskstore_ps(p, m, v); }
-FVL_AVX2 inline __m256 keep(__m256i m, __m256 v) { return _mm256_and_ps(_mm256_castsi256_ps(m), v); }
+// The lanes of one step: all eight away from the row's end, where plain loads and stores serve (AVX2's
+// masked ones take an extra arithmetic uop each, which the exp-bound sweeps feel); the mask at the tail.
+struct Lanes {
+  __m256i m;
+  bool full;
+};
+
+FVL_AVX2 inline Lanes tail(int64_t left) { return {tail_mask(left), left >= 8}; }
+
+FVL_AVX2 inline __m256 load(const float* p, Lanes l) { return l.full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, l.m); }
+FVL_AVX2 inline void store(float* p, Lanes l, __m256 v) {
+  if (l.full) _mm256_storeu_ps(p, v);
+  else _mm256_maskstore_ps(p, l.m, v);
+}
+FVL_AVX2 inline __m256 keep(Lanes l, __m256 v) { return l.full ? v : _mm256_and_ps(_mm256_castsi256_ps(l.m), v); }
 
 FVL_AVX2 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -62,7 +74,7 @@ FVL_AVX2 inline float hmax(__m256 v) {
 }
 
 // Clamped cosine of 8 entries (srow·cs, or srow alone for sub-centres); the raw value in *raw_out.
-FVL_AVX2 inline __m256 cos8(const float* srow, const float* cs, int64_t j, __m256i m, __m256 lim, __m256* raw_out) {
+FVL_AVX2 inline __m256 cos8(const float* srow, const float* cs, int64_t j, Lanes m, __m256 lim, __m256* raw_out) {
   __m256 raw = load(srow + j, m);
   if (cs) raw = _mm256_mul_ps(raw, load(cs + j, m));
   *raw_out = raw;
@@ -73,7 +85,7 @@ FVL_AVX2 void plain_logits_avx2(const float* srow, const float* cs, const float*
                                 float clamp, float* buf) {
   const __m256 vs = _mm256_set1_ps(s), lim = _mm256_set1_ps(clamp);
   for (int64_t j = 0; j < C; j += 8) {
-    const __m256i m = tail_mask(C - j);
+    const Lanes m = tail(C - j);
     __m256 raw;
     const __m256 x = cos8(srow, cs, j, m, lim, &raw);
     const __m256 b = bias ? load(bias + j, m) : _mm256_setzero_ps();
@@ -85,8 +97,8 @@ FVL_AVX2 float max_avx2(const float* v, int64_t n) {
   const __m256 ninf = _mm256_set1_ps(-__builtin_inff());
   __m256 mx = ninf;
   for (int64_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
-    mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, load(v + j, m), _mm256_castsi256_ps(m)));
+    const Lanes m = tail(n - j);
+    mx = _mm256_max_ps(mx, m.full ? _mm256_loadu_ps(v + j) : _mm256_blendv_ps(ninf, load(v + j, m), _mm256_castsi256_ps(m.m)));
   }
   return hmax(mx);
 }
@@ -96,7 +108,7 @@ FVL_AVX2 double sum_exp_avx2(const float* v, int64_t n, float shift) {
   __m256 acc = _mm256_setzero_ps();
   double total = 0;
   for (int64_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const Lanes m = tail(n - j);
     acc = _mm256_add_ps(acc, keep(m, exp8(_mm256_sub_ps(load(v + j, m), sh))));
     if ((j & 1023) == 1016) {  // keep fp32 partial sums short
       total += hsum(acc);
@@ -113,7 +125,7 @@ FVL_AVX2 double plain_backward_avx2(float* srow, const float* cs, const float* b
   __m256 acc = _mm256_setzero_ps();
   double ds = 0;
   for (int64_t j = 0; j < C; j += 8) {
-    const __m256i m = tail_mask(C - j);
+    const Lanes m = tail(C - j);
     __m256 raw;
     const __m256 x = cos8(srow, cs, j, m, lim, &raw);
     const __m256 b = bias ? load(bias + j, m) : _mm256_setzero_ps();
@@ -136,7 +148,7 @@ FVL_AVX2 double plain_backward_avx2(float* srow, const float* cs, const float* b
 FVL_AVX2 double sum_squares_avx2(const float* v, int64_t n) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += 8) {
-    const __m256 x = load(v + j, tail_mask(n - j));
+    const __m256 x = load(v + j, tail(n - j));
     acc = _mm256_fmadd_ps(x, x, acc);
   }
   return hsum(acc);
@@ -145,7 +157,7 @@ FVL_AVX2 double sum_squares_avx2(const float* v, int64_t n) {
 FVL_AVX2 void dot_pair_avx2(const float* w, const float* p, int64_t n, double* wp, double* ww) {
   __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const Lanes m = tail(n - j);
     const __m256 x = load(w + j, m);
     a = _mm256_fmadd_ps(x, load(p + j, m), a);
     b = _mm256_fmadd_ps(x, x, b);
@@ -159,7 +171,7 @@ FVL_AVX2 void sgd_row_avx2(const float* g, float* w, float* v, int64_t n, float 
   const __m256 vpk = _mm256_set1_ps(pk), vlr = _mm256_set1_ps(lr), vmu = _mm256_set1_ps(mu),
                vwd = _mm256_set1_ps(wd), vproj = _mm256_set1_ps(proj);
   for (int64_t j = 0; j < n; j += 8) {
-    const __m256i m = tail_mask(n - j);
+    const Lanes m = tail(n - j);
     const __m256 wj = load(w + j, m);
     const __m256 param = _mm256_mul_ps(wj, vpk);
     __m256 gd = _mm256_fnmadd_ps(vproj, wj, load(g + j, m));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "huge_pages.h"
 #include "margin_math.h"
 #include "margin_simd.h"
 #include "parallel_for.h"
@@ -222,6 +223,7 @@ void sharded_margin_stats(ShardedMarginProblem& p) {
   Workspace& ws = workspace();
   std::lock_guard<std::mutex> lock(ws.mu);
   const int64_t B = p.B, C = p.C;
+  prefer_huge_pages(p.W, static_cast<size_t>(C * p.D) * sizeof(float));  // see margin_softmax()
   normalize_rows(p, ws);
   for (int64_t i = 0; i < B; ++i) p.row_max[i] = -INFINITY, p.row_sum[i] = 0.0, p.target_logit[i] = 0.0;
   if (C > 0) {
@@ -257,6 +259,7 @@ void sharded_margin_backward(ShardedMarginProblem& p) {
   std::lock_guard<std::mutex> lock(ws.mu);
   const MarginConfig& c = p.cfg;
   const int64_t B = p.B, D = p.D, C = p.C;
+  if (p.sgd.enabled && p.sgd.velocity) prefer_huge_pages(p.sgd.velocity, static_cast<size_t>(C * D) * sizeof(float));
   normalize_rows(p, ws);
   float* dxhat = ws.dxhat.reserve(static_cast<size_t>(B * D));
   std::fill(dxhat, dxhat + B * D, 0.0f);

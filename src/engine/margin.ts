@@ -26,7 +26,12 @@ export interface NativeSgd {
 export interface NativeMarginArgs {
   /** Embeddings, B×D. */
   X: Float32Array;
-  /** Class weights, C·K×D (K = geometry.subCenters). Updated in place by `sgd` or overwrite geometry. */
+  /**
+   * Class weights, C·K×D (K = geometry.subCenters). Updated in place by `sgd` or overwrite geometry. On
+   * Linux, the first call with a large W (from about 10 MiB) moves it, and `sgd.velocity`, onto 2 MiB pages:
+   * the values stay, every later sweep over them misses the TLB far less, and that one call takes longer
+   * (about 1 s for 256 MiB).
+   */
   W: Float32Array;
   labels: Int32Array;
   B: number;

@@ -3,7 +3,8 @@
  * normalisation Jacobian, then dW written out or the SGD step taken while the block is still in cache.
  * With more classes than several blocks hold and an embedding width that leaves a ragged column panel,
  * at every dispatch level: dW must match the fp64 oracle, the step must equal dW followed by a separate
- * momentum step, and the step must come out bit for bit the same on 1, 2 and 3 threads.
+ * momentum step, and the step must come out bit for bit the same on 1, 2 and 3 threads. Weights large enough
+ * for huge pages take the same step and keep their values.
  *
  * Tolerance: |got − ref| ≤ 1e-4·max(1, max|ref|) per tensor (the golden rule), 1e-5 for W itself.
  */
@@ -101,6 +102,31 @@ describe.skipIf(engine === null)('the weight step, block of rows by block of row
         expect(dX, `dX on ${threads} threads`).toEqual(first.dX);
       }
     }
+  });
+
+  // W and its momentum of 12 MiB each: the engine asks for huge pages under them and has the pages already
+  // there moved (collapsed) into huge ones, which must leave every value as it was.
+  it('weights large enough for huge pages keep their values and take the same step', () => {
+    if (info.available) setDispatch(info.dispatch);
+    setThreads(2);
+    const big = makeBatch({ D: 512, C: 6144, targetCos: [0.8, 0.3, -0.2, 0.6], seed: 8 });
+    const args = { X: Float32Array.from(big.X), labels: big.labels, B: big.B, D: big.D, geometry, margin };
+    const W = Float32Array.from(big.W);
+    const v = Float32Array.from({ length: W.length }, (_, k) => 0.01 * Math.cos(k));
+    const [W1, v1] = [W.slice(), v.slice()];
+    const ref = marginSoftmax({ ...args, X: big.X, W: Float64Array.from(W) });
+    marginSoftmaxNative({ ...args, W: W1, sgd: { lr, momentum, weightDecay, velocity: v1 } });
+    const vRef = Float64Array.from(v, (vk, k) => momentum * vk + ref.dW[k] + weightDecay * W[k]);
+    expectClose('velocity', v1, vRef);
+    const wRef = Float64Array.from(W, (wk, k) => wk - lr * vRef[k]);
+    expectClose('W', W1, wRef, 1e-5);
+    // Read only (no step): not one bit of W may change.
+    const W2 = W.slice();
+    marginSoftmaxNative({ ...args, W: W2 });
+    const [bits, bits2] = [new Uint32Array(W.buffer), new Uint32Array(W2.buffer)];
+    let changed = 0;
+    for (let k = 0; k < bits.length; k++) if (bits[k] !== bits2[k]) changed++;
+    expect(changed, 'values of W changed').toBe(0);
   });
 
   // A batch of more rows than one thread keeps resident (the cosine product then runs blocked, and the
