@@ -40,6 +40,7 @@
         'native/src/memory_tuning.cc',
         'native/src/nn_binding.cc',
         'native/src/nn_kernels.cc',
+        'native/src/pool_loops_scalar.cc',
         'native/src/sharded_margin.cc',
         'native/src/sharded_margin_binding.cc',
         'native/src/span_loops_scalar.cc',
@@ -102,12 +103,13 @@
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-mfma']},
           'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},
         },
-        # The span loops of the layer kernels (span_loops.h): plain loops the compiler vectorises, with no
-        # multiply-add fused (-ffp-contract=off), so that every level gives the same bits.
+        # The span and pooling loops of the layer kernels (span_loops.h, pool_loops.h): plain loops the
+        # compiler vectorises, with no multiply-add fused (-ffp-contract=off), so that every level gives
+        # the same bits.
         {
           'target_name': 'fvl_spans_avx2',
           'type': 'static_library',
-          'sources': ['native/src/span_loops_avx2.cc'],
+          'sources': ['native/src/span_loops_avx2.cc', 'native/src/pool_loops_avx2.cc'],
           'cflags_cc': ['-mavx2', '-ffp-contract=off'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx2', '-ffp-contract=off']},
           'msvs_settings': {'VCCLCompilerTool': {'EnableEnhancedInstructionSet': '5'}},  # /arch:AVX2
@@ -115,7 +117,7 @@
         {
           'target_name': 'fvl_spans_avx512',
           'type': 'static_library',
-          'sources': ['native/src/span_loops_avx512.cc'],
+          'sources': ['native/src/span_loops_avx512.cc', 'native/src/pool_loops_avx512.cc'],
           'cflags_cc': ['-mavx512f', '-ffp-contract=off'],
           'xcode_settings': {'OTHER_CPLUSPLUSFLAGS': ['-mavx512f', '-ffp-contract=off']},
           'msvs_settings': {'VCCLCompilerTool': {'AdditionalOptions': ['/arch:AVX512']}},

@@ -67,10 +67,10 @@ Napi::Value PreluForward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Arguments: dy, x, alpha, dx, dalpha, rows, channels.
+// Arguments: dy, x, alpha, dx, dalpha, rows, channels, and optionally dxSum (undefined: not wanted).
 Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 7) fail_type(env, "preluBackward expects 7 arguments");
+  if (info.Length() < 7) fail_type(env, "preluBackward expects 7 or 8 arguments");
   const int64_t rows = dim(info, 5, "rows"), channels = dim(info, 6, "channels");
   const double n = static_cast<double>(rows) * static_cast<double>(channels);
   const double c = static_cast<double>(channels);
@@ -79,12 +79,18 @@ Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
   const float* alpha = floats(info, 2, "alpha", c);
   float* dx = floats(info, 3, "dx", n);
   float* dalpha = floats(info, 4, "dalpha", c);
+  float* dx_sum = info.Length() > 7 && !info[7].IsUndefined() ? floats(info, 7, "dxSum", c) : nullptr;
   for (const auto& [p, len] : {std::pair<const float*, double>{dy, n}, {x, n}, {alpha, c}}) {
     disjoint(env, dx, n, p, len, "dx");
     disjoint(env, dalpha, c, p, len, "dalpha");
+    if (dx_sum) disjoint(env, dx_sum, c, p, len, "dxSum");
   }
   disjoint(env, dx, n, dalpha, c, "dx");
-  prelu_backward(dy, x, alpha, dx, dalpha, rows, channels);
+  if (dx_sum) {
+    disjoint(env, dx_sum, c, dx, n, "dxSum");
+    disjoint(env, dx_sum, c, dalpha, c, "dxSum");
+  }
+  prelu_backward(dy, x, alpha, dx, dalpha, dx_sum, rows, channels);
   return env.Undefined();
 }
 

@@ -11,6 +11,7 @@
 
 #include "channel_spans.h"
 #include "common.h"
+#include "pool_loops.h"
 #include "span_loops.h"
 #include "task_split.h"
 
@@ -25,16 +26,20 @@ void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, i
   });
 }
 
-void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
-                    int64_t channels) {
+void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, float* dx_sum,
+                    int64_t rows, int64_t channels) {
   const SpanLoops& loops = active_span_loops();
   const ChannelSpans cs(rows, channels);
   const std::vector<float> slopes = cs.repeat(alpha);
-  std::vector<double> sums(static_cast<size_t>(channels));
-  span_sums<1>(cs, 64, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
-    loops.prelu_backward(dy + at, x + at, slopes.data(), dx + at, acc[0], count, w);
+  // Both sums in the one pass (the second costs an addition per value, no memory traffic).
+  std::vector<double> sums(static_cast<size_t>(channels) * 2);
+  span_sums<2>(cs, 64, sums.data(), [&](int64_t at, int64_t count, int64_t w, float* const* acc) {
+    loops.prelu_backward(dy + at, x + at, slopes.data(), dx + at, acc[0], acc[1], count, w);
   });
-  for (int64_t c = 0; c < channels; ++c) dalpha[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
+  for (int64_t c = 0; c < channels; ++c) {
+    dalpha[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
+    if (dx_sum) dx_sum[c] = static_cast<float>(sums[static_cast<size_t>(channels + c)]);
+  }
 }
 
 void batch_norm_train_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean,
@@ -103,28 +108,37 @@ void batch_norm_train_backward(const float* dy, const float* x, const float* gam
 
 namespace {
 
-// The maximum of one window of four taps per channel, in scan order from -inf (NaN never wins), the taps
-// unrolled so that the channel loop vectorises.
-FVL_INLINE void window_max4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
-                            const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT out,
-                            int64_t C) {
-  for (int64_t c = 0; c < C; ++c) {
-    float m = -std::numeric_limits<float>::infinity();
-    m = x0[c] > m ? x0[c] : m;
-    m = x1[c] > m ? x1[c] : m;
-    m = x2[c] > m ? x2[c] : m;
-    m = x3[c] > m ? x3[c] : m;
-    out[c] = m;
+// Input columns [lo, hi) of the window of output column ow.
+FVL_INLINE void window_columns(const PoolGeometry& g, int64_t ow, int64_t* lo, int64_t* hi) {
+  const int64_t w0 = ow * g.stride_w - g.pad_left;
+  *lo = std::max<int64_t>(0, w0);
+  *hi = std::min(g.in_w, w0 + g.filter_w);
+}
+
+// How many windows from output column ow on have two input columns each, every one stride_w columns
+// after the one before: a run the pool loops take in one call (2×2 windows, or clipped larger ones). 0
+// when window ow does not have two columns.
+int64_t two_column_run(const PoolGeometry& g, int64_t ow) {
+  int64_t lo, hi;
+  window_columns(g, ow, &lo, &hi);
+  if (hi - lo != 2) return 0;
+  int64_t k = 1;
+  for (; ow + k < g.out_w; ++k) {
+    int64_t next_lo, next_hi;
+    window_columns(g, ow + k, &next_lo, &next_hi);
+    if (next_hi - next_lo != 2 || next_lo != lo + k * g.stride_w) break;
   }
+  return k;
 }
 
 }  // namespace
 
 void max_pool_forward(const PoolGeometry& geometry, const float* x, float* y) {
+  const PoolLoops& loops = active_pool_loops();
   const int64_t out_rows = geometry.batch * geometry.out_h;
   const int tasks =
       task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
-  run_tasks(tasks, [=](int t, int) {
+  run_tasks(tasks, [=, &loops](int t, int) {
     // Copies (captured by value): stores through y could otherwise alias a captured reference, and the
     // channel loops would reload their bound.
     const PoolGeometry g = geometry;
@@ -135,14 +149,15 @@ void max_pool_forward(const PoolGeometry& geometry, const float* x, float* y) {
       const int64_t h_lo = std::max<int64_t>(0, h0), h_hi = std::min(g.in_h, h0 + g.filter_h);
       const float* xn = x + n * g.in_h * g.in_w * C;
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const int64_t w0 = ow * g.stride_w - g.pad_left;
-        const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+        int64_t w_lo, w_hi;
+        window_columns(g, ow, &w_lo, &w_hi);
         float* FVL_RESTRICT out = y + (row * g.out_w + ow) * C;
-        if (h_hi - h_lo == 2 && w_hi - w_lo == 2) {
-          // 2×2 windows (or clipped larger ones), the common case.
+        const int64_t run = h_hi - h_lo == 2 ? two_column_run(g, ow) : 0;
+        if (run > 0) {
+          // Windows of 2×2 taps (or clipped larger ones), the common case.
           const float* r0 = xn + (h_lo * g.in_w + w_lo) * C;
-          const float* r1 = r0 + g.in_w * C;
-          window_max4(r0, r0 + C, r1, r1 + C, out, C);
+          loops.max2x2(r0, r0 + g.in_w * C, out, run, g.stride_w * C, C);
+          ow += run - 1;
           continue;
         }
         for (int64_t c = 0; c < C; ++c) out[c] = -std::numeric_limits<float>::infinity();
@@ -162,43 +177,15 @@ namespace {
 // Whether every input pixel lies in at most one window (stride at least the window on both axes).
 bool windows_disjoint(const PoolGeometry& g) { return g.stride_h >= g.filter_h && g.stride_w >= g.filter_w; }
 
-// The gradient of one window of four taps, unrolled so that the channel loop vectorises: per channel
-// the first maximum in scan order wins (strictly greater; NaN and -inf never win), and every tap gets
-// dy's bits under the mask "this tap won" (a select of dy or 0 would become a mispredicted branch).
-FVL_INLINE void window_gradient4(const float* FVL_RESTRICT x0, const float* FVL_RESTRICT x1,
-                                 const float* FVL_RESTRICT x2, const float* FVL_RESTRICT x3, float* FVL_RESTRICT o0,
-                                 float* FVL_RESTRICT o1, float* FVL_RESTRICT o2, float* FVL_RESTRICT o3,
-                                 const float* FVL_RESTRICT d, int64_t C) {
-  const float lowest = -std::numeric_limits<float>::infinity();
-  for (int64_t c = 0; c < C; ++c) {
-    const float v0 = x0[c], v1 = x1[c], v2 = x2[c], v3 = x3[c];
-    const uint32_t t0 = -static_cast<uint32_t>(v0 > lowest);
-    const float b0 = std::max(lowest, v0);
-    const uint32_t t1 = -static_cast<uint32_t>(v1 > b0);
-    const float b1 = std::max(b0, v1);
-    const uint32_t t2 = -static_cast<uint32_t>(v2 > b1);
-    const float b2 = std::max(b1, v2);
-    const uint32_t t3 = -static_cast<uint32_t>(v3 > b2);
-    // Tap k wins if it took the lead and no later tap did.
-    const uint32_t w3 = t3, w2 = t2 & ~t3, w1 = t1 & ~t2 & ~t3, w0 = t0 & ~t1 & ~t2 & ~t3;
-    uint32_t bits;
-    std::memcpy(&bits, d + c, sizeof bits);
-    const uint32_t m0 = bits & w0, m1 = bits & w1, m2 = bits & w2, m3 = bits & w3;
-    std::memcpy(o0 + c, &m0, sizeof m0);
-    std::memcpy(o1 + c, &m1, sizeof m1);
-    std::memcpy(o2 + c, &m2, sizeof m2);
-    std::memcpy(o3 + c, &m3, sizeof m3);
-  }
-}
-
 // max_pool_backward for disjoint windows: per window and channel, the winning tap in scan order (as
 // below), then every tap of the window written, dy at the winner and 0 elsewhere — two vectorised loops
 // over the channels, no scatter. Tasks own output rows and, with them, the input rows from their
 // windows' first row to the next's; rows and columns no window covers are zeroed first.
 void max_pool_backward_disjoint(const PoolGeometry& geometry, const float* dy, const float* x, float* dx) {
+  const PoolLoops& loops = active_pool_loops();
   const int64_t out_rows = geometry.batch * geometry.out_h;
   const int tasks = task_count(out_rows * geometry.out_w * geometry.channels * geometry.filter_h * geometry.filter_w, out_rows);
-  run_tasks(tasks, [=](int t, int) {
+  run_tasks(tasks, [=, &loops](int t, int) {
     // Copies (captured by value): the stores through dx could otherwise alias a captured reference,
     // and the channel loops would reload their bound and stay scalar.
     const PoolGeometry g = geometry;
@@ -223,19 +210,20 @@ void max_pool_backward_disjoint(const PoolGeometry& geometry, const float* dy, c
         if (own_hi > own_lo) std::fill(dxn + own_lo * g.in_w * C, dxn + own_hi * g.in_w * C, 0.0f);
       }
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const int64_t w0 = ow * g.stride_w - g.pad_left;
-        const int64_t w_lo = std::max<int64_t>(0, w0), w_hi = std::min(g.in_w, w0 + g.filter_w);
+        int64_t w_lo, w_hi;
+        window_columns(g, ow, &w_lo, &w_hi);
+        const float* FVL_RESTRICT d = dy + (row * g.out_w + ow) * C;
+        const int64_t run = h_hi - h_lo == 2 ? two_column_run(g, ow) : 0;
+        if (run > 0) {
+          // Windows of 2×2 taps (or clipped larger ones), the common case.
+          const int64_t at = (h_lo * g.in_w + w_lo) * C, below = g.in_w * C;
+          loops.max2x2_gradient(xn + at, xn + at + below, d, dxn + at, dxn + at + below, run, g.stride_w * C, C);
+          ow += run - 1;
+          continue;
+        }
         int32_t taps_n = 0;
         for (int64_t h = h_lo; h < h_hi; ++h)
           for (int64_t w = w_lo; w < w_hi; ++w) offsets[static_cast<size_t>(taps_n++)] = (h * g.in_w + w) * C;
-        const float* FVL_RESTRICT d = dy + (row * g.out_w + ow) * C;
-        if (taps_n == 4) {
-          // 2×2 windows (or clipped larger ones of four taps): the common case, unrolled.
-          const int64_t* o = offsets.data();
-          window_gradient4(xn + o[0], xn + o[1], xn + o[2], xn + o[3], dxn + o[0], dxn + o[1], dxn + o[2],
-                           dxn + o[3], d, C);
-          continue;
-        }
         for (int64_t c = 0; c < C; ++c) {
           best[c] = -std::numeric_limits<float>::infinity();
           tap[c] = -1;

@@ -15,11 +15,13 @@ namespace fvl {
 void prelu_forward(const float* x, const float* alpha, float* y, int64_t rows, int64_t channels);
 
 // The PReLU gradient, with TF.js's semantics (mask = x > 0):
-//   dx = mask ? dy : dy * alpha[c],  dalpha[c] = Σ over rows of (mask ? 0 : dy * x).
-// The sum is taken in float over blocks of 64 rows, in double across blocks, tasks added in a fixed order (the result does not
-// depend on the number of threads).
-void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, int64_t rows,
-                    int64_t channels);
+//   dx = mask ? dy : dy * alpha[c],  dalpha[c] = Σ over rows of (mask ? 0 : dy * x),
+// and, when dx_sum is not null, dx_sum[c] = Σ over rows of dx (the bias gradient of the layer below,
+// taken while dx is in registers instead of in a second pass over it).
+// The sums are taken in float over blocks of 64 rows, in double across blocks, tasks added in a fixed
+// order (the result does not depend on the number of threads).
+void prelu_backward(const float* dy, const float* x, const float* alpha, float* dx, float* dalpha, float* dx_sum,
+                    int64_t rows, int64_t channels);
 
 // Batch normalisation in training mode over `rows` rows of `channels` values (NHWC flattened: the
 // statistics of channel c run over every row). mean and variance (biased, as TF.js's moments) are written

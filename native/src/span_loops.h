@@ -18,9 +18,9 @@ struct SpanLoops {
   const char* name;
   // y = x < 0 ? a·x : x.
   void (*prelu_forward)(const float* x, const float* a, float* y, int64_t count, int64_t w);
-  // dx = x > 0 ? dy : dy·a;  sum += x > 0 ? 0 : dy·x.
-  void (*prelu_backward)(const float* dy, const float* x, const float* a, float* dx, float* sum, int64_t count,
-                         int64_t w);
+  // dx = x > 0 ? dy : dy·a;  sum += x > 0 ? 0 : dy·x;  dx_sum += dx.
+  void (*prelu_backward)(const float* dy, const float* x, const float* a, float* dx, float* sum, float* dx_sum,
+                         int64_t count, int64_t w);
   // d = x − k;  s1 += d;  s2 += d·d.
   void (*shifted_moments)(const float* x, const float* k, float* s1, float* s2, int64_t count, int64_t w);
   // y = (x − mean)·scale + shift.

@@ -22,7 +22,8 @@ void prelu_forward(const float* FVL_RESTRICT x, const float* FVL_RESTRICT a, flo
 }
 
 void prelu_backward(const float* FVL_RESTRICT dy, const float* FVL_RESTRICT x, const float* FVL_RESTRICT a,
-                    float* FVL_RESTRICT dx, float* FVL_RESTRICT sum, int64_t count, int64_t w) {
+                    float* FVL_RESTRICT dx, float* FVL_RESTRICT sum, float* FVL_RESTRICT dx_sum, int64_t count,
+                    int64_t w) {
   for (int64_t s = 0; s < count; ++s, dy += w, x += w, dx += w) {
     for (int64_t j = 0; j < w; ++j) {
       // Not `v <= 0`: a NaN input takes the negative branch, as TF.js's where(x > 0, …) does. Named
@@ -33,8 +34,10 @@ void prelu_backward(const float* FVL_RESTRICT dy, const float* FVL_RESTRICT x, c
       const bool pos = v > 0.0f;
       const float factor = pos ? 1.0f : slope;
       const float add = pos ? 0.0f : d * v;
-      dx[j] = d * factor;
+      const float g = d * factor;
+      dx[j] = g;
       sum[j] = sum[j] + add;
+      dx_sum[j] = dx_sum[j] + g;
     }
   }
 }

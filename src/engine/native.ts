@@ -57,8 +57,9 @@ export interface NativeBinding {
   /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `src/kernels/nn.ts`. */
   preluForward(x: Float32Array, alpha: Float32Array, y: Float32Array, rows: number, channels: number): void;
   /**
-   * The PReLU gradient in one pass: `dx = x > 0 ? dy : dy·alpha[c]` and `dalpha[c]` = the sum over rows
-   * of `x > 0 ? 0 : dy·x`. Caller: `src/kernels/nn.ts`.
+   * The PReLU gradient in one pass: `dx = x > 0 ? dy : dy·alpha[c]`, `dalpha[c]` = the sum over rows
+   * of `x > 0 ? 0 : dy·x` and, when `dxSum` is given, `dxSum[c]` = the sum over rows of `dx`.
+   * Caller: `src/kernels/nn.ts`.
    */
   preluBackward(
     dy: Float32Array,
@@ -68,6 +69,7 @@ export interface NativeBinding {
     dalpha: Float32Array,
     rows: number,
     channels: number,
+    dxSum?: Float32Array,
   ): void;
   /**
    * NHWC max pooling into `y`. `geometry`: batch, inH, inW, channels, outH, outW, filterH, filterW,

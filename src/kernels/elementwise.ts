@@ -13,9 +13,10 @@
  * that repeats the whole input as a block (batch normalisation's gradient tiles a `[1, 1, 1, C]` row).
  * Arithmetic and batch normalisation give TF.js's values bit for bit. Sums are taken in double in an
  * order fixed by the shape, so they do not depend on the thread count; a mean is the sum divided once
- * by the count (TF.js divides each element first, which can differ in the last bit). Everything else —
- * other dtypes, other broadcasts, scattered axes, empty tensors — goes to the kernel registered
- * before, kept so {@link unregisterElementwiseKernels} can put it back.
+ * by the count (TF.js divides each element first, which can differ in the last bit). A sum over every
+ * axis but the last of a tensor whose kernel took those sums already (`channel-sums.ts`) returns them.
+ * Everything else — other dtypes, other broadcasts, scattered axes, empty tensors — goes to the kernel
+ * registered before, kept so {@link unregisterElementwiseKernels} can put it back.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { loadEngine, type NativeBinding } from '../engine/native.js';
@@ -33,6 +34,7 @@ import {
   type TensorInfo,
   type Tf,
 } from './backend-access.js';
+import { channelSumsOf } from './channel-sums.js';
 
 /** Kernels {@link registerElementwiseKernels} replaces on the cpu backend. */
 export const ELEMENTWISE_KERNEL_NAMES = [
@@ -216,6 +218,9 @@ function reduce(tf: Tf, engine: NativeBinding, name: 'Sum' | 'Mean', args: Kerne
   const X = floats(backend, x);
   const r = X && x ? reduction(tf, x.shape, args.attrs as unknown as ReduceAttrs) : null;
   if (!X || !r || X.length < r.outer * r.reduce * r.inner) return fallback(name, args);
+  // A sum per channel that the kernel writing x took already.
+  const known = name === 'Sum' && r.outer === 1 && x ? channelSumsOf(x, r.inner) : null;
+  if (known) return backend.makeTensorInfo(r.out, 'float32', known);
   const Y = outputFloats(r.outer * r.inner);
   engine.reduceSum(X, Y, r.outer, r.reduce, r.inner, name === 'Mean');
   return backend.makeTensorInfo(r.out, 'float32', Y);

@@ -5,7 +5,8 @@
  *
  * The PReLU gradient TF.js registers is built from ops (greater, where, mul, sum), several passes over
  * the activations; while these kernels are registered it is replaced by one that runs a fused native
- * kernel ({@link PRELU_GRAD_KERNEL}) producing dx and dalpha in one pass. It does so only on the cpu
+ * kernel ({@link PRELU_GRAD_KERNEL}) producing dx and dalpha in one pass, and the per-channel sums of
+ * dx for a later bias gradient (`channel-sums.ts`). It does so only on the cpu
  * backend with the kernel in place and a per-channel (or scalar) alpha, and defers to the original
  * gradient otherwise. Cases the kernels do not cover — other dtypes, alpha that broadcasts along other
  * axes, NCHW, dilated depthwise gradients (TF.js's own ignore dilation), empty tensors — go to the kernel registered before, kept so {@link unregisterNnKernels} can put
@@ -28,6 +29,7 @@ import {
   type TensorInfo,
   type Tf,
 } from './backend-access.js';
+import { rememberChannelSums } from './channel-sums.js';
 
 /** Kernels {@link registerNnKernels} replaces on the cpu backend. */
 export const NN_KERNEL_NAMES = [
@@ -95,11 +97,12 @@ function preluGrad(engine: NativeBinding, args: KernelArgs): TensorInfo[] {
   }
   const dX = outputFloats(X.length);
   const dA = new Float32Array(A.length);
-  engine.preluBackward(D, X, A, dX, dA, X.length / channels, channels);
-  return [
-    backend.makeTensorInfo([...x!.shape], 'float32', dX),
-    backend.makeTensorInfo([...alpha!.shape], 'float32', dA),
-  ];
+  // Sums of dx per channel for the bias gradient of the layer below (see channel-sums.ts).
+  const dXSums = new Float32Array(channels);
+  engine.preluBackward(D, X, A, dX, dA, X.length / channels, channels, dXSums);
+  const dx = backend.makeTensorInfo([...x!.shape], 'float32', dX);
+  rememberChannelSums(dx, dXSums);
+  return [dx, backend.makeTensorInfo([...alpha!.shape], 'float32', dA)];
 }
 
 interface PoolAttrs {

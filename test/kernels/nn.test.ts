@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it, vi } from 'vitest';
-import { loadEngine, requireEngine } from '../../src/engine/index.js';
+import {
+  type DispatchLevel,
+  engineInfo,
+  loadEngine,
+  requireEngine,
+  setDispatch,
+  setThreads,
+} from '../../src/engine/index.js';
 import {
   NATIVE_KERNEL_NAMES,
   nativeKernelActive,
@@ -108,6 +115,71 @@ describe.skipIf(!engine)('native PReLU and max-pooling kernels', () => {
       );
     }
     tf.dispose([x, alpha, dy, ...ref, ...got]);
+  });
+
+  it.each([
+    ['8 channels, threaded', [16, 28, 28, 8]],
+    ['17 channels, partial span', [3, 7, 5, 17]],
+    ['1 channel', [2, 9, 11, 1]],
+  ] as const)(
+    'a Sum of the PReLU gradient over all axes but the last takes the sums of its pass: %s',
+    (_, shape) => {
+      const C = shape[3];
+      const x = random([...shape]);
+      const alpha = random([1, 1, C]);
+      const dy = random([...shape]);
+      const dxOf = (): tf.Tensor =>
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.prelu(a, b))([x, alpha], dy)[0];
+      const sums = (dx: tf.Tensor) => [
+        tf.sum(dx, [0, 1, 2]),
+        tf.sum(tf.reshape(dx, [-1, C]), 0),
+        tf.sum(dx, [0, 1, 2], true),
+      ];
+      const spy = vi.spyOn(requireEngine(), 'reduceSum');
+      const { ref, got } = both(() => sums(dxOf()));
+      expect(spy).not.toHaveBeenCalled();
+      // Other reductions of the same dx, and a Mean, are summed in full.
+      const { ref: refOther, got: gotOther } = both(() => {
+        const dx = dxOf();
+        return [tf.sum(dx, [0, 1]), tf.mean(dx, [0, 1, 2]), tf.sum(dx, [1, 2, 3])];
+      });
+      expect(spy).toHaveBeenCalledTimes(3);
+      spy.mockRestore();
+      // Sums of up to 12 544 terms in another order than tfjs.
+      expectClose(ref, got, 1e-5);
+      expectClose(refOther, gotOther, 1e-5);
+      tf.dispose([x, alpha, dy, ...ref, ...got, ...refOther, ...gotOther]);
+    },
+  );
+
+  it('the sums of a PReLU gradient are the same bits at every dispatch level and thread count', () => {
+    const shape = [9, 21, 19, 12];
+    const x = random(shape);
+    const alpha = random([12]);
+    const dy = random(shape);
+    const info = engineInfo();
+    const levels: DispatchLevel[] = info.available ? info.levels : [];
+    const original: DispatchLevel = info.available ? info.dispatch : 'scalar';
+    registerNativeKernels(tf);
+    const runs: number[][] = [];
+    try {
+      for (const level of levels) {
+        for (const threads of [1, 0]) {
+          setDispatch(level);
+          setThreads(threads);
+          const dx = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.prelu(a, b))([x, alpha], dy)[0];
+          const s = tf.sum(dx, [0, 1, 2]);
+          runs.push(Array.from(s.dataSync()));
+          tf.dispose([dx, s]);
+        }
+      }
+    } finally {
+      setDispatch(original);
+      setThreads(0);
+    }
+    expect(runs.length).toBeGreaterThan(1);
+    for (const run of runs) expect(run).toEqual(runs[0]);
+    tf.dispose([x, alpha, dy]);
   });
 
   type PoolCase = [string, number[], [number, number], [number, number], 'same' | 'valid' | number, boolean];
