@@ -4,15 +4,15 @@
  * each fused epilogue), input gradient and filter gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type DispatchLevel,
-  engineInfo,
   loadEngine,
   requireEngine,
   setDispatch,
   setThreads,
 } from '../../src/engine/index.js';
+import { dispatchLevels } from '../helpers/dispatch-levels.js';
 import { both, expectClose, onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
@@ -86,12 +86,7 @@ function expectCasesMatch(level: DispatchLevel, cases: Case[], random: (shape: n
 
 describe.skipIf(!engine)('native convolutions', () => {
   onCpuBackend();
-  const info = engineInfo();
-  const levels: DispatchLevel[] = info.available ? info.levels : [];
-  const original: DispatchLevel = info.available ? info.dispatch : 'scalar';
-  afterAll(() => {
-    if (engine) setDispatch(original);
-  });
+  const levels = dispatchLevels();
   const draw = rng(20261206);
   const random = (shape: number[]) => tensorOf(shape, draw);
 

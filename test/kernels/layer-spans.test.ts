@@ -5,30 +5,17 @@
  * they match TF.js's own ops, and every level and thread count gives the same bits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type DispatchLevel,
-  engineInfo,
-  loadEngine,
-  setDispatch,
-  setThreads,
-} from '../../src/engine/index.js';
+import { describe, expect, it } from 'vitest';
+import { loadEngine, setDispatch, setThreads } from '../../src/engine/index.js';
 import { batchNormTraining } from '../../src/kernels/index.js';
+import { dispatchLevels } from '../helpers/dispatch-levels.js';
 import { both, expectClose, onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 
 describe.skipIf(!engine)('span loops of the PReLU and batch-norm kernels', () => {
   onCpuBackend();
-  const info = engineInfo();
-  const levels: DispatchLevel[] = info.available ? info.levels : [];
-  const original: DispatchLevel = info.available ? info.dispatch : 'scalar';
-  afterAll(() => {
-    if (engine) {
-      setDispatch(original);
-      setThreads(0);
-    }
-  });
+  const levels = dispatchLevels();
   const draw = rng(20261208);
   const int = (lo: number, hi: number) => lo + Math.floor(((draw() + 1) / 2) * (hi - lo + 1));
 

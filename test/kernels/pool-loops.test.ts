@@ -5,29 +5,16 @@
  * 'same' padding; ties, NaN and infinities), and every level and thread count gives the same bits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type DispatchLevel,
-  engineInfo,
-  loadEngine,
-  setDispatch,
-  setThreads,
-} from '../../src/engine/index.js';
+import { describe, expect, it } from 'vitest';
+import { loadEngine, setDispatch, setThreads } from '../../src/engine/index.js';
+import { dispatchLevels } from '../helpers/dispatch-levels.js';
 import { both, onCpuBackend, rng, tensorOf } from '../helpers/tf-kernels.js';
 
 const engine = loadEngine();
 
 describe.skipIf(!engine)('2×2 max-pooling loops at every dispatch level', () => {
   onCpuBackend();
-  const info = engineInfo();
-  const levels: DispatchLevel[] = info.available ? info.levels : [];
-  const original: DispatchLevel = info.available ? info.dispatch : 'scalar';
-  afterAll(() => {
-    if (engine) {
-      setDispatch(original);
-      setThreads(0);
-    }
-  });
+  const levels = dispatchLevels();
   const draw = rng(20261206);
   const special = [Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, -0];
 
