@@ -763,23 +763,9 @@ void margin_softmax(MarginProblem& p) {
 
   // dX from dx̂: the Jacobian of x ↦ x/‖x‖, row by row.
   parallel_for(B, 16, [&](int64_t b, int64_t e, int, Scratch&) {
-    for (int64_t i = b; i < e; ++i) {
-      const float* gx = dxhat + i * D;
-      float* out = p.dX + i * D;
-      if (!c.normalize_x) {
-        std::memcpy(out, gx, static_cast<size_t>(D) * sizeof(float));
-        continue;
-      }
-      const double n = ws.xnorm[static_cast<size_t>(i)];
-      if (n <= kNormalizeEps) {
-        for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(gx[d] / kNormalizeEps);
-        continue;
-      }
-      const float* xh = xhat + i * D;
-      double dot = 0;
-      for (int64_t d = 0; d < D; ++d) dot += double(xh[d]) * gx[d];
-      for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>((gx[d] - xh[d] * dot) / n);
-    }
+    for (int64_t i = b; i < e; ++i)
+      normalization_gradient_row(c.normalize_x, dxhat + i * D, xhat + i * D, ws.xnorm[static_cast<size_t>(i)], D,
+                                 p.dX + i * D);
   });
   prof.mark("dX");
   if (p.x_norm)

@@ -19,6 +19,24 @@ constexpr double kNormalizeEps = 1e-12;
 constexpr double kMinSin = 1e-12;
 constexpr double kPi = 3.14159265358979323846;
 
+// One row of the embedding gradient: dx from dx̂ through x ↦ x / max(‖x‖, eps), with x̂ the normalised row
+// and n its norm. Past the clamp the Jacobian is (g − x̂ (x̂·g)) / n; at or below eps the row was only divided
+// by eps. Without normalisation dx is dx̂.
+inline void normalization_gradient_row(bool normalize, const float* gx, const float* xh, double n, int64_t D,
+                                       float* out) {
+  if (!normalize) {
+    std::memcpy(out, gx, static_cast<size_t>(D) * sizeof(float));
+    return;
+  }
+  if (n <= kNormalizeEps) {
+    for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(gx[d] / kNormalizeEps);
+    return;
+  }
+  double dot = 0;
+  for (int64_t d = 0; d < D; ++d) dot += double(xh[d]) * gx[d];
+  for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>((gx[d] - xh[d] * dot) / n);
+}
+
 struct TargetValue {
   double value = 0, dcos = 0, dm2 = 0, dm3 = 0;
 };

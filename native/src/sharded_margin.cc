@@ -198,23 +198,9 @@ void update_rows(ShardedMarginProblem& p, const float* inv, int64_t c0, int64_t 
 void embedding_gradient(const ShardedMarginProblem& p, const Workspace& ws, const float* dxhat) {
   const int64_t D = p.D;
   const float* xhat = ws.xhat.data();
-  for (int64_t i = 0; i < p.B; ++i) {
-    const float* gx = dxhat + i * D;
-    float* out = p.dX + i * D;
-    if (!p.cfg.normalize_x) {
-      std::memcpy(out, gx, static_cast<size_t>(D) * sizeof(float));
-      continue;
-    }
-    const double nrm = ws.xnorm[static_cast<size_t>(i)];
-    if (nrm <= kNormalizeEps) {
-      for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>(gx[d] / kNormalizeEps);
-      continue;
-    }
-    const float* xh = xhat + i * D;
-    double dot = 0;
-    for (int64_t d = 0; d < D; ++d) dot += double(xh[d]) * gx[d];
-    for (int64_t d = 0; d < D; ++d) out[d] = static_cast<float>((gx[d] - xh[d] * dot) / nrm);
-  }
+  for (int64_t i = 0; i < p.B; ++i)
+    normalization_gradient_row(p.cfg.normalize_x, dxhat + i * D, xhat + i * D, ws.xnorm[static_cast<size_t>(i)], D,
+                               p.dX + i * D);
 }
 
 }  // namespace
