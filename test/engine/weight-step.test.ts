@@ -8,18 +8,13 @@
  *
  * Tolerance: |got − ref| ≤ 1e-4·max(1, max|ref|) per tensor (the golden rule), 1e-5 for W itself.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { NATIVE_TOLERANCE } from '../../src/engine/head-step.js';
-import {
-  type DispatchLevel,
-  engineInfo,
-  loadEngine,
-  setDispatch,
-  setThreads,
-} from '../../src/engine/index.js';
+import { engineInfo, loadEngine, setDispatch, setThreads } from '../../src/engine/index.js';
 import { marginSoftmaxNative } from '../../src/engine/margin.js';
 import { marginSoftmax } from '../../src/margin/reference.js';
 import type { GeometrySpec, MarginSpec } from '../../src/margin/spec.js';
+import { dispatchLevels } from '../helpers/dispatch-levels.js';
 import { makeBatch } from '../helpers/inputs.js';
 
 const engine = loadEngine();
@@ -49,12 +44,7 @@ function expectClose(name: string, got: ArrayLike<number>, ref: ArrayLike<number
 }
 
 describe.skipIf(engine === null)('the weight step, block of rows by block of rows', () => {
-  const levels = info.available ? (info.levels as DispatchLevel[]) : [];
-  afterAll(() => {
-    if (!info.available) return;
-    setThreads(0);
-    setDispatch(info.dispatch);
-  });
+  const levels = dispatchLevels();
 
   // C: several row blocks at every level (blocks are 128–240 rows); D: not a multiple of any panel width.
   const D = 37;
