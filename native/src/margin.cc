@@ -602,14 +602,46 @@ void margin_softmax(MarginProblem& p) {
     });
   }
 
+  // dL/dlogit of a row needs the loss's weight of that row. For the plain cross-entropies it is 1/B,
+  // known now, so each row's backward follows its forward at once, while the row of S is still in L2:
+  // one read of S from memory instead of two. Focal loss weighs rows by the batch's loss, softplus-pair
+  // by a row's own pair term, and NPCFace's adaptive margin needs S before the backward overwrites it:
+  // those run the backward as a second pass, after the loss.
+  const bool backward_in_forward = !need_mask && (c.loss == LossKind::Ce || c.loss == LossKind::DistCe);
+  if (backward_in_forward)
+    for (auto& rs : ws.rows) rs.w = 1.0 / double(B);
+  std::vector<float> dbias_acc;
+  const bool want_dbias = p.bias && p.dBias;
+  const int pool_size = pool.size();
+  if (want_dbias) dbias_acc.assign(static_cast<size_t>(C) * pool_size, 0.0f);
+  std::vector<uint8_t> hard_mask;
+  // Backward of the margin for row i, over its row of S in place.
+  auto backward_row = [&](int64_t i, int thread, float* buf) {
+    RowState& rs = ws.rows[static_cast<size_t>(i)];
+    float* srow = S + i * C;
+    row_backward(p, ws, argsub, srow, cs, i, rs, buf);
+    if (want_dbias) {
+      float* dbias = dbias_acc.data() + static_cast<size_t>(thread) * C;
+      for (int64_t j = 0; j < C; ++j) dbias[j] += buf[j];
+    }
+    // NPCFace with a differentiable adaptive margin: m_i = m0 + m1·mean(a·cos + b) over hard negatives.
+    if (need_mask && rs.hard > 0) {
+      const double k = rs.dm2 * c.ad_m1 * (c.ad_source_raw ? 1.0 : c.hard_a) / double(rs.hard);
+      const uint8_t* mask = hard_mask.data() + i * C;
+      for (int64_t j = 0; j < C; ++j)
+        if (mask[j]) srow[j] += static_cast<float>(k) * (cs ? cs[j] : 1.0f);
+    }
+  };
+
   // Forward: per-row margins and log-sum-exp.
-  parallel_for(B, 4, [&](int64_t b, int64_t e, int, Scratch& scratch) {
+  parallel_for(B, 4, [&](int64_t b, int64_t e, int thread, Scratch& scratch) {
     float* buf = scratch.buf[Scratch::kUser0].data();
     for (int64_t i = b; i < e; ++i) {
       RowState& rs = ws.rows[static_cast<size_t>(i)];
       row_forward(p, ws, argsub, S + i * C, cs, i, rs, buf);
       if (p.logits) std::memcpy(p.logits + i * C, buf, static_cast<size_t>(C) * sizeof(float));
       if (p.row_margin) p.row_margin[i] = rs.m2;
+      if (backward_in_forward) backward_row(i, thread, buf);
     }
   });
 
@@ -656,12 +688,6 @@ void margin_softmax(MarginProblem& p) {
   for (auto& rs : ws.rows) rs.w = w;
 
   prof.mark("loss");
-  // Backward of the margin, over S in place.
-  std::vector<float> dbias_acc;
-  const bool want_dbias = p.bias && p.dBias;
-  int pool_size = pool.size();
-  if (want_dbias) dbias_acc.assign(static_cast<size_t>(C) * pool_size, 0.0f);
-  std::vector<uint8_t> hard_mask;
   if (need_mask) {
     // Hard entries of the adaptive margin, found before S is overwritten.
     hard_mask.assign(static_cast<size_t>(B * C), 0);
@@ -678,24 +704,12 @@ void margin_softmax(MarginProblem& p) {
       }
     });
   }
-  parallel_for(B, 4, [&](int64_t b, int64_t e, int thread, Scratch& scratch) {
-    float* buf = scratch.buf[Scratch::kUser0].data();
-    float* dbias = want_dbias ? dbias_acc.data() + static_cast<size_t>(thread) * C : nullptr;
-    for (int64_t i = b; i < e; ++i) {
-      RowState& rs = ws.rows[static_cast<size_t>(i)];
-      float* srow = S + i * C;
-      row_backward(p, ws, argsub, srow, cs, i, rs, buf);
-      if (dbias)
-        for (int64_t j = 0; j < C; ++j) dbias[j] += buf[j];
-      // NPCFace with a differentiable adaptive margin: m_i = m0 + m1·mean(a·cos + b) over hard negatives.
-      if (need_mask && rs.hard > 0) {
-        const double k = rs.dm2 * c.ad_m1 * (c.ad_source_raw ? 1.0 : c.hard_a) / double(rs.hard);
-        const uint8_t* mask = hard_mask.data() + i * C;
-        for (int64_t j = 0; j < C; ++j)
-          if (mask[j]) srow[j] += static_cast<float>(k) * (cs ? cs[j] : 1.0f);
-      }
-    }
-  });
+  if (!backward_in_forward) {
+    parallel_for(B, 4, [&](int64_t b, int64_t e, int thread, Scratch& scratch) {
+      float* buf = scratch.buf[Scratch::kUser0].data();
+      for (int64_t i = b; i < e; ++i) backward_row(i, thread, buf);
+    });
+  }
   if (want_dbias) {
     for (int64_t j = 0; j < C; ++j) {
       double s = 0;
