@@ -298,6 +298,11 @@ constexpr int64_t kResidentChunk = 128;
 // (≈ 100 → 96 ms) with each thread packing A itself.
 constexpr int64_t kSharedAMaxColumns = 128;
 
+// Column tasks of a product with all its rows resident (see sgemm()): this many per thread, each at least
+// this many NR-wide panels.
+constexpr int kColumnTasksPerThread = 4;
+constexpr int64_t kMinPanelsPerColumnTask = 16;
+
 // Σ_k b² over a packed block of nc columns (panels of NR, layout b[k*NR + j]), into sumsq[0, nc): set
 // at depth 0, added to after. One column's sum runs along k, block after block, whichever thread packs
 // it: in float over runs of kSquareRun (the row sweeps' float lanes sum as many), each run added in
@@ -496,7 +501,15 @@ void sgemm(const SgemmArgs& g) {
     return;
   }
 
-  region.run(threads, [&](int task, int thread) {
+  // One depth block with all rows resident (the cosine product): the columns go out in a few tasks per
+  // thread, claimed as threads come free, so that a thread slowed by the machine does not hold the others
+  // up at the end. The packed A is the same for every task: each thread packs it for its first one only.
+  const bool column_tasks = a_resident && tm == 1 && threads > 1 && g.k <= kc_blk &&
+                            n_units >= kColumnTasksPerThread * threads * kMinPanelsPerColumnTask;
+  const int tasks = column_tasks ? kColumnTasksPerThread * threads : threads;
+  if (column_tasks) tn = tasks;
+  std::vector<char> a_packed(static_cast<size_t>(scratch_threads), 0);
+  region.run(tasks, [&](int task, int thread) {
     Scratch& s = region.scratch(thread);
     float* pa = s.buf[Scratch::kPackA].data();
     float* pb = s.buf[Scratch::kPackB].data();
@@ -510,7 +523,9 @@ void sgemm(const SgemmArgs& g) {
       for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
-        pack_a(ker, g.a, g.lda, g.trans_a, m0, m1 - m0, pc, kc, pa);
+        if (!column_tasks || !a_packed[static_cast<size_t>(thread)])
+          pack_a(ker, g.a, g.lda, g.trans_a, m0, m1 - m0, pc, kc, pa);
+        a_packed[static_cast<size_t>(thread)] = 1;
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);

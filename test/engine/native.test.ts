@@ -126,6 +126,9 @@ cases.push({ transA: true, transB: false, M: 490, N: 4100, K: 9, alpha: 1, beta:
 // alternating buffers both serve) or each packs its own depth blocks of A (AVX-512).
 cases.push({ transA: false, transB: false, M: 37, N: 900, K: 333, alpha: 1, beta: 0.5 });
 cases.push({ transA: true, transB: true, M: 20, N: 600, K: 1100, alpha: -1, beta: 0, pad: 2 });
+// Few rows and one depth block over enough columns that they go out in several tasks per thread, claimed
+// as threads come free, with A packed once per thread (the cosine product's shape).
+cases.push({ transA: false, transB: true, M: 45, N: 4200, K: 200, alpha: 1.5, beta: 0.5, pad: 1 });
 
 let preparedCases: { g: ReturnType<typeof build>; ref: Float64Array; scale: number }[] | undefined;
 /** The cases with their inputs and fp64 results, computed once and shared by every level and thread count. */
