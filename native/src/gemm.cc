@@ -298,6 +298,15 @@ constexpr int64_t kResidentChunk = 128;
 // (≈ 100 → 96 ms) with each thread packing A itself.
 constexpr int64_t kSharedAMaxColumns = 128;
 
+// A product with a small output over a long depth (dX = G·W of a face head: B×D out of B·C·D work) is
+// cut into this many depth parts, each summed into its own copy of the output and the copies added in
+// order at the end (see depth_parts()). The cut depends on the shape only, never on the thread count, so
+// every thread count gives the same bits. Each part needs at least kMinBlocksPerPart depth blocks, and
+// the output at most kMaxPartOutput floats, so the copies stay in L2 and their sum costs little.
+constexpr int64_t kDepthParts = 4;
+constexpr int64_t kMinBlocksPerPart = 4;
+constexpr int64_t kMaxPartOutput = 256 * 1024;
+
 // Column tasks of a product with all its rows resident (see sgemm()): this many per thread, each at least
 // this many NR-wide panels.
 constexpr int kColumnTasksPerThread = 4;
@@ -405,6 +414,71 @@ int64_t balanced_block(int64_t len, int64_t cap, int64_t unit) {
 
 }  // namespace
 
+namespace {
+
+// The depth-parts schedule (see kDepthParts): part p takes depth blocks [blocks·p/P, blocks·(p+1)/P)
+// of the whole output, in depth order, into its copy; the columns of each part may be shared by several
+// tasks. Every task packs its own rows of op(A) once per depth block, so op(A) is packed once in all
+// rather than once per thread as when the threads split the columns of a long product.
+void depth_parts(const SgemmKernel& ker, const SgemmArgs& g, ThreadPool::Region& region, int threads,
+                 int64_t kc_blk, int64_t nc_blk) {
+  static AlignedBuffer copies;  // guarded by the pool's region lock, like the threads' scratch
+  const int64_t MR = ker.mr, NR = ker.nr;
+  const int64_t mn = g.m * g.n, blocks = ceil_div(g.k, kc_blk);
+  float* part_c = copies.reserve(static_cast<size_t>(kDepthParts * mn));
+  for (int t = 0; t < region.size(); ++t) {
+    Scratch& s = region.scratch(t);
+    s.buf[Scratch::kPackA].reserve(static_cast<size_t>(round_up(g.m, MR) * kc_blk));
+    s.buf[Scratch::kPackB].reserve(static_cast<size_t>(round_up(nc_blk, NR) * kc_blk));
+    s.buf[Scratch::kTile].reserve(static_cast<size_t>(MR * NR));
+  }
+  const int col_parts = std::max(1, threads / static_cast<int>(kDepthParts));
+  const int tasks = static_cast<int>(kDepthParts) * col_parts;
+  // One thread (a product too small to wake the others) runs the tasks itself, in order.
+  auto run = [&](int n, auto&& fn) {
+    if (threads == 1) {
+      for (int t = 0; t < n; ++t) fn(t, 0);
+    } else {
+      region.run(n, [&](int task, int thread) { fn(task, thread); });
+    }
+  };
+  run(tasks, [&](int task, int thread) {
+    Scratch& s = region.scratch(thread);
+    float* pa = s.buf[Scratch::kPackA].data();
+    float* pb = s.buf[Scratch::kPackB].data();
+    float* tile = s.buf[Scratch::kTile].data();
+    const int64_t part = task / col_parts;
+    int64_t n0, n1;
+    split(g.n, NR, col_parts, task % col_parts, &n0, &n1);
+    float* c = part_c + part * mn;
+    const int64_t b0 = blocks * part / kDepthParts, b1 = blocks * (part + 1) / kDepthParts;
+    for (int64_t pc = b0 * kc_blk; pc < std::min(g.k, b1 * kc_blk); pc += kc_blk) {
+      const int64_t kc = std::min(kc_blk, g.k - pc);
+      const float beta = pc == b0 * kc_blk ? 0.0f : 1.0f;
+      pack_a(ker, g.a, g.lda, g.trans_a, 0, g.m, pc, kc, pa);
+      for (int64_t jc = n0; jc < n1; jc += nc_blk) {
+        const int64_t nc = std::min(nc_blk, n1 - jc);
+        pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
+        macro_kernel(ker, g.m, nc, kc, pa, pb, g.alpha, beta, c + jc, g.n, tile);
+      }
+    }
+  });
+  // C = beta·C + (((c₀ + c₁) + c₂) + c₃), row by row.
+  const int rows_parts = static_cast<int>(std::min<int64_t>(threads, g.m));
+  run(rows_parts, [&](int task, int) {
+    for (int64_t i = g.m * task / rows_parts; i < g.m * (task + 1) / rows_parts; ++i) {
+      float* ci = g.c + i * g.ldc;
+      for (int64_t j = 0; j < g.n; ++j) {
+        float sum = part_c[i * g.n + j];
+        for (int64_t p = 1; p < kDepthParts; ++p) sum += part_c[p * mn + i * g.n + j];
+        ci[j] = g.beta == 0.0f ? sum : sum + g.beta * ci[j];
+      }
+    }
+  });
+}
+
+}  // namespace
+
 // The kernels' depths suit a 32 KiB L1 data cache. Where the L1 is larger, blocks go deeper, up to twice
 // as deep, as long as the kc×NR micro-panel of B that stays in L1 takes at most two thirds of it (the
 // rest is for the A micro-panels streaming past and for C): C is then read and written fewer times, and
@@ -468,6 +542,13 @@ void sgemm(const SgemmArgs& g) {
     if (!shared_a) s.buf[Scratch::kPackA].reserve(a_len);
     s.buf[Scratch::kPackB].reserve(b_len);
     s.buf[Scratch::kTile].reserve(static_cast<size_t>(MR * NR));
+  }
+
+  const bool by_depth_parts = g.m <= 2 * MC && g.m * g.n <= kMaxPartOutput && !g.b_sumsq &&
+                             ceil_div(g.k, kc_blk) >= kDepthParts * kMinBlocksPerPart;
+  if (by_depth_parts) {
+    depth_parts(ker, g, region, threads, kc_blk, balanced_block(g.n, kResidentChunk, NR));
+    return;
   }
 
   if (shared_a) {

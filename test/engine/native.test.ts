@@ -263,6 +263,31 @@ describe.skipIf(engine === null)('native sgemm', () => {
     setThreads(0);
   });
 
+  // A small output over a long depth is summed in depth parts fixed by the shape (dX = G·W of a head): the
+  // same bits on every thread count, every part counted once.
+  it('sums a long depth in fixed parts: the same bits on any thread count', () => {
+    setDispatch(initial);
+    for (const c of [
+      { transA: false, transB: false, M: 30, N: 50, K: 9000, alpha: 0.75, beta: 0 },
+      { transA: false, transB: false, M: 33, N: 40, K: 12000, alpha: 1, beta: -0.5, pad: 3 },
+    ] satisfies Case[]) {
+      const g = build(c, 17);
+      const { ref, scale } = reference(g);
+      let first: number[] | undefined;
+      for (const threads of [1, 2, 3]) {
+        setThreads(threads);
+        const out = sgemm({ ...g, C: g.C.slice() });
+        let worst = 0;
+        for (let i = 0; i < g.M; i++)
+          for (let j = 0; j < g.N; j++) worst = Math.max(worst, Math.abs(out[i * g.ldc + j] - ref[i * g.ldc + j]));
+        expect(worst, `${label(c)} on ${threads} thread(s)`).toBeLessThanOrEqual(1e-3 * scale);
+        if (first === undefined) first = Array.from(out);
+        else expect(Array.from(out), `${label(c)} on ${threads} threads`).toEqual(first);
+      }
+    }
+    setThreads(0);
+  });
+
   it('survives resizing the pool between products', async () => {
     const c: Case = { transA: false, transB: true, M: 40, N: 700, K: 300, alpha: 1, beta: 0 };
     const g = build(c, 21);
