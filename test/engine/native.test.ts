@@ -279,7 +279,8 @@ describe.skipIf(engine === null)('native sgemm', () => {
         const out = sgemm({ ...g, C: g.C.slice() });
         let worst = 0;
         for (let i = 0; i < g.M; i++)
-          for (let j = 0; j < g.N; j++) worst = Math.max(worst, Math.abs(out[i * g.ldc + j] - ref[i * g.ldc + j]));
+          for (let j = 0; j < g.N; j++)
+            worst = Math.max(worst, Math.abs(out[i * g.ldc + j] - ref[i * g.ldc + j]));
         expect(worst, `${label(c)} on ${threads} thread(s)`).toBeLessThanOrEqual(1e-3 * scale);
         if (first === undefined) first = Array.from(out);
         else expect(Array.from(out), `${label(c)} on ${threads} threads`).toEqual(first);
