@@ -412,10 +412,6 @@ int64_t balanced_block(int64_t len, int64_t cap, int64_t unit) {
   return std::min(round_up(ceil_div(len, pieces), unit), round_up(len, unit));
 }
 
-}  // namespace
-
-namespace {
-
 // The depth-parts schedule (see kDepthParts): part p takes depth blocks [blocks·p/P, blocks·(p+1)/P)
 // of the whole output, in depth order, into its copy; the columns of each part may be shared by several
 // tasks. Every task packs its own rows of op(A) once per depth block, so op(A) is packed once in all
@@ -517,6 +513,11 @@ void sgemm(const SgemmArgs& g) {
   const int64_t m_thread = std::min(g.m, ceil_div(m_units, tm) * MR);
   const int64_t n_thread = std::min(g.n, ceil_div(n_units, tn) * NR);
   const int64_t kc_blk = depth_block(ker, g.k);
+  if (g.m <= 2 * MC && g.m * g.n <= kMaxPartOutput && !g.b_sumsq &&
+      ceil_div(g.k, kc_blk) >= kDepthParts * kMinBlocksPerPart) {
+    depth_parts(ker, g, region, threads, kc_blk, balanced_block(g.n, kResidentChunk, NR));
+    return;
+  }
   // Few rows per thread (the batch of a face head): pack all of them once per depth block and stream
   // op(B) past them in narrow chunks that stay in L2, instead of writing a large packed op(B) block
   // out to L3 and reading it back.
@@ -542,13 +543,6 @@ void sgemm(const SgemmArgs& g) {
     if (!shared_a) s.buf[Scratch::kPackA].reserve(a_len);
     s.buf[Scratch::kPackB].reserve(b_len);
     s.buf[Scratch::kTile].reserve(static_cast<size_t>(MR * NR));
-  }
-
-  const bool by_depth_parts = g.m <= 2 * MC && g.m * g.n <= kMaxPartOutput && !g.b_sumsq &&
-                             ceil_div(g.k, kc_blk) >= kDepthParts * kMinBlocksPerPart;
-  if (by_depth_parts) {
-    depth_parts(ker, g, region, threads, kc_blk, balanced_block(g.n, kResidentChunk, NR));
-    return;
   }
 
   if (shared_a) {
@@ -589,7 +583,7 @@ void sgemm(const SgemmArgs& g) {
                             n_units >= kColumnTasksPerThread * threads * kMinPanelsPerColumnTask;
   const int tasks = column_tasks ? kColumnTasksPerThread * threads : threads;
   if (column_tasks) tn = tasks;
-  std::vector<char> a_packed(static_cast<size_t>(scratch_threads), 0);
+  std::vector<char> a_packed(column_tasks ? static_cast<size_t>(scratch_threads) : 0, 0);
   region.run(tasks, [&](int task, int thread) {
     Scratch& s = region.scratch(thread);
     float* pa = s.buf[Scratch::kPackA].data();
@@ -604,9 +598,12 @@ void sgemm(const SgemmArgs& g) {
       for (int64_t pc = 0; pc < g.k; pc += kc_blk) {
         const int64_t kc = std::min(kc_blk, g.k - pc);
         const float beta = pc == 0 ? g.beta : 1.0f;
-        if (!column_tasks || !a_packed[static_cast<size_t>(thread)])
+        if (!column_tasks) {
           pack_a(ker, g.a, g.lda, g.trans_a, m0, m1 - m0, pc, kc, pa);
-        a_packed[static_cast<size_t>(thread)] = 1;
+        } else if (!a_packed[static_cast<size_t>(thread)]) {
+          pack_a(ker, g.a, g.lda, g.trans_a, m0, m1 - m0, pc, kc, pa);
+          a_packed[static_cast<size_t>(thread)] = 1;
+        }
         for (int64_t jc = n0; jc < n1; jc += nc_blk) {
           const int64_t nc = std::min(nc_blk, n1 - jc);
           pack_b(ker, g.b, g.ldb, g.trans_b, pc, kc, jc, nc, pb);
