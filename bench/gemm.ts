@@ -13,7 +13,9 @@
  *
  * Each product is also given as a fraction of the multiply-add peak measured on this machine for the
  * active dispatch level (a register-only loop of independent FMAs on every thread, `fmaPeak`): of the
- * whole pool's peak for the wall-time rate, of one core's for the rate per CPU-second.
+ * whole pool's peak for the wall-time rate, of one core's for the rate per CPU-second. The micro-kernel
+ * alone is timed the same way (`kernelRate`: one packed micro-panel of each operand, in L1): the most any
+ * product can reach, so that the distance from it to a product is what packing and memory traffic cost.
  *
  * With --torch, PyTorch's own matrix product (its BLAS) runs the same three products side by side
  * (bench/torch_gemm.py, best of 1 and every thread; capped at AVX2 when our dispatch is avx2), as a
@@ -71,11 +73,20 @@ function line(label: string, shape: string, flops: number, s: Stats): string {
   );
 }
 
-/** Percentages of the measured peak: the wall-time rate of the pool's, the CPU-time rate of one core's. */
-function ofPeak(flops: number, s: Stats, peak: { gflops: number; threadGflops: number[] }): string {
+type PoolRate = { gflops: number; threadGflops: number[] };
+
+/**
+ * Percentages of the measured peak (the wall-time rate of the pool's, the CPU-time rate of one core's)
+ * and of the micro-kernel alone (wall time).
+ */
+function ofPeak(flops: number, s: Stats, peak: PoolRate, kernel: PoolRate): string {
   const core = peak.gflops / peak.threadGflops.length;
   const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
-  return `${''.padEnd(35)} ${pct(gflops(flops, s.median) / peak.gflops)} of peak (wall), ${pct(gflops(flops, s.cpu) / core)} per CPU-second`;
+  const wall = gflops(flops, s.median);
+  return (
+    `${''.padEnd(35)} ${pct(wall / peak.gflops)} of peak (wall), ${pct(gflops(flops, s.cpu) / core)} per CPU-second; ` +
+    `${pct(wall / kernel.gflops)} of the micro-kernel alone`
+  );
 }
 
 type ProductCase = 'NT' | 'NN' | 'TN';
@@ -132,6 +143,11 @@ export async function run(argv: string[]): Promise<void> {
     `FMA peak (${now.dispatch}): ${peak.gflops.toFixed(1)} GFLOP/s over ${peak.threadGflops.length} thread(s) ` +
       `(${peak.threadGflops.map((g) => g.toFixed(1)).join(', ')} per thread)`,
   );
+  const kernel = requireEngine().kernelRate();
+  console.log(
+    `micro-kernel alone (${t.mr}x${t.nr} at depth ${kernel.depth}, panels in L1): ${kernel.gflops.toFixed(1)} GFLOP/s ` +
+      `(${((100 * kernel.gflops) / peak.gflops).toFixed(0)} % of the peak): the most a product can reach here`,
+  );
   console.log(`face-head step B=${B} D=${D} C=${C}, ${repeats} repeats after 2 warm-up runs`);
 
   const cases: [string, ProductCase, boolean, boolean, number, number, number][] = [
@@ -149,7 +165,7 @@ export async function run(argv: string[]): Promise<void> {
     total += s.median;
     totalFlops += flops;
     console.log(line(label, `${M}x${N}x${K}`, flops, s));
-    console.log(ofPeak(flops, s, peak));
+    console.log(ofPeak(flops, s, peak, kernel));
     if (values.torch) {
       const t = torchProduct(kase, { B, D, C, repeats }, now.dispatch === 'avx2', values.python);
       if (t !== null) {

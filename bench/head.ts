@@ -271,9 +271,12 @@ export async function run(argv: string[]): Promise<void> {
   // dispatch level, on CPU time (robust to other processes sharing the cores).
   const peak = requireEngine().fmaPeak();
   const gemmFraction = flops / idle / 1e6 / peak.gflops;
+  // The micro-kernel alone (in L1) as a share of the same peak: the most the step could reach.
+  const kernelFraction = requireEngine().kernelRate().gflops / peak.gflops;
   console.log(
     `FMA peak (${info.dispatch}) ${peak.gflops.toFixed(1)} GFLOP/s over ${peak.threadGflops.length} thread(s): ` +
-      `the step runs at ${(100 * gemmFraction).toFixed(0)} % of it on idle cores`,
+      `the step runs at ${(100 * gemmFraction).toFixed(0)} % of it on idle cores, the micro-kernel alone at ` +
+      `${(100 * kernelFraction).toFixed(0)} %`,
   );
 
   const result: Record<string, unknown> = {
@@ -297,6 +300,7 @@ export async function run(argv: string[]): Promise<void> {
     weights_mb: weightsMb,
     fma_peak_gflops: peak.gflops,
     gemm_fraction: gemmFraction,
+    kernel_fraction: kernelFraction,
   };
 
   if (!values['no-compare']) {

@@ -211,14 +211,22 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const fvl::FmaPeak peak = fvl::measure_fma_peak();
+Napi::Object PoolRateObject(Napi::Env env, const fvl::PoolRate& rate) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("gflops", peak.total_gflops);
-  Napi::Array threads = Napi::Array::New(env, peak.thread_gflops.size());
-  for (uint32_t t = 0; t < peak.thread_gflops.size(); ++t) threads.Set(t, peak.thread_gflops[t]);
+  o.Set("gflops", rate.total_gflops);
+  Napi::Array threads = Napi::Array::New(env, rate.thread_gflops.size());
+  for (uint32_t t = 0; t < rate.thread_gflops.size(); ++t) threads.Set(t, rate.thread_gflops[t]);
   o.Set("threadGflops", threads);
+  return o;
+}
+
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) { return PoolRateObject(info.Env(), fvl::measure_fma_peak()); }
+
+Napi::Value KernelRate(const Napi::CallbackInfo& info) {
+  int64_t depth = 0;
+  const fvl::PoolRate rate = fvl::measure_kernel_rate(&depth);
+  Napi::Object o = PoolRateObject(info.Env(), rate);
+  o.Set("depth", static_cast<double>(depth));
   return o;
 }
 
@@ -233,6 +241,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm, "sgemm"));
   exports.Set("sgemmAsync", Napi::Function::New(env, SgemmAsync, "sgemmAsync"));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));
+  exports.Set("kernelRate", Napi::Function::New(env, KernelRate, "kernelRate"));
   fvl::register_margin(env, exports);
   fvl::register_nn(env, exports);
   fvl::register_elementwise(env, exports);

@@ -67,31 +67,67 @@ double thread_cpu_seconds() {
 constexpr int64_t kProbeRounds = int64_t(1) << 20;
 constexpr int kProbeTimings = 8;
 constexpr int64_t kProbeWarmup = int64_t(1) << 21;
+// Flops per timing of the micro-kernel alone: about 2 ms at AVX2 rates, like the probe.
+constexpr double kKernelFlopsPerTiming = 2.0e8;
+
+// Best rate of one thread: `work(rounds)` runs that many rounds and returns the flops it did. One warm-up
+// call lets the core settle at the clock it keeps for this work; each timing is on the thread's own CPU
+// clock.
+template <class Work>
+double best_rate(Work&& work, int64_t rounds, int64_t warmup_rounds) {
+  work(warmup_rounds);
+  double best = 0.0;
+  for (int r = 0; r < kProbeTimings; ++r) {
+    const double t0 = thread_cpu_seconds();
+    const double flops = work(rounds);
+    const double dt = thread_cpu_seconds() - t0;
+    if (dt > 0) best = std::max(best, flops / dt * 1e-9);
+  }
+  return best;
+}
+
+// Runs `thread_rate(region, t)` on every pool thread at once and sums the rates.
+template <class ThreadRate>
+PoolRate rate_on_every_thread(ThreadRate&& thread_rate) {
+  ThreadPool::Region region(ThreadPool::global());
+  const int n = region.size();
+  PoolRate rate;
+  rate.thread_gflops.assign(static_cast<size_t>(n), 0.0);
+  region.run_team(n, [&](int t) { rate.thread_gflops[static_cast<size_t>(t)] = thread_rate(region, t); });
+  for (double g : rate.thread_gflops) rate.total_gflops += g;
+  return rate;
+}
 
 }  // namespace
 
-FmaPeak measure_fma_peak() {
+PoolRate measure_fma_peak() {
   const SgemmKernel& ker = active_kernel();
-  ThreadPool::Region region(ThreadPool::global());
-  const int n = region.size();
-  FmaPeak peak;
-  peak.thread_gflops.assign(static_cast<size_t>(n), 0.0);
-  std::vector<float> sinks(static_cast<size_t>(n), 0.0f);
-  region.run_team(n, [&](int t) {
-    float sink = 0.0f;
-    ker.fma_probe(kProbeWarmup, &sink);  // lets the core settle at the clock it keeps for this work
-    double best = 0.0;
-    for (int r = 0; r < kProbeTimings; ++r) {
-      const double t0 = thread_cpu_seconds();
-      const double flops = ker.fma_probe(kProbeRounds, &sink);
-      const double dt = thread_cpu_seconds() - t0;
-      if (dt > 0) best = std::max(best, flops / dt * 1e-9);
-    }
-    peak.thread_gflops[static_cast<size_t>(t)] = best;
-    sinks[static_cast<size_t>(t)] = sink;
+  return rate_on_every_thread([&](ThreadPool::Region&, int) {
+    float sink = 0.0f;  // the probe's result, so that its loop has one
+    return best_rate([&](int64_t rounds) { return ker.fma_probe(rounds, &sink); }, kProbeRounds, kProbeWarmup);
   });
-  for (double g : peak.thread_gflops) peak.total_gflops += g;
-  return peak;
+}
+
+PoolRate measure_kernel_rate(int64_t* depth) {
+  const SgemmKernel& ker = active_kernel();
+  const int64_t kc = max_depth(ker), MR = ker.mr, NR = ker.nr;
+  *depth = kc;
+  const double flops_per_call = 2.0 * static_cast<double>(MR * NR * kc);
+  const int64_t calls = std::max<int64_t>(1, static_cast<int64_t>(kKernelFlopsPerTiming / flops_per_call));
+  return rate_on_every_thread([&](ThreadPool::Region& region, int t) {
+    Scratch& s = region.scratch(t);
+    float* a = s.buf[Scratch::kPackA].reserve(static_cast<size_t>(MR * kc));
+    float* b = s.buf[Scratch::kPackB].reserve(static_cast<size_t>(NR * kc));
+    float* c = s.buf[Scratch::kTile].reserve(static_cast<size_t>(MR * NR));
+    std::fill(a, a + MR * kc, 1e-3f);
+    std::fill(b, b + NR * kc, 1e-3f);
+    return best_rate(
+        [&](int64_t n) {
+          for (int64_t i = 0; i < n; ++i) ker.ukr(kc, a, b, c, NR, 1.0f, 0.0f);
+          return flops_per_call * static_cast<double>(n);
+        },
+        calls, 2 * calls);
+  });
 }
 
 // --- Packing --------------------------------------------------------------------------------------

@@ -47,11 +47,17 @@ bool set_dispatch(Isa isa);
 // core runs at the clock it holds under a full load): GFLOP/s of each thread and their sum. Threads
 // are timed on their own CPU clocks, so time the OS gives to other processes does not count against
 // the peak. Takes about 20 ms.
-struct FmaPeak {
+struct PoolRate {
   double total_gflops = 0;
   std::vector<double> thread_gflops;
 };
-FmaPeak measure_fma_peak();
+PoolRate measure_fma_peak();
+
+// The active micro-kernel alone, timed the same way on every pool thread at once: repeated calls on one
+// packed A and one packed B micro-panel at the driver's depth for this CPU (`depth`), which stay in L1.
+// No product can run faster; what a product falls short of it goes to packing and to operands and
+// results travelling between the caches and memory. Takes about 20 ms.
+PoolRate measure_kernel_rate(int64_t* depth);
 
 // The product on the process-wide pool with the active kernel. Arguments are trusted (the binding
 // validates them); C must not overlap A or B.

@@ -54,6 +54,12 @@ export interface NativeBinding {
    * once, each on its own CPU clock: GFLOP/s per thread and their sum. What `bench` divides by.
    */
   fmaPeak(): { gflops: number; threadGflops: number[] };
+  /**
+   * The active micro-kernel alone, timed like `fmaPeak`: repeated calls on one packed micro-panel of each
+   * operand at the driver's depth for this CPU (`depth`), which stay in L1. The most any product can
+   * reach; what a product falls short of it goes to packing and to traffic between caches and memory.
+   */
+  kernelRate(): { gflops: number; threadGflops: number[]; depth: number };
   /** PReLU over `rows` rows of `channels` values: `y = x < 0 ? alpha[c]·x : x`. Caller: `src/kernels/nn.ts`. */
   preluForward(x: Float32Array, alpha: Float32Array, y: Float32Array, rows: number, channels: number): void;
   /**

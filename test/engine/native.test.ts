@@ -236,6 +236,31 @@ describe.skipIf(engine === null)('native sgemm', () => {
     expect(now.sgemmTile.mr).toBeGreaterThan(0);
   });
 
+  it('times the multiply-add peak and the micro-kernel alone on every pool thread, at every level', () => {
+    const raw = requireEngine();
+    for (const level of levels) {
+      setDispatch(level);
+      setThreads(2);
+      const tile = engineInfo();
+      if (!tile.available) return;
+      for (const rate of [raw.fmaPeak(), raw.kernelRate()]) {
+        expect(rate.threadGflops).toHaveLength(2);
+        for (const g of rate.threadGflops) {
+          expect(Number.isFinite(g)).toBe(true);
+          expect(g).toBeGreaterThan(0);
+        }
+        const sum = rate.threadGflops.reduce((a, b) => a + b, 0);
+        expect(Math.abs(rate.gflops - sum)).toBeLessThanOrEqual(1e-9 * sum);
+      }
+      // The depth the driver uses on this CPU: the kernel's own, or up to twice it on a larger L1.
+      const { depth } = raw.kernelRate();
+      expect(depth).toBeGreaterThanOrEqual(tile.sgemmTile.kc);
+      expect(depth).toBeLessThanOrEqual(2 * tile.sgemmTile.kc);
+    }
+    setDispatch(initial);
+    setThreads(0);
+  });
+
   for (const level of levels) {
     for (const threads of [1, 2]) {
       it(`${level}, ${threads} thread(s): matches an fp64 product on odd shapes`, () => {
