@@ -116,6 +116,9 @@ cases.push({ transA: false, transB: true, M: 129, N: 257, K: 65, alpha: -0.75, b
 cases.push({ transA: true, transB: false, M: 31, N: 45, K: 17, alpha: 2, beta: 1, pad: 3 });
 cases.push({ transA: false, transB: false, M: 70, N: 90, K: 520, alpha: 0.5, beta: -1, pad: 5 });
 cases.push({ transA: true, transB: true, M: 12, N: 32, K: 256, alpha: 1, beta: 0.25, pad: 1 });
+// Short depths: the AVX-512 kernel runs all but its last one or two k steps two at a time (k = 2: none of
+// them; k = 4 and 6: one and two pairs, then two single steps).
+for (const K of [2, 4, 6]) cases.push({ transA: false, transB: true, M: 25, N: 70, K, alpha: 1, beta: 0.5 });
 // Many rows per thread (the blocked GotoBLAS order rather than a resident A block), and more columns
 // than one packed B block holds.
 cases.push({ transA: true, transB: false, M: 700, N: 70, K: 300, alpha: 1, beta: 0 });
